@@ -1,0 +1,121 @@
+// The codec interface: what a protocol implements, and nothing more (ARCHITECTURE.md, modelled on
+// Envoy's generic_proxy codec and Aeraki's MetaProtocol codec). A codec knows frame boundaries,
+// message kinds, request ids, routable metadata, how to re-encode a frame with a mutation, and how
+// to write an error reply or a heartbeat reply. Routing, limits and policies live elsewhere.
+//
+// One codec instance serves one connection (a codec may remember what it detected, e.g. Thrift's
+// transport). Codecs never abort on bad input: they return Invalid with a typed DecodeError.
+import { ByteWriter } from "./bytes";
+import { Metadata } from "./metadata";
+
+export enum DecodeStatus {
+  /** The bytes hold no complete frame yet. */
+  NeedMore = 0,
+  /** A frame starts at offset 0; Metadata is filled and frameLength says where it ends. */
+  Frame = 1,
+  /** The bytes violate the protocol or a limit; see Codec.error. The stream cannot be resynchronised. */
+  Invalid = 2,
+}
+
+export enum DecodeError {
+  None = 0,
+  /** The wire does not follow the protocol (bad magic, unknown type, impossible length...). */
+  Malformed = 1,
+  FrameTooLarge = 2,
+  TooDeep = 3,
+  TooManyMetadataEntries = 4,
+  MetadataValueTooLarge = 5,
+  /** Valid for the protocol, but a variant this codec does not implement. */
+  Unsupported = 6,
+}
+
+export function decodeErrorName(e: DecodeError): string {
+  switch (e) {
+    case DecodeError.None: return "none";
+    case DecodeError.Malformed: return "malformed";
+    case DecodeError.FrameTooLarge: return "frame_too_large";
+    case DecodeError.TooDeep: return "too_deep";
+    case DecodeError.TooManyMetadataEntries: return "too_many_metadata_entries";
+    case DecodeError.MetadataValueTooLarge: return "metadata_value_too_large";
+    default: return "unsupported";
+  }
+}
+
+/** Why Meltemi rejects a request; each codec maps it to its protocol's error reply. */
+export enum ErrorKind {
+  OverLimit = 0,
+  Unauthorized = 1,
+  FaultAbort = 2,
+  NoRoute = 3,
+  BadRequest = 4,
+}
+
+export function errorKindName(k: ErrorKind): string {
+  switch (k) {
+    case ErrorKind.OverLimit: return "over_limit";
+    case ErrorKind.Unauthorized: return "unauthorized";
+    case ErrorKind.FaultAbort: return "fault_abort";
+    case ErrorKind.NoRoute: return "no_route";
+    default: return "bad_request";
+  }
+}
+
+export class Limits {
+  /** Largest frame accepted (header + body). */
+  maxFrameBytes: u32 = 4 << 20;
+  /** Deepest nesting of structs/containers a codec will walk. */
+  maxDepth: u32 = 32;
+  /** Most metadata entries per frame (attachments, THeader headers...). */
+  maxMetadataEntries: u32 = 64;
+  /** Longest single metadata value. */
+  maxMetadataValueBytes: u32 = 8192;
+}
+
+/** Keys to add or overwrite on encode (Aeraki's requestMutation / responseMutation). */
+export class Mutation {
+  keys: Array<string> = [];
+  values: Array<string> = [];
+  set(key: string, value: string): Mutation {
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] == key) { this.values[i] = value; return this; }
+    }
+    this.keys.push(key);
+    this.values.push(value);
+    return this;
+  }
+  get isEmpty(): bool { return this.keys.length == 0; }
+}
+
+export abstract class Codec {
+  error: DecodeError = DecodeError.None;
+  /** A short static explanation of the last error, for the log line. */
+  errorDetail: string = "";
+
+  constructor(public readonly limits: Limits) {}
+
+  abstract get name(): string;
+
+  /**
+   * Looks for one frame at the start of [ptr, ptr+len). Never reads outside that range, never aborts.
+   * Metadata spans point into the range.
+   */
+  abstract decode(ptr: usize, len: u32, md: Metadata): DecodeStatus;
+
+  /**
+   * Writes the frame at `ptr` (decoded into `md`) to `out` with `mutation` applied, fixing any
+   * length fields. Returns false when the protocol cannot carry the mutation (then nothing is written).
+   */
+  abstract encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool;
+
+  /** Writes an error reply to the request described by `md`, that the client surfaces with `message`. */
+  abstract encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void;
+
+  /** Writes the reply to the heartbeat request described by `md`. */
+  abstract encodeHeartbeatReply(md: Metadata, out: ByteWriter): void;
+
+  protected fail(error: DecodeError, detail: string): DecodeStatus {
+    this.error = error;
+    this.errorDetail = detail;
+    return DecodeStatus.Invalid;
+  }
+}

@@ -1,0 +1,7 @@
+// The protocols this filter speaks: a protocol name (as in the filter configuration and in Aeraki's
+// `tcp-metaprotocol-<protocol>-*` port names) maps to its codec. Adding a protocol adds one line here.
+import { Codec, Limits } from "./codec";
+
+export function createCodec(protocol: string, limits: Limits): Codec | null {
+  return null;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): sets up a fresh machine, builds, runs the as-pect unit tests of the
+# filter and every node:test file under test/, then prints one closing line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+scripts/build.sh || exit 1
+
+status=0
+aspect_out=$(mktemp)
+node scripts/run-aspect.mjs | tee "$aspect_out" || status=1
+read -r a_pass a_fail < <(awk '/^as-pect: [0-9]+ passed, [0-9]+ failed$/ {print $2, $4}' "$aspect_out")
+
+mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+node_out=$(mktemp)
+node --import tsx --test --test-concurrency=1 "${files[@]}" 2>&1 | tee "$node_out"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+n_pass=$(awk '/^# pass / {print $3}' "$node_out" | tail -1)
+n_fail=$(awk '/^# fail / {print $3}' "$node_out" | tail -1)
+
+pass=$(( ${a_pass:-0} + ${n_pass:-0} ))
+fail=$(( ${a_fail:-0} + ${n_fail:-0} ))
+if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi   # a runner that crashed counts as a failure
+rm -f "$aspect_out" "$node_out"
+echo "${pass} passed, ${fail} failed"
+exit "$status"

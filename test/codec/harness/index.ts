@@ -1,0 +1,127 @@
+// A test-only Wasm entry that exposes the filter's codecs to Node tests (built with asc's ESM bindings,
+// see test/codec/harness.ts). It lets interop tests feed frames captured from real Thrift and Dubbo
+// peers through the same codec code the filter runs, and hand frames Meltemi encodes back to real peers.
+import { ByteWriter } from "../../../filter/codec/bytes";
+import { Codec, DecodeStatus, ErrorKind, Limits, Mutation, decodeErrorName } from "../../../filter/codec/codec";
+import { Metadata, MessageKind } from "../../../filter/codec/metadata";
+import { FrameStream } from "../../../filter/codec/stream";
+import { createCodec } from "../../../filter/codec/registry";
+
+function kindName(k: MessageKind): string {
+  switch (k) {
+    case MessageKind.Request: return "request";
+    case MessageKind.Oneway: return "oneway";
+    case MessageKind.Response: return "response";
+    case MessageKind.Error: return "error";
+    default: return "heartbeat";
+  }
+}
+
+function quote(s: string): string {
+  let out = "\"";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22) out += "\\\"";
+    else if (c == 0x5c) out += "\\\\";
+    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
+    else out += String.fromCharCode(c);
+  }
+  return out + "\"";
+}
+
+function limitsFrom(maxFrameBytes: u32, maxDepth: u32, maxEntries: u32, maxValueBytes: u32): Limits {
+  const l = new Limits();
+  if (maxFrameBytes > 0) l.maxFrameBytes = maxFrameBytes;
+  if (maxDepth > 0) l.maxDepth = maxDepth;
+  if (maxEntries > 0) l.maxMetadataEntries = maxEntries;
+  if (maxValueBytes > 0) l.maxMetadataValueBytes = maxValueBytes;
+  return l;
+}
+
+function codecFor(protocol: string, limits: Limits): Codec {
+  const c = createCodec(protocol, limits);
+  if (c === null) throw new Error("unknown protocol " + protocol);
+  return c!;
+}
+
+function frameJson(md: Metadata): string {
+  let s = "{\"kind\":" + quote(kindName(md.kind)) + ",\"requestId\":" + quote(md.requestId.toString()) +
+    ",\"frameLength\":" + md.frameLength.toString() + ",\"twoWay\":" + (md.twoWay ? "true" : "false") + ",\"metadata\":{";
+  for (let i = 0; i < md.count; i++) {
+    if (i > 0) s += ",";
+    s += quote(md.keyString(i)) + ":" + quote(md.valueString(i));
+  }
+  return s + "}}";
+}
+
+/**
+ * Feeds `data` to a fresh codec in pieces cut at `splits` (ascending offsets) and returns JSON:
+ * {"frames":[...], "error": "" | "<name>: <detail>", "pending": <bytes left undecoded>}.
+ */
+export function decodeStream(protocol: string, data: Uint8Array, splits: Int32Array,
+  maxFrameBytes: u32, maxDepth: u32, maxEntries: u32, maxValueBytes: u32): string {
+  const codec = codecFor(protocol, limitsFrom(maxFrameBytes, maxDepth, maxEntries, maxValueBytes));
+  const stream = new FrameStream();
+  const md = new Metadata(<i32>codec.limits.maxMetadataEntries);
+  let frames = "";
+  let error = "";
+  let start = 0;
+  for (let p = 0; p <= splits.length && error.length == 0; p++) {
+    const end = p < splits.length ? splits[p] : data.length;
+    if (end > start) stream.push(data.dataStart + <usize>start, <u32>(end - start));
+    start = end;
+    while (true) {
+      const status = stream.next(codec, md);
+      if (status == DecodeStatus.NeedMore) break;
+      if (status == DecodeStatus.Invalid) { error = decodeErrorName(codec.error) + ": " + codec.errorDetail; break; }
+      if (frames.length > 0) frames += ",";
+      frames += frameJson(md);
+      stream.consume(md.frameLength);
+    }
+  }
+  return "{\"frames\":[" + frames + "],\"error\":" + quote(error) + ",\"pending\":" + stream.buffered.toString() + "}";
+}
+
+function copyOut(w: ByteWriter): Uint8Array {
+  const out = new Uint8Array(w.length);
+  memory.copy(out.dataStart, w.ptr, w.length);
+  w.free();
+  return out;
+}
+
+function decodeOne(codec: Codec, request: Uint8Array, md: Metadata): void {
+  const status = codec.decode(request.dataStart, <u32>request.length, md);
+  if (status != DecodeStatus.Frame) throw new Error("request does not decode: " + decodeErrorName(codec.error) + " " + codec.errorDetail);
+}
+
+/** The error reply the codec writes for the (single) request frame in `request`. */
+export function encodeError(protocol: string, request: Uint8Array, kind: i32, message: string): Uint8Array {
+  const codec = codecFor(protocol, new Limits());
+  const md = new Metadata();
+  decodeOne(codec, request, md);
+  const w = new ByteWriter();
+  codec.encodeError(md, <ErrorKind>kind, message, w);
+  return copyOut(w);
+}
+
+/** The request frame re-encoded with `keys[i] = values[i]` set; empty when the codec refuses. */
+export function encodeMutated(protocol: string, request: Uint8Array, keys: Array<string>, values: Array<string>): Uint8Array {
+  const codec = codecFor(protocol, new Limits());
+  const md = new Metadata();
+  decodeOne(codec, request, md);
+  const m = new Mutation();
+  for (let i = 0; i < keys.length; i++) m.set(keys[i], values[i]);
+  const w = new ByteWriter();
+  if (!codec.encodeMutated(request.dataStart, md, m, w)) { w.free(); return new Uint8Array(0); }
+  return copyOut(w);
+}
+
+/** The reply to the heartbeat frame in `request`. */
+export function heartbeatReply(protocol: string, request: Uint8Array): Uint8Array {
+  const codec = codecFor(protocol, new Limits());
+  const md = new Metadata();
+  decodeOne(codec, request, md);
+  const w = new ByteWriter();
+  codec.encodeHeartbeatReply(md, w);
+  return copyOut(w);
+}

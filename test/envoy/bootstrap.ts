@@ -1,0 +1,71 @@
+// Envoy bootstraps for tests: one listener on 127.0.0.1:0 whose filter chain is the Meltemi Wasm
+// network filter followed by tcp_proxy to a static loopback cluster.
+import path from "node:path";
+import { repoRoot } from "./envoy";
+
+export interface WasmFilterOptions {
+  /** The module; default build/meltemi.wasm. */
+  wasmPath?: string;
+  /** Plugin configuration handed to on_configure: an object (sent as JSON) or raw text. */
+  pluginConfig: object | string;
+  pluginName?: string;
+  vmId?: string;
+}
+
+export function wasmNetworkFilter(opts: WasmFilterOptions): object {
+  const configuration = typeof opts.pluginConfig === "string" ? opts.pluginConfig : JSON.stringify(opts.pluginConfig);
+  return {
+    name: "envoy.filters.network.wasm",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+      config: {
+        name: opts.pluginName ?? "meltemi",
+        root_id: "meltemi",
+        configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: configuration },
+        vm_config: {
+          vm_id: opts.vmId ?? "meltemi",
+          runtime: "envoy.wasm.runtime.v8",
+          code: { local: { filename: opts.wasmPath ?? path.join(repoRoot, "build/meltemi.wasm") } },
+        },
+      },
+    },
+  };
+}
+
+export function tcpProxy(cluster: string): object {
+  return {
+    name: "envoy.filters.network.tcp_proxy",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+      stat_prefix: "meltemi_test",
+      cluster,
+    },
+  };
+}
+
+export function staticCluster(name: string, port: number): object {
+  return {
+    name,
+    type: "STATIC",
+    connect_timeout: "2s",
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }],
+    },
+  };
+}
+
+/** listener "meltemi" -> [filters...] ; cluster "upstream" -> 127.0.0.1:upstreamPort. */
+export function passThroughBootstrap(filters: object[], upstreamPort: number): object {
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    static_resources: {
+      listeners: [{
+        name: "meltemi",
+        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+        filter_chains: [{ filters }],
+      }],
+      clusters: [staticCluster("upstream", upstreamPort)],
+    },
+  };
+}
