@@ -1,17 +1,33 @@
 // The root context: one per plugin per VM. It owns the configuration and creates a Connection for
 // every downstream connection.
 //
-// Envoy calls on_configure more than once (a canary on the main thread, then on each worker's VM) and
-// again on every configuration update, which may reuse a VM (PLATFORM.md, ABI). So a rejected
-// configuration is looked up against the last good one of the same plugin name in this VM; with none,
-// the filter runs with defaultConfig() (pass-through).
+// Envoy calls on_configure more than once: on each worker's VM, and first on a fresh "canary" VM on
+// the main thread that has never seen an earlier configuration (observed in Envoy 1.37 on an LDS
+// update; test/envoy/reconfigure.test.ts). So the last good configuration text is kept in the
+// proxy-wide shared data (keyed by plugin name), not in a VM global: every VM that gets a rejected
+// configuration falls back to the same previous one. With none, defaultConfig() (pass-through).
 import { RootContext, StreamContext } from "./abi/context";
-import { BufferType, LogLevel, getProperty, hostBytes, log, readBuffer, refreshLogLevel } from "./abi/host";
+import {
+  BufferType, LogLevel, WasmResult, getProperty, getSharedData, hostBytes, log, readBuffer, refreshLogLevel, setSharedData,
+} from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { Connection } from "./network/connection";
 import { count, metrics } from "./telemetry/metrics";
 
-const lastGoodByPlugin = new Map<string, FilterConfig>();
+// Shared data is shared by every plugin with the same vm_id on the proxy: prefix our keys (PLATFORM.md).
+const LAST_GOOD_KEY_PREFIX = "meltemi.config.last_good/";
+
+function rememberLastGood(plugin: string, text: string): void {
+  const utf8 = String.UTF8.encode(text);
+  setSharedData(LAST_GOOD_KEY_PREFIX + plugin, changetype<usize>(utf8), <u32>utf8.byteLength, 0);
+}
+
+function recallLastGood(plugin: string): FilterConfig | null {
+  if (getSharedData(LAST_GOOD_KEY_PREFIX + plugin) != WasmResult.Ok) return null;
+  const text = hostBytes.toStringUtf8();
+  hostBytes.release();
+  return parseConfig(text).config;
+}
 
 export class MeltemiRoot extends RootContext {
   config: FilterConfig = defaultConfig();
@@ -38,15 +54,16 @@ export class MeltemiRoot extends RootContext {
     const result = parseConfig(text);
     if (result.config !== null) {
       this.config = result.config as FilterConfig;
-      lastGoodByPlugin.set(this.pluginName, this.config);
+      rememberLastGood(this.pluginName, text);
       count(metrics.configAccepted, 1);
       log(LogLevel.Info, this.prefix() + "configuration accepted");
       return true;
     }
 
     count(metrics.configRejected, 1);
-    if (lastGoodByPlugin.has(this.pluginName)) {
-      this.config = lastGoodByPlugin.get(this.pluginName);
+    const previous = recallLastGood(this.pluginName);
+    if (previous !== null) {
+      this.config = previous;
       log(LogLevel.Error, this.prefix() + "configuration rejected: " + result.error + "; keeping the previous configuration");
     } else {
       this.config = defaultConfig();

@@ -69,3 +69,29 @@ export function passThroughBootstrap(filters: object[], upstreamPort: number): o
     },
   };
 }
+
+/**
+ * A bootstrap whose listeners come from a file (LDS over the filesystem), so a test can change the
+ * filter configuration while Envoy runs: write the file again with writeListenerFile.
+ */
+export function fileLdsBootstrap(ldsPath: string, upstreamPort: number): object {
+  return {
+    node: { id: "meltemi-test", cluster: "meltemi-test" },
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    dynamic_resources: { lds_config: { path_config_source: { path: ldsPath }, resource_api_version: "V3" } },
+    static_resources: { clusters: [staticCluster("upstream", upstreamPort)] },
+  };
+}
+
+/** The LDS file content for one listener "meltemi" with `filters`. */
+export function listenerFile(filters: object[], version: string): object {
+  return {
+    version_info: version,
+    resources: [{
+      "@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+      name: "meltemi",
+      address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+      filter_chains: [{ filters }],
+    }],
+  };
+}
