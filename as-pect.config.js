@@ -3,7 +3,7 @@
 import fs from "node:fs";
 export default {
   entries: ["filter/**/__tests__/**/*.spec.ts"],
-  include: ["filter/**/__tests__/**/*.include.ts"],
+  include: ["filter/__tests__/*.include.ts"],
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {
     return instantiate(binary, createImports({ env: { memory } }));

@@ -1,0 +1,53 @@
+// One string condition on a metadata value: Aeraki's StringMatch (exact | prefix | regex; an empty
+// match means "present"), plus suffix and invert as Slime's matches have. Values are compared as
+// UTF-8 bytes, straight from the frame (no string is built per request).
+import { utf8Of } from "../codec/bytes";
+import { Regex } from "./regex";
+
+export enum MatchKind { Exact, Prefix, Suffix, Regex, Present }
+
+export class StringMatch {
+  kind: MatchKind = MatchKind.Present;
+  invert: bool = false;
+  private bytes: ArrayBuffer = new ArrayBuffer(0);
+  private regex: Regex | null = null;
+
+  static exact(v: string): StringMatch { return StringMatch.of(MatchKind.Exact, v); }
+  static prefix(v: string): StringMatch { return StringMatch.of(MatchKind.Prefix, v); }
+  static suffix(v: string): StringMatch { return StringMatch.of(MatchKind.Suffix, v); }
+  static present(): StringMatch { return new StringMatch(); }
+
+  /** A regex match; check `error` (non-empty when the pattern is not accepted). */
+  static regex(pattern: string): StringMatch {
+    const m = new StringMatch();
+    m.kind = MatchKind.Regex;
+    m.regex = Regex.compile(pattern);
+    return m;
+  }
+
+  private static of(kind: MatchKind, v: string): StringMatch {
+    const m = new StringMatch();
+    m.kind = kind;
+    m.bytes = utf8Of(v);
+    return m;
+  }
+
+  get error(): string { return this.regex !== null ? (this.regex as Regex).error : ""; }
+
+  /** Does a present value [ptr, ptr+len) match? (An absent key never matches, inverted or not.) */
+  matches(ptr: usize, len: u32): bool {
+    return this.test(ptr, len) != this.invert;
+  }
+
+  private test(ptr: usize, len: u32): bool {
+    const want = changetype<usize>(this.bytes);
+    const n = <u32>this.bytes.byteLength;
+    switch (this.kind) {
+      case MatchKind.Exact: return len == n && memory.compare(ptr, want, n) == 0;
+      case MatchKind.Prefix: return len >= n && memory.compare(ptr, want, n) == 0;
+      case MatchKind.Suffix: return len >= n && memory.compare(ptr + len - n, want, n) == 0;
+      case MatchKind.Regex: return (this.regex as Regex).matchBytes(ptr, len);
+      default: return true;
+    }
+  }
+}
