@@ -134,7 +134,10 @@ export function getMetric(id: u32): u64 {
 export let sharedCas: u32 = 0;
 /** Reads a shared value into `hostBytes` and its CAS into `sharedCas`. Returns the host's result. */
 export function getSharedData(key: string): WasmResult {
-  const k = String.UTF8.encode(key);
+  return getSharedDataUtf8(String.UTF8.encode(key));
+}
+/** getSharedData with a pre-encoded key (no allocation on the hot path). */
+export function getSharedDataUtf8(k: ArrayBuffer): WasmResult {
   clearOut();
   const r = abi.proxy_get_shared_data(changetype<usize>(k), k.byteLength, scratch, scratch + 8, scratch + 16) as WasmResult;
   if (r == WasmResult.Ok) {
@@ -144,7 +147,9 @@ export function getSharedData(key: string): WasmResult {
   return r;
 }
 export function setSharedData(key: string, ptr: usize, size: u32, cas: u32): WasmResult {
-  const k = String.UTF8.encode(key);
+  return setSharedDataUtf8(String.UTF8.encode(key), ptr, size, cas);
+}
+export function setSharedDataUtf8(k: ArrayBuffer, ptr: usize, size: u32, cas: u32): WasmResult {
   return abi.proxy_set_shared_data(changetype<usize>(k), k.byteLength, ptr, size, cas) as WasmResult;
 }
 

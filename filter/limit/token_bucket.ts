@@ -10,6 +10,7 @@ const MAX_CAS_RETRIES = 16;
 
 export class TokenBucket {
   private state: usize = heap.alloc(BUCKET_STATE_BYTES);
+  private keyUtf8: ArrayBuffer;
 
   /** `key` must be unique per bucket on the proxy (it is a shared-data key). */
   constructor(
@@ -17,7 +18,9 @@ export class TokenBucket {
     public readonly maxTokens: u64,
     public readonly tokensPerFill: u64,
     public readonly fillIntervalNs: u64,
-  ) {}
+  ) {
+    this.keyUtf8 = String.UTF8.encode(key);
+  }
 
   /**
    * Takes one token at time `nowNs`. Contended means the CAS kept failing MAX_CAS_RETRIES times; the
@@ -25,7 +28,7 @@ export class TokenBucket {
    */
   take(shared: CasStore, nowNs: u64): Admit {
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      const cas = shared.read(this.key, this.state);
+      const cas = shared.read(this.keyUtf8, this.state);
       let tokens: u64;
       let lastFill: u64;
       if (cas < 0) {
@@ -52,7 +55,7 @@ export class TokenBucket {
       store<u64>(this.state, lastFill, 8);
       // A first write uses CAS 0, which Envoy treats as unconditional: two workers creating the bucket
       // at the same instant can each take a token from a fresh bucket. Harmless, and only at creation.
-      if (shared.write(this.key, this.state, cas < 0 ? 0 : <u32>cas)) return Admit.Allowed;
+      if (shared.write(this.keyUtf8, this.state, cas < 0 ? 0 : <u32>cas)) return Admit.Allowed;
     }
     return Admit.Contended;
   }
