@@ -1,13 +1,40 @@
-// The filter configuration: parsed from the plugin configuration JSON and checked against the rules of
+// The filter configuration: parsed from the plugin configuration JSON, checked against the rules of
 // filter-config.schema.json (the single source of truth; test/config/conformance.test.ts holds the
-// filter and the schema to the same verdicts). A rejected configuration never replaces a good one.
+// filter and the schema to the same verdicts), and turned into the engines that decide per request.
+// A rejected configuration never replaces a good one (plugin.ts).
+//
+// Every rule here mirrors a schema keyword; a rejection names the JSON path, e.g.
+// `routes[1].destinations[0].weight: must be an integer in [0, 1000000]`.
+import { Limits, Mutation } from "../codec/codec";
+import { Action, Authorizer, Operation, PatternList, Policy, Rule, Source } from "../policy/authorization";
+import { Fault, MILLION } from "../policy/fault";
+import { MetadataMatch } from "../match/metadata_match";
+import { StringMatch } from "../match/string_match";
+import { Route, RouteTable } from "../route/route_table";
+import { TokenBucket } from "../limit/token_bucket";
 import { JsonKind, JsonValue, parseJson } from "./json";
 
 export const SCHEMA_VERSION: i32 = 1;
-const NAME_MAX_LENGTH: i32 = 253;
+
+export enum RoutingMode { PerConnection, PerRequest }
+
+export class RateLimitCondition {
+  constructor(public readonly match: MetadataMatch, public readonly bucket: TokenBucket) {}
+}
 
 export class FilterConfig {
   name: string = "";
+  /** Codec name; empty = no codec, bytes pass through. */
+  protocol: string = "";
+  routingMode: RoutingMode = RoutingMode.PerConnection;
+  limits: Limits = new Limits();
+  routes: RouteTable = new RouteTable();
+  defaultBucket: TokenBucket | null = null;
+  rateLimitConditions: Array<RateLimitCondition> = [];
+  faults: Array<Fault> = [];
+  authorizer: Authorizer = new Authorizer();
+  accessLog: bool = false;
+  accessLogFormat: string = "";
 }
 
 /** What the filter runs with when it has never been given a valid configuration: pass-through. */
@@ -19,12 +46,6 @@ export class ConfigResult {
   config: FilterConfig | null = null;
   /** Why the configuration was rejected; empty when accepted. */
   error: string = "";
-}
-
-function reject(message: string): ConfigResult {
-  const r = new ConfigResult();
-  r.error = message;
-  return r;
 }
 
 /** Unicode code points, as JSON Schema counts string length. */
@@ -41,35 +62,382 @@ function codePointLength(s: string): i32 {
   return n;
 }
 
+function formatNumber(v: f64): string {
+  return Math.floor(v) == v && Math.abs(v) < 1e15 ? (<i64>v).toString() : v.toString();
+}
+
+/** Walks the JSON with the current path; the first violation wins and stops the walk. */
+class Checker {
+  error: string = "";
+  get failed(): bool { return this.error.length > 0; }
+
+  fail(path: string, message: string): void {
+    if (this.error.length == 0) this.error = (path.length > 0 ? path + ": " : "") + message;
+  }
+
+  object(v: JsonValue, path: string, allowed: Array<string>): bool {
+    if (v.kind != JsonKind.Object) { this.fail(path, "must be an object, got " + v.kindName()); return false; }
+    for (let i = 0; i < v.keys.length; i++) {
+      if (!allowed.includes(v.keys[i])) { this.fail(join(path, v.keys[i]), "unknown field"); return false; }
+    }
+    return true;
+  }
+
+  array(v: JsonValue, path: string, minItems: i32, maxItems: i32): bool {
+    if (v.kind != JsonKind.Array) { this.fail(path, "must be an array, got " + v.kindName()); return false; }
+    if (v.items.length < minItems) { this.fail(path, "must have at least " + minItems.toString() + " item(s)"); return false; }
+    if (v.items.length > maxItems) { this.fail(path, "must have at most " + maxItems.toString() + " items"); return false; }
+    return true;
+  }
+
+  string(v: JsonValue, path: string, minLength: i32, maxLength: i32): string {
+    if (v.kind != JsonKind.String) { this.fail(path, "must be a string"); return ""; }
+    const n = codePointLength(v.stringValue);
+    if (n < minLength) this.fail(path, "must not be shorter than " + minLength.toString() + " characters");
+    else if (n > maxLength) this.fail(path, "must not be longer than " + maxLength.toString() + " characters");
+    return v.stringValue;
+  }
+
+  integer(v: JsonValue, path: string, min: f64, max: f64): f64 {
+    if (v.kind != JsonKind.Number || Math.floor(v.numberValue) != v.numberValue || v.numberValue < min || v.numberValue > max) {
+      this.fail(path, "must be an integer in [" + formatNumber(min) + ", " + formatNumber(max) + "]");
+      return 0;
+    }
+    return v.numberValue;
+  }
+
+  number(v: JsonValue, path: string, min: f64, max: f64): f64 {
+    if (v.kind != JsonKind.Number || v.numberValue < min || v.numberValue > max) {
+      this.fail(path, "must be a number in [" + formatNumber(min) + ", " + formatNumber(max) + "]");
+      return 0;
+    }
+    return v.numberValue;
+  }
+
+  boolean(v: JsonValue, path: string): bool {
+    if (v.kind != JsonKind.Bool) { this.fail(path, "must be a boolean"); return false; }
+    return v.boolValue;
+  }
+
+  oneOf(v: JsonValue, path: string, values: Array<string>): string {
+    if (v.kind != JsonKind.String || !values.includes(v.stringValue)) {
+      this.fail(path, "must be one of " + values.join(", "));
+      return "";
+    }
+    return v.stringValue;
+  }
+}
+
+function join(path: string, key: string): string { return path.length > 0 ? path + "." + key : key; }
+function at(path: string, i: i32): string { return path + "[" + i.toString() + "]"; }
+
+function isProtocolName(s: string): bool {
+  if (s.length < 1 || s.length > 32) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const lower = c >= 0x61 && c <= 0x7a;
+    if (i == 0 ? !lower : !(lower || (c >= 0x30 && c <= 0x39) || c == 0x2d)) return false;
+  }
+  return true;
+}
+
+function parseStringMatch(c: Checker, v: JsonValue, path: string): StringMatch | null {
+  if (!c.object(v, path, ["exact", "prefix", "suffix", "regex", "present", "invert"])) return null;
+  let m: StringMatch | null = null;
+  let kinds = 0;
+  for (let i = 0; i < v.keys.length; i++) {
+    const key = v.keys[i];
+    const value = v.items[i];
+    const p = join(path, key);
+    if (key == "invert") continue;
+    kinds++;
+    if (key == "present") {
+      if (value.kind != JsonKind.Bool || !value.boolValue) { c.fail(p, "must be true"); return null; }
+      m = StringMatch.present();
+    } else {
+      const s = c.string(value, p, 0, key == "regex" ? 1024 : i32.MAX_VALUE);
+      if (c.failed) return null;
+      if (key == "exact") m = StringMatch.exact(s);
+      else if (key == "prefix") m = StringMatch.prefix(s);
+      else if (key == "suffix") m = StringMatch.suffix(s);
+      else {
+        m = StringMatch.regex(s);
+        // The schema cannot say which patterns run in linear time; the filter can (see match/regex.ts).
+        if (m.error.length > 0) { c.fail(p, "unsupported regex: " + m.error); return null; }
+      }
+    }
+  }
+  if (kinds != 1 || m === null) { c.fail(path, "must have exactly one of exact, prefix, suffix, regex, present"); return null; }
+  const invert = v.get("invert");
+  if (invert !== null) m.invert = c.boolean(invert, join(path, "invert"));
+  return c.failed ? null : m;
+}
+
+function parseMatch(c: Checker, v: JsonValue, path: string): MetadataMatch {
+  const m = new MetadataMatch();
+  if (v.kind != JsonKind.Object) { c.fail(path, "must be an object, got " + v.kindName()); return m; }
+  if (v.keys.length > 64) { c.fail(path, "must have at most 64 keys"); return m; }
+  for (let i = 0; i < v.keys.length && !c.failed; i++) {
+    const n = codePointLength(v.keys[i]);
+    if (n < 1 || n > 256) { c.fail(path, "keys must be 1 to 256 characters"); return m; }
+    const sm = parseStringMatch(c, v.items[i], join(path, v.keys[i]));
+    if (sm !== null) m.add(v.keys[i], sm);
+  }
+  return m;
+}
+
+function parseMutation(c: Checker, v: JsonValue, path: string): Mutation {
+  const out = new Mutation();
+  if (!c.array(v, path, 0, 64)) return out;
+  for (let i = 0; i < v.items.length && !c.failed; i++) {
+    const item = v.items[i];
+    const p = at(path, i);
+    if (!c.object(item, p, ["key", "value"])) break;
+    const key = item.get("key");
+    const value = item.get("value");
+    if (key === null || value === null) { c.fail(p, "must have key and value"); break; }
+    const k = c.string(key, join(p, "key"), 1, 256);
+    const val = c.string(value, join(p, "value"), 0, 8192);
+    if (!c.failed) out.set(k, val);
+  }
+  return out;
+}
+
+function parseRoute(c: Checker, v: JsonValue, path: string): Route | null {
+  if (!c.object(v, path, ["name", "match", "destinations", "hashKey", "requestMutation", "responseMutation"])) return null;
+  const nameV = v.get("name");
+  const name = nameV !== null ? c.string(nameV, join(path, "name"), 0, 253) : "";
+  const matchV = v.get("match");
+  const route = new Route(name, matchV !== null ? parseMatch(c, matchV, join(path, "match")) : new MetadataMatch());
+  const dests = v.get("destinations");
+  if (dests === null) { c.fail(path, "missing \"destinations\""); return null; }
+  const dp = join(path, "destinations");
+  if (!c.array(dests, dp, 1, 64)) return null;
+  for (let i = 0; i < dests.items.length && !c.failed; i++) {
+    const d = dests.items[i];
+    const p = at(dp, i);
+    if (!c.object(d, p, ["cluster", "weight"])) break;
+    const cluster = d.get("cluster");
+    if (cluster === null) { c.fail(p, "missing \"cluster\""); break; }
+    const name = c.string(cluster, join(p, "cluster"), 1, 512);
+    const w = d.get("weight");
+    const weight = w !== null ? <u32>c.integer(w, join(p, "weight"), 0, 1000000) : 1;
+    if (!c.failed) route.to(name, weight);
+  }
+  const hashKey = v.get("hashKey");
+  if (hashKey !== null) {
+    const k = c.string(hashKey, join(path, "hashKey"), 1, 256);
+    if (!c.failed) route.hashOn(k);
+  }
+  const req = v.get("requestMutation");
+  if (req !== null) route.requestMutation = parseMutation(c, req, join(path, "requestMutation"));
+  const resp = v.get("responseMutation");
+  if (resp !== null) route.responseMutation = parseMutation(c, resp, join(path, "responseMutation"));
+  return c.failed ? null : route;
+}
+
+function parseBucket(c: Checker, v: JsonValue, path: string, key: string): TokenBucket | null {
+  if (!c.object(v, path, ["maxTokens", "tokensPerFill", "fillIntervalMs"])) return null;
+  const max = v.get("maxTokens");
+  const interval = v.get("fillIntervalMs");
+  if (max === null || interval === null) { c.fail(path, "must have maxTokens and fillIntervalMs"); return null; }
+  const maxTokens = <u64>c.integer(max, join(path, "maxTokens"), 0, 4294967295);
+  const perFillV = v.get("tokensPerFill");
+  const perFill = perFillV !== null ? <u64>c.integer(perFillV, join(path, "tokensPerFill"), 1, 4294967295) : 1;
+  const intervalMs = <u64>c.integer(interval, join(path, "fillIntervalMs"), 1, 86400000);
+  if (c.failed) return null;
+  return new TokenBucket(key, maxTokens, perFill, intervalMs * 1_000_000);
+}
+
+function toPerMillion(percent: f64): u32 {
+  return <u32>Math.round(percent * <f64>MILLION / 100.0);
+}
+
+function parseFault(c: Checker, v: JsonValue, path: string): Fault | null {
+  if (!c.object(v, path, ["match", "abort", "delay"])) return null;
+  const matchV = v.get("match");
+  const f = new Fault(matchV !== null ? parseMatch(c, matchV, join(path, "match")) : new MetadataMatch());
+  const abort = v.get("abort");
+  if (abort !== null) {
+    const p = join(path, "abort");
+    if (!c.object(abort, p, ["percent", "message"])) return null;
+    const percent = abort.get("percent");
+    if (percent === null) { c.fail(p, "missing \"percent\""); return null; }
+    f.abortPerMillion = toPerMillion(c.number(percent, join(p, "percent"), 0, 100));
+    const message = abort.get("message");
+    if (message !== null) f.abortMessage = c.string(message, join(p, "message"), 0, 1024);
+  }
+  const delay = v.get("delay");
+  if (delay !== null) {
+    const p = join(path, "delay");
+    if (!c.object(delay, p, ["percent", "fixedDelayMs"])) return null;
+    const percent = delay.get("percent");
+    const ms = delay.get("fixedDelayMs");
+    if (percent === null || ms === null) { c.fail(p, "must have percent and fixedDelayMs"); return null; }
+    f.delayPerMillion = toPerMillion(c.number(percent, join(p, "percent"), 0, 100));
+    f.delayMs = <u32>c.integer(ms, join(p, "fixedDelayMs"), 0, 3600000);
+  }
+  return c.failed ? null : f;
+}
+
+function parsePatterns(c: Checker, v: JsonValue | null, path: string): PatternList {
+  const values: Array<string> = [];
+  if (v === null) return new PatternList(values);
+  if (!c.array(v, path, 0, 100)) return new PatternList(values);
+  for (let i = 0; i < v.items.length && !c.failed; i++) values.push(c.string(v.items[i], at(path, i), 1, 1024));
+  return new PatternList(values);
+}
+
+function parsePolicy(c: Checker, v: JsonValue, path: string): Policy | null {
+  if (!c.object(v, path, ["name", "action", "rules"])) return null;
+  const actionV = v.get("action");
+  if (actionV === null) { c.fail(path, "missing \"action\""); return null; }
+  const action = c.oneOf(actionV, join(path, "action"), ["ALLOW", "DENY"]);
+  const nameV = v.get("name");
+  const name = nameV !== null ? c.string(nameV, join(path, "name"), 0, 253) : path;
+  if (c.failed) return null;
+  const policy = new Policy(name, action == "ALLOW" ? Action.Allow : Action.Deny);
+  const rules = v.get("rules");
+  if (rules === null) return policy;
+  const rp = join(path, "rules");
+  if (!c.array(rules, rp, 0, 100)) return null;
+  for (let i = 0; i < rules.items.length && !c.failed; i++) {
+    const r = rules.items[i];
+    const p = at(rp, i);
+    if (!c.object(r, p, ["from", "to"])) break;
+    const rule = new Rule();
+    const from = r.get("from");
+    if (from !== null && c.array(from, join(p, "from"), 0, 100)) {
+      for (let j = 0; j < from.items.length && !c.failed; j++) {
+        const s = from.items[j];
+        const sp = at(join(p, "from"), j);
+        if (!c.object(s, sp, ["principals", "notPrincipals", "namespaces", "notNamespaces"])) break;
+        const src = new Source();
+        src.principals = parsePatterns(c, s.get("principals"), join(sp, "principals"));
+        src.notPrincipals = parsePatterns(c, s.get("notPrincipals"), join(sp, "notPrincipals"));
+        src.namespaces = parsePatterns(c, s.get("namespaces"), join(sp, "namespaces"));
+        src.notNamespaces = parsePatterns(c, s.get("notNamespaces"), join(sp, "notNamespaces"));
+        rule.from.push(src);
+      }
+    }
+    const to = r.get("to");
+    if (to !== null && c.array(to, join(p, "to"), 0, 100)) {
+      for (let j = 0; j < to.items.length && !c.failed; j++) {
+        const o = to.items[j];
+        const op = at(join(p, "to"), j);
+        if (!c.object(o, op, ["interfaces", "notInterfaces", "methods", "notMethods", "match"])) break;
+        const oper = new Operation();
+        oper.interfaces = parsePatterns(c, o.get("interfaces"), join(op, "interfaces"));
+        oper.notInterfaces = parsePatterns(c, o.get("notInterfaces"), join(op, "notInterfaces"));
+        oper.methods = parsePatterns(c, o.get("methods"), join(op, "methods"));
+        oper.notMethods = parsePatterns(c, o.get("notMethods"), join(op, "notMethods"));
+        const m = o.get("match");
+        if (m !== null) oper.metadata = parseMatch(c, m, join(op, "match"));
+        rule.to.push(oper);
+      }
+    }
+    policy.rules.push(rule);
+  }
+  return c.failed ? null : policy;
+}
+
+function parseLimits(c: Checker, v: JsonValue, limits: Limits): void {
+  if (!c.object(v, "limits", ["maxFrameBytes", "maxDepth", "maxMetadataEntries", "maxMetadataValueBytes"])) return;
+  const f = v.get("maxFrameBytes");
+  if (f !== null) limits.maxFrameBytes = <u32>c.integer(f, "limits.maxFrameBytes", 16, 67108864);
+  const d = v.get("maxDepth");
+  if (d !== null) limits.maxDepth = <u32>c.integer(d, "limits.maxDepth", 1, 256);
+  const e = v.get("maxMetadataEntries");
+  if (e !== null) limits.maxMetadataEntries = <u32>c.integer(e, "limits.maxMetadataEntries", 1, 1024);
+  const s = v.get("maxMetadataValueBytes");
+  if (s !== null) limits.maxMetadataValueBytes = <u32>c.integer(s, "limits.maxMetadataValueBytes", 1, 1048576);
+}
+
+function parseRateLimit(c: Checker, v: JsonValue, config: FilterConfig): void {
+  if (!c.object(v, "localRateLimit", ["tokenBucket", "conditions"])) return;
+  // Bucket keys are proxy-wide shared-data keys: the configuration name keeps two plugins apart.
+  const keyBase = "meltemi.rl/" + config.name + "/";
+  const tb = v.get("tokenBucket");
+  if (tb !== null) config.defaultBucket = parseBucket(c, tb, "localRateLimit.tokenBucket", keyBase + "default");
+  const conds = v.get("conditions");
+  if (conds === null || !c.array(conds, "localRateLimit.conditions", 0, 100)) return;
+  for (let i = 0; i < conds.items.length && !c.failed; i++) {
+    const item = conds.items[i];
+    const p = at("localRateLimit.conditions", i);
+    if (!c.object(item, p, ["match", "tokenBucket"])) return;
+    const m = item.get("match");
+    const b = item.get("tokenBucket");
+    if (m === null || b === null) { c.fail(p, "must have match and tokenBucket"); return; }
+    const match = parseMatch(c, m, join(p, "match"));
+    const bucket = parseBucket(c, b, join(p, "tokenBucket"), keyBase + i.toString());
+    if (bucket !== null) config.rateLimitConditions.push(new RateLimitCondition(match, bucket));
+  }
+}
+
 export function parseConfig(text: string): ConfigResult {
+  const result = new ConfigResult();
   const parsed = parseJson(text);
-  if (parsed.error.length > 0) return reject("invalid JSON: " + parsed.error);
+  if (parsed.error.length > 0) { result.error = "invalid JSON: " + parsed.error; return result; }
   const root = parsed.value as JsonValue;
-  if (root.kind != JsonKind.Object) return reject("expected a JSON object, got " + root.kindName());
+  if (root.kind != JsonKind.Object) { result.error = "expected a JSON object, got " + root.kindName(); return result; }
 
   const version = root.get("version");
-  if (version === null) return reject("missing \"version\"");
+  if (version === null) { result.error = "missing \"version\""; return result; }
   if (version.kind != JsonKind.Number || version.numberValue != <f64>SCHEMA_VERSION) {
-    const shown = version.kind != JsonKind.Number ? version.kindName()
-      : Math.floor(version.numberValue) == version.numberValue && Math.abs(version.numberValue) < 1e15 ? (<i64>version.numberValue).toString()
-      : version.numberValue.toString();
-    return reject("unknown schema version " + shown + " (this filter knows version " + SCHEMA_VERSION.toString() + ")");
+    const shown = version.kind == JsonKind.Number ? formatNumber(version.numberValue) : version.kindName();
+    result.error = "unknown schema version " + shown + " (this filter knows version " + SCHEMA_VERSION.toString() + ")";
+    return result;
   }
 
-  const config = new FilterConfig();
-  for (let i = 0; i < root.keys.length; i++) {
-    const key = root.keys[i];
-    const value = root.items[i];
-    if (key == "version") continue;
-    if (key == "name") {
-      if (value.kind != JsonKind.String) return reject("\"name\" must be a string");
-      if (codePointLength(value.stringValue) > NAME_MAX_LENGTH) return reject("\"name\" is longer than " + NAME_MAX_LENGTH.toString() + " characters");
-      config.name = value.stringValue;
-      continue;
-    }
-    return reject("unknown field \"" + key + "\"");
+  const c = new Checker();
+  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "faults", "authorization", "accessLog"])) {
+    result.error = c.error;
+    return result;
   }
-  const r = new ConfigResult();
-  r.config = config;
-  return r;
+  const config = new FilterConfig();
+  const name = root.get("name");
+  if (name !== null) config.name = c.string(name, "name", 0, 253);
+  const protocol = root.get("protocol");
+  if (protocol !== null) {
+    config.protocol = c.string(protocol, "protocol", 1, 32);
+    if (!c.failed && !isProtocolName(config.protocol)) c.fail("protocol", "must be a lowercase name (^[a-z][a-z0-9-]{0,31}$)");
+  }
+  const mode = root.get("routingMode");
+  if (mode !== null) config.routingMode = c.oneOf(mode, "routingMode", ["perRequest", "perConnection"]) == "perRequest" ? RoutingMode.PerRequest : RoutingMode.PerConnection;
+  const limits = root.get("limits");
+  if (limits !== null && !c.failed) parseLimits(c, limits, config.limits);
+  const routes = root.get("routes");
+  if (routes !== null && !c.failed && c.array(routes, "routes", 0, 1000)) {
+    for (let i = 0; i < routes.items.length && !c.failed; i++) {
+      const r = parseRoute(c, routes.items[i], at("routes", i));
+      if (r !== null) config.routes.add(r);
+    }
+  }
+  const rl = root.get("localRateLimit");
+  if (rl !== null && !c.failed) parseRateLimit(c, rl, config);
+  const faults = root.get("faults");
+  if (faults !== null && !c.failed && c.array(faults, "faults", 0, 100)) {
+    for (let i = 0; i < faults.items.length && !c.failed; i++) {
+      const f = parseFault(c, faults.items[i], at("faults", i));
+      if (f !== null) config.faults.push(f);
+    }
+  }
+  const authz = root.get("authorization");
+  if (authz !== null && !c.failed && c.array(authz, "authorization", 0, 100)) {
+    for (let i = 0; i < authz.items.length && !c.failed; i++) {
+      const p = parsePolicy(c, authz.items[i], at("authorization", i));
+      if (p !== null) config.authorizer.policies.push(p);
+    }
+  }
+  const log = root.get("accessLog");
+  if (log !== null && !c.failed && c.object(log, "accessLog", ["enabled", "format"])) {
+    const enabled = log.get("enabled");
+    if (enabled !== null) config.accessLog = c.boolean(enabled, "accessLog.enabled");
+    const format = log.get("format");
+    if (format !== null) config.accessLogFormat = c.string(format, "accessLog.format", 0, 1024);
+  }
+
+  if (c.failed) { result.error = c.error; return result; }
+  result.config = config;
+  return result;
 }

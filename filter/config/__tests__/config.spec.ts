@@ -50,3 +50,40 @@ describe("parseConfig", () => {
     expectIncludes(parseConfig('not json').error, "invalid JSON");
   });
 });
+
+describe("parseConfig: traffic sections", () => {
+  it("builds routes, buckets, faults and policies", () => {
+    const r = parseConfig('{"version":1,"name":"svc","protocol":"dubbo","routingMode":"perRequest",' +
+      '"routes":[{"name":"a","match":{"method":{"exact":"m"}},"destinations":[{"cluster":"c1","weight":3},{"cluster":"c2"}],"hashKey":"u",' +
+      '"requestMutation":[{"key":"k","value":"v"}]}],' +
+      '"localRateLimit":{"tokenBucket":{"maxTokens":5,"fillIntervalMs":1000},"conditions":[{"match":{"method":{"prefix":"x"}},"tokenBucket":{"maxTokens":1,"tokensPerFill":1,"fillIntervalMs":10}}]},' +
+      '"faults":[{"abort":{"percent":12.5,"message":"boom"},"delay":{"percent":100,"fixedDelayMs":7}}],' +
+      '"authorization":[{"name":"p","action":"DENY","rules":[{"to":[{"methods":["admin*"]}]}]}],"accessLog":{"enabled":true}}');
+    expect(r.error).toBe("");
+    const c = r.config!;
+    expect(c.protocol).toBe("dubbo");
+    expect(c.routes.routes.length).toBe(1);
+    expect(c.routes.routes[0].totalWeight).toBe(4);
+    expect(c.routes.routes[0].requestMutation.keys[0]).toBe("k");
+    expect(c.defaultBucket!.maxTokens).toBe(5);
+    expect(c.defaultBucket!.tokensPerFill).toBe(1);
+    expect(c.defaultBucket!.key).toBe("meltemi.rl/svc/default");
+    expect(c.rateLimitConditions[0].bucket.fillIntervalNs).toBe(10_000_000);
+    expect(c.faults[0].abortPerMillion).toBe(125000);
+    expect(c.faults[0].abortMessage).toBe("boom");
+    expect(c.faults[0].delayMs).toBe(7);
+    expect(c.authorizer.policies[0].name).toBe("p");
+    expect(c.accessLog).toBe(true);
+  });
+
+  it("names the JSON path of the first violation", () => {
+    expect(parseConfig('{"version":1,"routes":[{"destinations":[{"cluster":"a"}]},{"destinations":[{"cluster":"b","weight":-1}]}]}').error)
+      .toBe("routes[1].destinations[0].weight: must be an integer in [0, 1000000]");
+    expect(parseConfig('{"version":1,"routes":[{"match":{"m":{"exact":"a","prefix":"b"}},"destinations":[{"cluster":"a"}]}]}').error)
+      .toBe("routes[0].match.m: must have exactly one of exact, prefix, suffix, regex, present");
+    expectIncludes(parseConfig('{"version":1,"routes":[{"match":{"m":{"regex":"(a)\\\\1"}},"destinations":[{"cluster":"a"}]}]}').error,
+      "routes[0].match.m.regex: unsupported regex: unsupported escape \\1");
+    expect(parseConfig('{"version":1,"authorization":[{"action":"AUDIT"}]}').error).toBe("authorization[0].action: must be one of ALLOW, DENY");
+    expect(parseConfig('{"version":1,"localRateLimit":{"tokenBucket":{"maxTokens":1}}}').error).toBe("localRateLimit.tokenBucket: must have maxTokens and fillIntervalMs");
+  });
+});
