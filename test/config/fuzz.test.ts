@@ -7,19 +7,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { WasmHost } from "../host/index";
+import { prng } from "../support/prng";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const wasm = path.resolve(here, "../../build/meltemi.wasm");
 const iterations = Number(process.env.MELTEMI_FUZZ_ITERATIONS ?? 400);
 
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const interesting = ['"', "{", "}", "[", "]", ",", ":", "\\", "\\u", "-", "1e999", "null", "true", "0", "\u0000", "é", "🌊"];
 

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel, SharedState, WasmHost, type Connection } from "./index";
+import { prng } from "../support/prng";
 
 const WASM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
 const MiB = 1 << 20;
@@ -16,15 +17,6 @@ async function load(options: Parameters<typeof WasmHost.load>[1]): Promise<WasmH
   return WasmHost.load(WASM, options);
 }
 
-/** A small seeded PRNG (mulberry32): random chunk sizes and bytes that repeat from run to run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rand: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);
