@@ -1,0 +1,56 @@
+// RpcProtocol (cluster-scoped): a protocol name, as used in port names `tcp-metaprotocol-<name>-*`,
+// bound to a codec compiled into the Meltemi filter (Aeraki's ApplicationProtocol, for Meltemi).
+import { enumOf, int, obj, str } from "./builders";
+import { readyColumns, type CrdDefinition } from "./definition";
+
+export const ROUTING_MODES = ["perRequest", "perConnection"] as const;
+/** Codecs with a native Envoy router behind them, i.e. the ones that can route per request. */
+export const NATIVE_ROUTER_CODECS = ["dubbo", "thrift"] as const;
+
+export const rpcProtocol: CrdDefinition = {
+  kind: "RpcProtocol",
+  plural: "rpcprotocols",
+  singular: "rpcprotocol",
+  shortNames: ["rpcproto"],
+  scope: "Cluster",
+  description:
+    "A protocol name (metadata.name, as used in service port names tcp-metaprotocol-<name>-*) and the Meltemi codec that decodes it. dubbo and thrift are known without one.",
+  name: { pattern: "^[a-z][a-z0-9]{0,31}$", maxLength: 32 },
+  spec: obj(
+    {
+      codec: str({ description: "A codec compiled into the Meltemi filter (dubbo, thrift, ...).", pattern: "^[a-z][a-z0-9-]{0,31}$" }),
+      routingMode: enumOf(ROUTING_MODES, {
+        description:
+          "Default routing mode for this protocol's ports: perRequest (a native router forwards each request; dubbo and thrift only) or perConnection (the first request picks the connection's cluster). Default: perRequest for dubbo and thrift, perConnection otherwise.",
+      }),
+      thrift: obj(
+        {
+          transport: enumOf(["AUTO_TRANSPORT", "FRAMED", "UNFRAMED", "HEADER"], { description: "thrift_proxy transport (default AUTO_TRANSPORT)." }),
+          protocol: enumOf(["AUTO_PROTOCOL", "BINARY", "LAX_BINARY", "COMPACT", "TWITTER"], { description: "thrift_proxy protocol (default AUTO_PROTOCOL)." }),
+        },
+        { description: "Settings of the native thrift_proxy used in perRequest mode (codec thrift only)." },
+      ),
+      limits: obj(
+        {
+          maxFrameBytes: int({ minimum: 16, maximum: 67108864 }),
+          maxDepth: int({ minimum: 1, maximum: 256 }),
+          maxMetadataEntries: int({ minimum: 1, maximum: 1024 }),
+          maxMetadataValueBytes: int({ minimum: 1, maximum: 1048576 }),
+        },
+        { description: "Codec limits; a violation closes the connection." },
+      ),
+    },
+    {
+      required: ["codec"],
+      rules: [
+        { rule: "!has(self.routingMode) || self.routingMode != 'perRequest' || self.codec in ['dubbo', 'thrift']", message: "perRequest needs a codec with a native router (dubbo, thrift)" },
+        { rule: "!has(self.thrift) || self.codec == 'thrift'", message: "thrift settings need codec thrift" },
+      ],
+    },
+  ),
+  printerColumns: [
+    { name: "Codec", type: "string", jsonPath: ".spec.codec" },
+    { name: "Mode", type: "string", jsonPath: ".spec.routingMode" },
+    ...readyColumns,
+  ],
+};

@@ -1,0 +1,52 @@
+// What users asked for, whatever object they wrote it in (RpcRouter or MetaRouter, RpcRateLimit or a
+// MetaRouter's localRateLimit, RpcAuthorizationPolicy or DubboAuthorizationPolicy), in one form the
+// generators read.
+import type { ObjectRef } from "../k8s/objects";
+import type { FilterAuthorizationPolicy, FilterFault, FilterLocalRateLimit, FilterMatch, FilterMutation } from "./filter_config";
+import type { RoutingMode } from "./protocols";
+
+export interface DestinationIntent {
+  host: string;
+  subset?: string;
+  port?: number;
+  weight: number;
+}
+
+export interface RouteIntent {
+  name?: string;
+  match?: FilterMatch;
+  destinations: DestinationIntent[];
+  hashKey?: string;
+  requestMutation?: FilterMutation[];
+  responseMutation?: FilterMutation[];
+  /** Where the route is in its object, for diagnostics. */
+  path: string;
+}
+
+export interface RouterIntent {
+  source: ObjectRef;
+  host: string;
+  port?: number;
+  routingMode?: RoutingMode;
+  clientNamespaces: string[];
+  clientSelector?: Record<string, string>;
+  routes: RouteIntent[];
+  faults: FilterFault[];
+}
+
+export interface RateLimitIntent {
+  source: ObjectRef;
+  host: string;
+  port?: number;
+  localRateLimit: FilterLocalRateLimit;
+}
+
+export interface AuthorizationIntent {
+  source: ObjectRef;
+  namespace: string;
+  /** Only these hosts (FQDN); undefined: every service in scope. */
+  hosts?: string[];
+  /** Only services of these codecs (Aeraki's DubboAuthorizationPolicy: dubbo). */
+  codecs?: string[];
+  policy: FilterAuthorizationPolicy;
+}

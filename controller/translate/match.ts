@@ -1,0 +1,58 @@
+// Metadata matches, from Meltemi and Aeraki objects to the filter's form, with the regex check the
+// schema cannot do.
+import type { Match } from "../api/types";
+import type { AerakiMatch } from "../k8s/aeraki";
+import type { ObjectRef } from "../k8s/objects";
+import type { Diagnostics } from "./diagnostics";
+import type { FilterMatch, FilterStringMatch } from "./filter_config";
+import { regexProblem } from "./regex_check";
+
+function checkRegex(m: FilterStringMatch, key: string, path: string, ref: ObjectRef, diags: Diagnostics): boolean {
+  if (m.regex === undefined) return true;
+  const problem = regexProblem(m.regex);
+  if (problem === null) return true;
+  diags.error(ref, "UnsupportedRegex", `key "${key}": regex ${JSON.stringify(m.regex)} is rejected by the filter: ${problem}`, `${path}.${key}.regex`);
+  return false;
+}
+
+/** A Meltemi match (already schema-checked); undefined when a regex is unusable (reported). */
+export function fromMeltemiMatch(match: Match | undefined, path: string, ref: ObjectRef, diags: Diagnostics): FilterMatch | undefined | null {
+  if (!match) return undefined;
+  const out: FilterMatch = {};
+  let ok = true;
+  for (const key of Object.keys(match)) {
+    const m = { ...match[key]! } as FilterStringMatch;
+    ok = checkRegex(m, key, path, ref, diags) && ok;
+    out[key] = m;
+  }
+  return ok ? out : null;
+}
+
+/**
+ * An Aeraki MetaRouteMatch: `attributes` of exact | prefix | regex; an empty value checks presence
+ * (aeraki-mesh/api metaprotocol_metarouter.proto MetaRouteMatch). null: unusable (reported).
+ */
+export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, ref: ObjectRef, diags: Diagnostics): FilterMatch | undefined | null {
+  const attrs = match?.attributes;
+  if (!attrs || Object.keys(attrs).length === 0) return undefined;
+  const out: FilterMatch = {};
+  let ok = true;
+  for (const key of Object.keys(attrs)) {
+    const m = attrs[key]!;
+    const kinds = (["exact", "prefix", "regex"] as const).filter((k) => m[k] !== undefined);
+    if (key === "") {
+      diags.error(ref, "InvalidMatch", "an attribute name is empty", `${path}.attributes`);
+      ok = false;
+      continue;
+    }
+    if (kinds.length > 1) {
+      diags.error(ref, "InvalidMatch", `attribute "${key}" sets ${kinds.join(" and ")}; StringMatch is one of exact, prefix, regex`, `${path}.attributes.${key}`);
+      ok = false;
+      continue;
+    }
+    const fm: FilterStringMatch = kinds.length === 0 ? { present: true } : { [kinds[0]!]: m[kinds[0]!] };
+    ok = checkRegex(fm, key, `${path}.attributes`, ref, diags) && ok;
+    out[key] = fm;
+  }
+  return ok ? out : null;
+}

@@ -1,0 +1,158 @@
+// The translation of an Aeraki MetaRouter (metaprotocol.aeraki.io/v1alpha1), read as users wrote it,
+// into a router intent and, for its localRateLimit, a rate-limit intent. What Meltemi cannot honour
+// (mirroring, globalRateLimit, gateways) is reported, never silently dropped.
+import { resolveHost } from "../discovery/hosts";
+import { metaRouterSpecSchema, type AerakiDestination, type MetaRouter } from "../k8s/aeraki";
+import { refOf, type ObjectRef } from "../k8s/objects";
+import { resolveWeights, tokenBucketOf } from "./buckets";
+import { CLIENT_NAMESPACES_ANNOTATION, parseNamespaceList } from "./client_namespaces";
+import type { Diagnostics } from "./diagnostics";
+import type { FilterLocalRateLimit, FilterTokenBucket } from "./filter_config";
+import type { RateLimitIntent, RouteIntent, RouterIntent } from "./intent";
+import { fromAerakiMatch } from "./match";
+import type { TranslateOptions } from "./options";
+import { checkSpec } from "./schema_check";
+
+export interface MetaRouterIntents {
+  router?: RouterIntent;
+  rateLimit?: RateLimitIntent;
+}
+
+/**
+ * Whose sidecars get the routing. Aeraki applied a MetaRouter to every sidecar in the mesh (exportTo
+ * empty = everywhere); Meltemi scopes it: the annotation meltemi.dev/client-namespaces, else explicit
+ * exportTo namespaces ("." = this one, "*" = the root namespace, i.e. the mesh, as written), else this
+ * namespace only.
+ */
+function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOptions, diags: Diagnostics): string[] | null {
+  const ns = mr.metadata.namespace ?? "default";
+  const annotation = mr.metadata.annotations?.[CLIENT_NAMESPACES_ANNOTATION];
+  if (annotation !== undefined) {
+    const parsed = parseNamespaceList(annotation);
+    if (typeof parsed === "string") {
+      diags.error(ref, "InvalidAnnotation", `annotation ${CLIENT_NAMESPACES_ANNOTATION}: ${parsed}`, "metadata.annotations");
+      return null;
+    }
+    return parsed;
+  }
+  const exportTo = mr.spec?.exportTo ?? [];
+  if (exportTo.length === 0) {
+    diags.info(
+      ref,
+      "ScopedToNamespace",
+      `routing is installed for callers in namespace ${ns} only (Aeraki applied MetaRouters to every sidecar); list other caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION}`,
+    );
+    return [ns];
+  }
+  const out = new Set<string>();
+  for (const e of exportTo) {
+    if (e === ".") out.add(ns);
+    else if (e === "*") {
+      out.add(options.rootNamespace);
+      diags.info(ref, "MeshWide", `exportTo "*": the routing is installed in the root namespace ${options.rootNamespace}, i.e. for every sidecar in the mesh`, "spec.exportTo");
+    } else out.add(e);
+  }
+  return [...out];
+}
+
+function destinationOf(d: AerakiDestination, ns: string, options: TranslateOptions, weight: number): RouteIntent["destinations"][number] {
+  const dest: RouteIntent["destinations"][number] = { host: resolveHost(d.host, ns, options.clusterDomain), weight };
+  if (d.subset) dest.subset = d.subset;
+  if (d.port?.number) dest.port = d.port.number;
+  return dest;
+}
+
+function localRateLimitOf(mr: MetaRouter, ref: ObjectRef, diags: Diagnostics): FilterLocalRateLimit | null {
+  const lrl = mr.spec!.localRateLimit!;
+  const out: FilterLocalRateLimit = {};
+  let ok = true;
+  if (lrl.tokenBucket) {
+    const b = tokenBucketOf(lrl.tokenBucket, "spec.localRateLimit.tokenBucket", ref, diags);
+    if (b) out.tokenBucket = b;
+    else ok = false;
+  }
+  const conditions: { match: Record<string, never> | NonNullable<ReturnType<typeof fromAerakiMatch>>; tokenBucket: FilterTokenBucket }[] = [];
+  (lrl.conditions ?? []).forEach((c, i) => {
+    const path = `spec.localRateLimit.conditions[${i}]`;
+    const match = fromAerakiMatch(c.match, `${path}.match`, ref, diags);
+    const bucket = tokenBucketOf(c.tokenBucket, `${path}.tokenBucket`, ref, diags);
+    if (match === null || bucket === null) {
+      ok = false;
+      return;
+    }
+    conditions.push({ match: match ?? {}, tokenBucket: bucket });
+  });
+  if (conditions.length > 0) out.conditions = conditions;
+  if (!ok) return null;
+  if (!out.tokenBucket && !out.conditions) {
+    diags.warn(ref, "EmptyRateLimit", "localRateLimit has neither tokenBucket nor conditions: nothing is limited", "spec.localRateLimit");
+    return null;
+  }
+  return out;
+}
+
+export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags: Diagnostics): MetaRouterIntents {
+  const ref = refOf(mr);
+  const report = checkSpec(metaRouterSpecSchema, mr.spec ?? {});
+  if (report.errors.length > 0) {
+    diags.error(ref, "InvalidSpec", report.errors.map((e) => `spec.${e}`).join("; "));
+    return {};
+  }
+  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `spec.${f}: ignored (not a MetaRouter field)`);
+  const before = diags.items.length;
+  const ns = mr.metadata.namespace ?? "default";
+  const spec = mr.spec ?? {};
+  const hosts = spec.hosts ?? [];
+  if (hosts.length === 0) {
+    diags.error(ref, "NoHost", "spec.hosts is empty", "spec.hosts");
+    return {};
+  }
+  if (hosts.length > 1) diags.warn(ref, "ExtraHosts", `only the first host (${hosts[0]}) is used, as in Aeraki; ignored: ${hosts.slice(1).join(", ")}`, "spec.hosts");
+  const host = resolveHost(hosts[0]!, ns, options.clusterDomain);
+
+  let sidecars = true;
+  const gateways = spec.gateways ?? [];
+  if (gateways.length > 0) {
+    const others = gateways.filter((g) => g !== "mesh");
+    if (others.length > 0) diags.warn(ref, "GatewaysNotSupported", `Meltemi configures sidecars only; gateways ignored: ${others.join(", ")}`, "spec.gateways");
+    // As in an Istio VirtualService: with gateways listed, sidecars apply the routes only if "mesh" is one.
+    sidecars = gateways.includes("mesh");
+    if (!sidecars) diags.warn(ref, "NoSidecars", 'spec.gateways does not list "mesh": no sidecar routing is generated', "spec.gateways");
+  }
+  if (spec.globalRateLimit) {
+    diags.warn(ref, "GlobalRateLimitNotSupported", "globalRateLimit (an external rate limit service) is not supported by Meltemi and is not applied; use localRateLimit or an RpcRateLimit", "spec.globalRateLimit");
+  }
+
+  const routes: RouteIntent[] = [];
+  (spec.routes ?? []).forEach((r, i) => {
+    const path = `spec.routes[${i}]`;
+    if (r.mirror || r.mirrorPercentage) {
+      diags.warn(ref, "MirrorNotSupported", "traffic mirroring is not supported by Meltemi and is not applied; the route forwards normally", `${path}.mirror`);
+    }
+    const match = fromAerakiMatch(r.match, `${path}.match`, ref, diags);
+    const dests = r.route ?? [];
+    if (dests.length === 0) {
+      diags.error(ref, "NoDestination", "the route has no destination", `${path}.route`);
+      return;
+    }
+    const weights = resolveWeights(dests.map((d) => d.weight), `${path}.route`, ref, diags);
+    if (match === null || weights === null) return;
+    const route: RouteIntent = { destinations: dests.map((d, j) => destinationOf(d.destination, ns, options, weights[j]!)), path };
+    if (r.name) route.name = r.name;
+    if (match) route.match = match;
+    if (r.requestMutation?.length) route.requestMutation = r.requestMutation;
+    if (r.responseMutation?.length) route.responseMutation = r.responseMutation;
+    routes.push(route);
+  });
+
+  const localRateLimit = spec.localRateLimit ? localRateLimitOf(mr, ref, diags) : null;
+  if (diags.items.slice(before).some((d) => d.severity === "error")) return {};
+
+  const out: MetaRouterIntents = {};
+  if (sidecars && (spec.routes?.length ?? 0) > 0) {
+    const namespaces = clientNamespaces(mr, ref, options, diags);
+    if (namespaces) out.router = { source: ref, host, clientNamespaces: namespaces, routes, faults: [] };
+  }
+  if (localRateLimit) out.rateLimit = { source: ref, host, localRateLimit };
+  return out;
+}

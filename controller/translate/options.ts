@@ -1,0 +1,48 @@
+// What the translation needs to know about the cluster and the filter build, besides the inputs.
+
+export type FailStrategy = "FAIL_OPEN" | "FAIL_CLOSE" | "FAIL_RELOAD";
+
+export interface TranslateOptions {
+  wasm: {
+    /** The module: `oci://registry/repo@sha256:<manifest digest>` (or https://, file://). */
+    url: string;
+    /** The OCI manifest digest (hex), which WasmPlugin.sha256 pins. */
+    sha256: string;
+    /** A docker-registry Secret in each namespace where the server-side plugin lands. */
+    imagePullSecret?: string;
+  };
+  /** Istio 1.30+ has TrafficExtension, which supersedes WasmPlugin. */
+  trafficExtension: boolean;
+  /** Istio's config root namespace: authorization policies there apply mesh-wide, as in Istio/Aeraki. */
+  rootNamespace: string;
+  /** The controller's own namespace (informational: generated objects live next to their inputs). */
+  controllerNamespace: string;
+  clusterDomain: string;
+  /** Codecs compiled into the filter. */
+  codecs: string[];
+  /** tcp_proxy early-data buffer in perConnection mode (Envoy caps it at 1 MiB). */
+  earlyDataBytes: number;
+  /**
+   * Default plugin fail strategy. Server-side plugins that enforce authorization always use FAIL_CLOSE:
+   * failing open would let every call through.
+   */
+  failStrategy: FailStrategy;
+}
+
+export const DEFAULT_OPTIONS: TranslateOptions = {
+  wasm: {
+    url: "oci://ghcr.io/meltemi/meltemi-filter@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    sha256: "0000000000000000000000000000000000000000000000000000000000000000",
+  },
+  trafficExtension: false,
+  rootNamespace: "istio-system",
+  controllerNamespace: "meltemi-system",
+  clusterDomain: "cluster.local",
+  codecs: ["dubbo", "thrift"],
+  earlyDataBytes: 65536,
+  failStrategy: "FAIL_OPEN",
+};
+
+export function withDefaults(partial: Partial<TranslateOptions> = {}): TranslateOptions {
+  return { ...DEFAULT_OPTIONS, ...partial, wasm: { ...DEFAULT_OPTIONS.wasm, ...partial.wasm } };
+}

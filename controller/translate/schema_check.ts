@@ -1,0 +1,75 @@
+// Schema checks with ajv: Meltemi objects against their CRD schema (what the API server admits),
+// Aeraki objects against the shape of their protos, and every filter configuration against the filter's
+// own schema (filter/config/filter-config.schema.json, the contract with the filter).
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020";
+import filterConfigSchema from "../../filter/config/filter-config.schema.json" with { type: "json" };
+import { plainJsonSchema } from "../api/crd";
+import type { CrdDefinition } from "../api/schema/definition";
+
+export interface SchemaReport {
+  /** Violations: the object is invalid. */
+  errors: string[];
+  /** Fields the schema does not know (the API server would prune them): reported, then ignored. */
+  unknownFields: string[];
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+const ajv2020 = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+const cache = new Map<object, { open: ValidateFunction; closed: ValidateFunction }>();
+
+function formatError(e: ErrorObject): string {
+  const where = e.instancePath === "" ? "(root)" : e.instancePath.slice(1).replace(/\//g, ".");
+  if (e.keyword === "additionalProperties") return `${where}: unknown field "${String(e.params.additionalProperty)}"`;
+  if (e.keyword === "enum") return `${where}: must be one of ${JSON.stringify(e.params.allowedValues)}`;
+  return `${where}: ${e.message ?? e.keyword}`;
+}
+
+/** The same schema with `additionalProperties: false` on every object that lists its properties. */
+function closed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = k === "enum" ? v : closed(v);
+  if ("properties" in out && !("additionalProperties" in out)) out.additionalProperties = false;
+  return out;
+}
+
+function validators(key: object, schema: object): { open: ValidateFunction; closed: ValidateFunction } {
+  let v = cache.get(key);
+  if (!v) {
+    v = { open: ajv.compile(schema), closed: ajv.compile(closed(schema) as object) };
+    cache.set(key, v);
+  }
+  return v;
+}
+
+function check(key: object, schema: object, value: unknown): SchemaReport {
+  const v = validators(key, schema);
+  if (!v.open(value)) return { errors: (v.open.errors ?? []).map(formatError), unknownFields: [] };
+  if (v.closed(value)) return { errors: [], unknownFields: [] };
+  const unknownFields = (v.closed.errors ?? []).filter((e) => e.keyword === "additionalProperties").map(formatError);
+  return { errors: [], unknownFields };
+}
+
+/** A whole Meltemi object (apiVersion, kind, metadata.name, spec) against its CRD schema. */
+export function checkMeltemiObject(def: CrdDefinition, obj: unknown): SchemaReport {
+  const report = check(def, plainJsonSchema(def), obj);
+  // metadata holds much more than the schema lists (the API server keeps it): not "unknown".
+  report.unknownFields = report.unknownFields.filter((f) => !f.startsWith("metadata"));
+  return report;
+}
+
+/** An Aeraki spec against the shape of its proto. */
+export function checkSpec(schema: object, spec: unknown): SchemaReport {
+  return check(schema, schema, spec);
+}
+
+let filterValidator: ValidateFunction | undefined;
+
+/** Problems of a filter configuration under filter/config/filter-config.schema.json ([] when valid). */
+export function filterConfigProblems(config: unknown): string[] {
+  filterValidator ??= ajv2020.compile(filterConfigSchema);
+  return filterValidator(config) ? [] : (filterValidator.errors ?? []).map(formatError);
+}
+

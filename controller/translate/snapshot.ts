@@ -1,0 +1,33 @@
+// The translation's input: every object it reads, as the runtime's informers (or `render`'s files)
+// hold them at one moment.
+import type { RpcAuthorizationPolicyObject, RpcProtocolObject, RpcRateLimitObject, RpcRouterObject } from "../api/types";
+import type { ApplicationProtocol, DubboAuthorizationPolicy, MetaRouter } from "../k8s/aeraki";
+import type { DestinationRule, Service, ServiceEntry } from "../k8s/objects";
+
+export interface Snapshot {
+  services: Service[];
+  serviceEntries: ServiceEntry[];
+  destinationRules: DestinationRule[];
+  rpcProtocols: RpcProtocolObject[];
+  rpcRouters: RpcRouterObject[];
+  rpcRateLimits: RpcRateLimitObject[];
+  rpcAuthorizationPolicies: RpcAuthorizationPolicyObject[];
+  applicationProtocols: ApplicationProtocol[];
+  metaRouters: MetaRouter[];
+  dubboAuthorizationPolicies: DubboAuthorizationPolicy[];
+}
+
+export function emptySnapshot(): Snapshot {
+  return {
+    services: [],
+    serviceEntries: [],
+    destinationRules: [],
+    rpcProtocols: [],
+    rpcRouters: [],
+    rpcRateLimits: [],
+    rpcAuthorizationPolicies: [],
+    applicationProtocols: [],
+    metaRouters: [],
+    dubboAuthorizationPolicies: [],
+  };
+}

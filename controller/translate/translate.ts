@@ -1,0 +1,340 @@
+// The translation: a pure function from a snapshot of the inputs to the desired Istio objects, the
+// diagnostics, and the Ready condition of every Meltemi / Aeraki input. Same inputs, same output, in a
+// deterministic order; no clock, no I/O. The runtime (watch, apply, status) and `meltemi render` wrap it.
+import { outboundCluster } from "../discovery/hosts";
+import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
+import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
+import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
+import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
+import { clientEnvoyFilter } from "./client_envoy_filter";
+import { Diagnostics, type Diagnostic } from "./diagnostics";
+import { isThriftRoutable } from "./envoy/routing_key";
+import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
+import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
+import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
+import { readMetaRouter } from "./metarouter";
+import { withDefaults, type TranslateOptions } from "./options";
+import { shortHost } from "./ownership";
+import { hasNativeRouter, resolveProtocols, type ProtocolBinding } from "./protocols";
+import { readRpcRateLimit } from "./rate_limit";
+import { readRpcRouter } from "./router";
+import { filterConfigProblems } from "./schema_check";
+import { serverPlugin } from "./server_plugin";
+import type { Snapshot } from "./snapshot";
+import { readyStatus, refKey, type InputStatus } from "./status";
+
+export interface TranslateResult {
+  objects: KubeObject[];
+  diagnostics: Diagnostic[];
+  status: InputStatus[];
+}
+
+export class InvalidOptionsError extends Error {}
+
+function checkOptions(o: TranslateOptions): void {
+  if (!/^(oci|https?|file):\/\/\S+$/.test(o.wasm.url)) throw new InvalidOptionsError(`wasm url must be oci://, https://, http:// or file://, got "${o.wasm.url}"`);
+  if (!/^[a-f0-9]{64}$/.test(o.wasm.sha256)) throw new InvalidOptionsError(`wasm sha256 must be 64 lower-case hex digits, got "${o.wasm.sha256}"`);
+  const pinned = /@sha256:([a-f0-9]{64})$/.exec(o.wasm.url)?.[1];
+  if (pinned && pinned !== o.wasm.sha256) throw new InvalidOptionsError(`the url pins sha256:${pinned} but sha256 is ${o.wasm.sha256} (Istio requires them to match)`);
+  if (!Number.isInteger(o.earlyDataBytes) || o.earlyDataBytes < 1 || o.earlyDataBytes > MAX_EARLY_DATA_BYTES) throw new InvalidOptionsError(`earlyDataBytes must be 1..${MAX_EARLY_DATA_BYTES}`);
+}
+
+const byNamespaceName = <T extends KubeObject>(list: readonly T[]): T[] =>
+  [...list].sort((a, b) => {
+    const ka = `${a.metadata.namespace ?? ""}/${a.metadata.name ?? ""}`;
+    const kb = `${b.metadata.namespace ?? ""}/${b.metadata.name ?? ""}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+
+function compareObjects(a: KubeObject, b: KubeObject): number {
+  const ka = [a.apiVersion, a.kind, a.metadata.namespace ?? "", a.metadata.name ?? ""];
+  const kb = [b.apiVersion, b.kind, b.metadata.namespace ?? "", b.metadata.name ?? ""];
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+  return 0;
+}
+
+/** Picks the first intent for (host, port); reports the others as conflicts, once each. */
+class Claims<T extends { source: ObjectRef; host: string; port?: number }> {
+  private readonly byHost = new Map<string, T[]>();
+  private readonly reported = new Set<string>();
+  constructor(intents: T[], private readonly what: string) {
+    for (const i of intents) {
+      const list = this.byHost.get(i.host) ?? [];
+      list.push(i);
+      this.byHost.set(i.host, list);
+    }
+  }
+  hosts(): string[] {
+    return [...this.byHost.keys()];
+  }
+  forHost(host: string): T[] {
+    return this.byHost.get(host) ?? [];
+  }
+  pick(host: string, port: number, diags: Diagnostics): T | undefined {
+    const candidates = this.forHost(host).filter((i) => i.port === undefined || i.port === port);
+    const winner = candidates[0];
+    for (const loser of candidates.slice(1)) {
+      const key = `${refKey(loser.source)}@${port}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      diags.error(loser.source, "Conflict", `${describeRef(winner!.source)} already sets the ${this.what} of ${host} port ${port}; this one is not applied there`);
+    }
+    return winner;
+  }
+}
+
+interface Context {
+  options: TranslateOptions;
+  diags: Diagnostics;
+  subsets: SubsetIndex;
+  servicesByHost: Map<string, MeltemiService>;
+}
+
+/** The filter's routes for a router on one service port, and every cluster they name. */
+function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[] } | null {
+  const routes: FilterRoute[] = [];
+  const clusters: string[] = [];
+  let ok = true;
+  for (const r of router.routes) {
+    const destinations = r.destinations.map((d, j) => {
+      let destPort = d.port;
+      if (destPort === undefined) {
+        if (d.host === service.host) destPort = port.number;
+        else {
+          const other = ctx.servicesByHost.get(d.host);
+          if (other && other.ports.length === 1) destPort = other.ports[0]!.number;
+          else if (other && other.ports.some((p) => p.number === port.number)) destPort = port.number;
+          else if (other) {
+            ctx.diags.error(router.source, "AmbiguousPort", `destination ${d.host} has several Meltemi ports; set its port`, `${r.path}.destinations[${j}]`);
+            ok = false;
+            destPort = port.number;
+          } else destPort = port.number;
+        }
+      }
+      if (d.host !== service.host && !ctx.servicesByHost.has(d.host)) {
+        ctx.diags.warn(router.source, "UnknownDestination", `destination host ${d.host} is not a known Meltemi service; its cluster may not exist`, r.path);
+      }
+      if (d.subset !== undefined && !ctx.subsets.subsets(d.host).has(d.subset)) {
+        ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${d.subset}" of ${d.host}: requests routed there fail until one does`, r.path);
+      }
+      const cluster = outboundCluster(destPort, d.subset, d.host);
+      if (!isThriftRoutable(cluster)) {
+        ctx.diags.error(router.source, "InvalidCluster", `cluster ${cluster} cannot be carried as a routing key`, r.path);
+        ok = false;
+      }
+      if (!clusters.includes(cluster)) clusters.push(cluster);
+      return { cluster, weight: d.weight };
+    });
+    const route = {} as FilterRoute;
+    if (r.name !== undefined) route.name = r.name;
+    if (r.match) route.match = r.match;
+    route.destinations = destinations;
+    if (r.hashKey !== undefined) route.hashKey = r.hashKey;
+    if (r.requestMutation) route.requestMutation = r.requestMutation;
+    if (r.responseMutation) route.responseMutation = r.responseMutation;
+    routes.push(route);
+  }
+  if (routes.length === 0) {
+    // Faults or mutations only: requests still need a destination, the service itself.
+    const cluster = outboundCluster(port.number, undefined, service.host);
+    routes.push({ name: "default", destinations: [{ cluster, weight: 1 }] });
+    clusters.push(cluster);
+  }
+  return ok ? { routes, clusters } : null;
+}
+
+function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): FilterConfig | null {
+  const problems = filterConfigProblems(config);
+  if (problems.length === 0) return config;
+  for (const ref of blame) ctx.diags.error(ref, "InvalidFilterConfig", `the filter configuration for ${config.name ?? "?"} breaks filter-config.schema.json: ${problems.join("; ")}`);
+  return null;
+}
+
+function serverSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, rateLimit: RateLimitIntent | undefined, policies: AuthorizationIntent[], ctx: Context): KubeObject | null {
+  const { diags, options } = ctx;
+  const policyRefs = [...(rateLimit ? [rateLimit.source] : []), ...policies.map((p) => p.source)];
+  if (!service.selector) {
+    for (const ref of policyRefs) diags.error(ref, "NoWorkloads", `${service.host} has no workload selector: there are no serving proxies to enforce this in`);
+    return null;
+  }
+  if (port.targetPort === undefined) {
+    const msg = `port ${port.number} targets the named container port "${port.targetPortName}"; the serving side needs its number (use a numeric targetPort)`;
+    diags.warn(service.object, "NamedTargetPort", msg);
+    for (const ref of policyRefs) diags.error(ref, "NamedTargetPort", `${service.host}: ${msg}`);
+    return null;
+  }
+  const input: Parameters<typeof serverConfig>[0] = {
+    name: `${shortHost(service.host, options.clusterDomain)}:${port.targetPort}/server`,
+    codec: binding.codec,
+    authorization: policies.map((p): FilterAuthorizationPolicy => p.policy),
+  };
+  if (binding.limits) input.limits = binding.limits;
+  if (rateLimit) input.localRateLimit = rateLimit.localRateLimit;
+  const config = checkedConfig(serverConfig(input), [service.object, ...policyRefs], ctx);
+  if (!config) return null;
+  return serverPlugin({
+    service: service as MeltemiService & { selector: Record<string, string> },
+    port: port as MeltemiPort & { targetPort: number },
+    config,
+    // A failed module must not let every call through where access control is enforced.
+    failStrategy: policies.length > 0 ? "FAIL_CLOSE" : options.failStrategy,
+    options,
+    nameBase: service.object.kind === "Service" ? service.object.name : shortHost(service.host, options.clusterDomain),
+  });
+}
+
+function clientSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, router: RouterIntent, ctx: Context): KubeObject[] {
+  const { diags, options } = ctx;
+  const mode = router.routingMode ?? binding.routingMode;
+  if (mode === "perRequest" && !hasNativeRouter(binding.codec)) {
+    diags.error(router.source, "NoNativeRouter", `perRequest routing needs a native Envoy router; codec "${binding.codec}" has none (use perConnection)`);
+    return [];
+  }
+  if (service.headless) {
+    diags.error(router.source, "HeadlessService", `${service.host} is headless: callers connect to pod addresses, there is no service listener to route on`);
+    return [];
+  }
+  if (service.addresses.length === 0) {
+    const hint = service.object.kind === "Service" ? "spec.clusterIP (render what `kubectl get service -o yaml` shows)" : "spec.addresses (or Istio's auto-allocated status.addresses)";
+    diags.error(router.source, "NoServiceAddress", `no VIP is known for ${service.host}: callers' listeners are named after it; the input needs ${hint}`);
+    return [];
+  }
+  const table = filterRoutes(router, service, port, ctx);
+  if (!table) return [];
+  const input: Parameters<typeof clientConfig>[0] = {
+    name: `${shortHost(service.host, options.clusterDomain)}:${port.number}/client`,
+    codec: binding.codec,
+    routingMode: mode,
+    routes: table.routes,
+    faults: router.faults,
+  };
+  if (binding.limits) input.limits = binding.limits;
+  const config = checkedConfig(clientConfig(input), [router.source], ctx);
+  if (!config) return [];
+  return router.clientNamespaces.map((namespace) => {
+    const ef: Parameters<typeof clientEnvoyFilter>[0] = {
+      service,
+      port,
+      namespace,
+      owner: router.source,
+      config,
+      binding,
+      routingMode: mode,
+      clusters: table.clusters,
+      failOpen: options.failStrategy === "FAIL_OPEN",
+      options,
+    };
+    if (router.clientSelector) ef.selector = router.clientSelector;
+    return clientEnvoyFilter(ef);
+  });
+}
+
+function policiesFor(service: MeltemiService, binding: ProtocolBinding, byNamespace: Map<string, AuthorizationIntent[]>, rootNamespace: string): AuthorizationIntent[] {
+  const scoped = [...(byNamespace.get(service.namespace) ?? []), ...(service.namespace === rootNamespace ? [] : byNamespace.get(rootNamespace) ?? [])];
+  return scoped
+    .filter((p) => (p.hosts === undefined || p.hosts.includes(service.host)) && (p.codecs === undefined || p.codecs.includes(binding.codec)))
+    .sort((a, b) => ((a.policy.name ?? "") < (b.policy.name ?? "") ? -1 : 1));
+}
+
+export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateOptions> = {}): TranslateResult {
+  const options = withDefaults(partialOptions);
+  checkOptions(options);
+  const diags = new Diagnostics();
+  const protocols = resolveProtocols(snapshot, options, diags);
+  const subsets = indexSubsets(snapshot.destinationRules, options.clusterDomain, diags);
+  const services = discoverServices(snapshot.services, snapshot.serviceEntries, options.clusterDomain, diags);
+
+  const servicesByHost = new Map<string, MeltemiService>();
+  for (const s of services) {
+    const first = servicesByHost.get(s.host);
+    if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
+    else servicesByHost.set(s.host, s);
+  }
+  const ctx: Context = { options, diags, subsets, servicesByHost };
+
+  const routers: RouterIntent[] = [];
+  const rateLimits: RateLimitIntent[] = [];
+  for (const r of byNamespaceName(snapshot.rpcRouters)) {
+    const intent = readRpcRouter(r, options, diags);
+    if (intent) routers.push(intent);
+  }
+  for (const r of byNamespaceName(snapshot.rpcRateLimits)) {
+    const intent = readRpcRateLimit(r, options, diags);
+    if (!intent) continue;
+    const target = servicesByHost.get(intent.host);
+    if (target && target.namespace !== intent.source.namespace) {
+      diags.error(intent.source, "OtherNamespace", `${intent.host} is in namespace ${target.namespace}: an RpcRateLimit protects services of its own namespace`);
+      continue;
+    }
+    rateLimits.push(intent);
+  }
+  // Aeraki's objects come after Meltemi's: an RpcRouter / RpcRateLimit for the same host wins.
+  for (const mr of byNamespaceName(snapshot.metaRouters)) {
+    const { router, rateLimit } = readMetaRouter(mr, options, diags);
+    if (router) routers.push(router);
+    if (rateLimit) rateLimits.push(rateLimit);
+  }
+  const authz: AuthorizationIntent[] = [];
+  for (const p of byNamespaceName(snapshot.rpcAuthorizationPolicies)) {
+    const intent = readRpcAuthorizationPolicy(p, options, diags);
+    if (intent) authz.push(intent);
+  }
+  for (const p of byNamespaceName(snapshot.dubboAuthorizationPolicies)) {
+    const intent = readDubboAuthorizationPolicy(p, diags);
+    if (intent) authz.push(intent);
+  }
+  const authzByNamespace = new Map<string, AuthorizationIntent[]>();
+  for (const p of authz) authzByNamespace.set(p.namespace, [...(authzByNamespace.get(p.namespace) ?? []), p]);
+
+  const routerClaims = new Claims(routers, "routing");
+  const limitClaims = new Claims(rateLimits, "rate limits");
+  for (const claims of [routerClaims, limitClaims] as const) {
+    for (const host of claims.hosts()) {
+      const service = servicesByHost.get(host);
+      for (const intent of claims.forHost(host)) {
+        if (!service) diags.error(intent.source, "NoService", `${host} is not a Meltemi service: no Service or ServiceEntry with a port named tcp-metaprotocol-<protocol>-* (or the label meltemi.dev/protocol) defines it`);
+        else if (intent.port !== undefined && !service.ports.some((p) => p.number === intent.port)) {
+          diags.error(intent.source, "NoSuchPort", `${host} has no Meltemi port ${intent.port} (it has: ${service.ports.map((p) => p.number).join(", ")})`);
+        }
+      }
+    }
+  }
+
+  const objects: KubeObject[] = [];
+  for (const service of servicesByHost.values()) {
+    for (const port of service.ports) {
+      const binding = protocols.get(port.protocol);
+      if (!binding) {
+        diags.warn(service.object, "UnknownProtocol", `port ${port.number}: protocol "${port.protocol}" has no codec (define an RpcProtocol, or an ApplicationProtocol with a Meltemi codec); left to Istio's TCP handling`);
+        continue;
+      }
+      const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policiesFor(service, binding, authzByNamespace, options.rootNamespace), ctx);
+      if (server) objects.push(server);
+      const router = routerClaims.pick(service.host, port.number, diags);
+      if (router) objects.push(...clientSide(service, port, binding, router, ctx));
+    }
+  }
+
+  return { objects: objects.sort(compareObjects), diagnostics: diags.items, status: inputStatus(snapshot, diags.items) };
+}
+
+function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus[] {
+  const byObject = new Map<string, Diagnostic[]>();
+  for (const d of diagnostics) {
+    const key = refKey(d.object);
+    byObject.set(key, [...(byObject.get(key) ?? []), d]);
+  }
+  const inputs: KubeObject[] = [
+    ...snapshot.rpcProtocols,
+    ...snapshot.rpcRouters,
+    ...snapshot.rpcRateLimits,
+    ...snapshot.rpcAuthorizationPolicies,
+    ...snapshot.applicationProtocols,
+    ...snapshot.metaRouters,
+    ...snapshot.dubboAuthorizationPolicies,
+  ];
+  return inputs
+    .map((obj) => refOf(obj))
+    .sort((a, b) => (refKey(a) < refKey(b) ? -1 : refKey(a) > refKey(b) ? 1 : 0))
+    .map((ref) => readyStatus(ref, byObject.get(refKey(ref)) ?? []));
+}

@@ -1,0 +1,326 @@
+// The Dubbo codec: Dubbo 2 protocol frames with hessian2 bodies (see protocol.ts for the header).
+//
+// Request body (DubboCodec.encodeRequestData): dubbo version, service path, service version, method,
+// parameter types, one value per parameter, attachments map. Metadata: `interface` (the path),
+// `version`, `method` from the body, then every string attachment (`group` among them; the body's
+// values win over attachments of the same name). Arguments are skipped, never decoded.
+//
+// Response body (DubboCodec.encodeResponseData), for status OK: a flag (ResponseFlag), then the value
+// or exception, then attachments for flags 3-5. Other statuses carry an error message string.
+// Events (the event bit) are heartbeats; Dubbo sends them with a hessian2 null body.
+//
+// codecFlags holds the offset of the attachments map in the frame (0: the frame has none), which
+// encodeMutated uses.
+import { ByteReader, ByteWriter, bytesEqual } from "../bytes";
+import { Codec, DecodeError, DecodeStatus, ErrorKind, Limits, Mutation } from "../codec";
+import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
+import { countParameters } from "./descriptor";
+import { Hessian2Reader, StringKind, Tag } from "./hessian2";
+import { stringDataEquals, writeNull, writeString } from "./hessian2_writer";
+import {
+  FLAG_EVENT, FLAG_REQUEST, FLAG_TWO_WAY, HEADER_SIZE, MAGIC, MAGIC_HIGH, ResponseFlag, SERIALIZATION_HESSIAN2,
+  SERIALIZATION_MASK, Status, hasAttachments, isException, withAttachments,
+} from "./protocol";
+
+/** Largest body the header's signed 32-bit length can announce. */
+const MAX_BODY: u32 = 0x7fffffff;
+/** encodeMutated tracks applied keys in a 64-bit mask. */
+const MAX_MUTATION_KEYS: i32 = 64;
+
+/**
+ * The response status of Meltemi's error reply per ErrorKind. A Dubbo consumer turns any status but
+ * OK / timeouts / serialization error into RemotingException(message), surfaced to the caller as
+ * RpcException(NETWORK_EXCEPTION, "... cause: ...<message>") (DefaultFuture.doReceived,
+ * AbstractInvoker.waitForResultIfSync, Dubbo 3.3.6). Statuses are the ones Dubbo itself uses for the
+ * same situation, all accepted by Envoy's dubbo_proxy (isValidResponseStatus).
+ */
+export function statusFor(kind: ErrorKind): u32 {
+  switch (kind) {
+    // What a Dubbo provider answers when its thread pool rejects work (AllChannelHandler).
+    case ErrorKind.OverLimit: return Status.SERVER_THREADPOOL_EXHAUSTED_ERROR;
+    // What a provider answers when a filter (auth, limits) throws before the service runs.
+    case ErrorKind.Unauthorized: return Status.SERVICE_ERROR;
+    case ErrorKind.FaultAbort: return Status.SERVICE_ERROR;
+    // What Envoy's dubbo_proxy router answers when no route matches.
+    case ErrorKind.NoRoute: return Status.SERVICE_NOT_FOUND;
+    // What a provider answers to a request it cannot decode (HeaderExchangeHandler).
+    default: return Status.BAD_REQUEST;
+  }
+}
+
+export class DubboCodec extends Codec {
+  private readonly header: ByteReader = new ByteReader();
+  private readonly body: Hessian2Reader = new Hessian2Reader();
+  /** For encodeMutated, which decodes the frame again to find its attachments. */
+  private readonly scratch: Metadata;
+
+  constructor(limits: Limits) {
+    super(limits);
+    this.scratch = new Metadata(<i32>limits.maxMetadataEntries);
+  }
+
+  get name(): string { return "dubbo"; }
+
+  decode(ptr: usize, len: u32, md: Metadata): DecodeStatus {
+    this.error = DecodeError.None;
+    if (len == 0) return DecodeStatus.NeedMore;
+    // Reject a stream that is not Dubbo at its first bytes, before waiting for a whole header.
+    if (<u32>load<u8>(ptr) != MAGIC_HIGH || (len >= 2 && <u32>load<u8>(ptr + 1) != (MAGIC & 0xff))) {
+      return this.fail(DecodeError.Malformed, "not a Dubbo frame (bad magic)");
+    }
+    if (len < HEADER_SIZE) return DecodeStatus.NeedMore;
+
+    const h = this.header.reset(ptr, len);
+    h.skip(2);
+    const flag = h.u8();
+    const status = h.u8();
+    const requestId = h.i64();
+    const bodyLength = h.u32();
+    if (bodyLength > MAX_BODY) return this.fail(DecodeError.Malformed, "negative Dubbo body length");
+    const frameLength = HEADER_SIZE + bodyLength;
+    if (frameLength > this.limits.maxFrameBytes) return this.fail(DecodeError.FrameTooLarge, "Dubbo frame larger than the limit");
+    if (len < frameLength) return DecodeStatus.NeedMore;
+    if ((flag & SERIALIZATION_MASK) != SERIALIZATION_HESSIAN2) {
+      return this.fail(DecodeError.Unsupported, "Dubbo serialization other than hessian2");
+    }
+
+    md.requestId = requestId;
+    md.frameLength = frameLength;
+    md.codecFlags = 0;
+    const event = (flag & FLAG_EVENT) != 0;
+    this.body.reset(ptr + HEADER_SIZE, bodyLength, this.limits.maxDepth);
+
+    if ((flag & FLAG_REQUEST) != 0) {
+      md.twoWay = (flag & FLAG_TWO_WAY) != 0;
+      if (event) { md.kind = MessageKind.Heartbeat; return DecodeStatus.Frame; }
+      md.kind = md.twoWay ? MessageKind.Request : MessageKind.Oneway;
+      return this.decodeRequestBody(md);
+    }
+    md.twoWay = false;
+    if (event) { md.kind = MessageKind.Heartbeat; return DecodeStatus.Frame; }
+    if (status != Status.OK) { md.kind = MessageKind.Error; return DecodeStatus.Frame; }
+    return this.decodeResponseBody(md);
+  }
+
+  private decodeRequestBody(md: Metadata): DecodeStatus {
+    const b = this.body;
+    if (!this.stringField(md, null)) return this.bodyError(); // dubbo version
+    if (!this.stringField(md, KEY_INTERFACE)) return this.bodyError(); // service path
+    if (!this.stringField(md, KEY_VERSION)) return this.bodyError();
+    if (!this.stringField(md, KEY_METHOD)) return this.bodyError();
+
+    const types = b.readString();
+    let parameters = 0;
+    if (types == StringKind.Contiguous) {
+      parameters = countParameters(b.spanPtr, b.spanLen);
+      if (parameters < 0) return this.fail(DecodeError.Malformed, "Dubbo parameter types are not JVM descriptors");
+    } else if (types != StringKind.Null) {
+      return types == StringKind.Invalid ? this.bodyError() : this.fail(DecodeError.Malformed, "Dubbo parameter types are not a string");
+    }
+    for (let i = 0; i < parameters; i++) {
+      if (!b.skipValue()) return this.bodyError();
+    }
+    // Dubbo always writes the attachments; an older peer may end the body after the arguments.
+    if (b.atEnd) return DecodeStatus.Frame;
+    return this.decodeAttachments(md);
+  }
+
+  private decodeResponseBody(md: Metadata): DecodeStatus {
+    const b = this.body;
+    const flag = b.readInt();
+    if (b.failed) return this.bodyError();
+    if (flag < ResponseFlag.WITH_EXCEPTION || flag > ResponseFlag.NULL_VALUE_WITH_ATTACHMENTS) {
+      return this.fail(DecodeError.Malformed, "unknown Dubbo response flag");
+    }
+    md.kind = isException(flag) ? MessageKind.Error : MessageKind.Response;
+    if (!hasAttachments(flag)) return DecodeStatus.Frame;
+    if (flag != ResponseFlag.NULL_VALUE_WITH_ATTACHMENTS && !b.skipValue()) return this.bodyError();
+    return this.decodeAttachments(md);
+  }
+
+  /** attachments ::= map of string keys to (mostly string) values, or null. */
+  private decodeAttachments(md: Metadata): DecodeStatus {
+    const b = this.body;
+    const offset = HEADER_SIZE + b.pos;
+    if (b.peek() == <i32>Tag.NULL) { b.skipValue(); md.codecFlags = offset; return DecodeStatus.Frame; }
+    if (!b.beginMap()) return this.bodyError();
+    let entries: u32 = 0;
+    while (!b.atMapEnd()) {
+      if (b.failed) return this.bodyError();
+      if (++entries > this.limits.maxMetadataEntries) {
+        return this.fail(DecodeError.TooManyMetadataEntries, "more Dubbo attachments than the limit");
+      }
+      const key = b.readString();
+      const keyPtr = b.spanPtr;
+      const keyLen = b.spanLen;
+      if (key == StringKind.Invalid) return this.bodyError();
+      if (key == StringKind.Other && !b.skipValue()) return this.bodyError();
+      if (key == StringKind.Chunked) return this.chunkedMetadata(keyLen);
+
+      const value = b.readString();
+      if (value == StringKind.Invalid) return this.bodyError();
+      if (value == StringKind.Other) {
+        if (!b.skipValue()) return this.bodyError();
+        continue;
+      }
+      if (value == StringKind.Chunked) return this.chunkedMetadata(b.spanLen);
+      if (key != StringKind.Contiguous || value != StringKind.Contiguous) continue;
+      // The body's service, version and method win over attachments of the same name.
+      if (isBodyKey(keyPtr, keyLen)) continue;
+      const status = this.addMetadata(md, keyPtr, keyLen, b.spanPtr, b.spanLen);
+      if (status != DecodeStatus.Frame) return status;
+    }
+    if (b.failed) return this.bodyError();
+    md.codecFlags = offset;
+    return DecodeStatus.Frame;
+  }
+
+  /** Reads a string field of the body and, when `key` is given and the field is not null, adds it. */
+  private stringField(md: Metadata, key: ArrayBuffer | null): bool {
+    const b = this.body;
+    const kind = b.readString();
+    if (kind == StringKind.Null) return true;
+    if (kind == StringKind.Contiguous) {
+      if (key === null) return true;
+      return this.addMetadata(md, changetype<usize>(key), <u32>key.byteLength, b.spanPtr, b.spanLen) == DecodeStatus.Frame;
+    }
+    if (kind == StringKind.Chunked) {
+      if (key !== null) { this.chunkedMetadata(b.spanLen); return false; }
+      return true;
+    }
+    if (kind == StringKind.Other) b.fail(DecodeError.Malformed, "Dubbo request header field is not a string");
+    return false;
+  }
+
+  private addMetadata(md: Metadata, keyPtr: usize, keyLen: u32, valPtr: usize, valLen: u32): DecodeStatus {
+    const max = this.limits.maxMetadataValueBytes;
+    if (keyLen > max || valLen > max) return this.fail(DecodeError.MetadataValueTooLarge, "Dubbo attachment longer than the limit");
+    if (<u32>md.count >= this.limits.maxMetadataEntries || !md.add(keyPtr, keyLen, valPtr, valLen)) {
+      return this.fail(DecodeError.TooManyMetadataEntries, "more Dubbo metadata entries than the limit");
+    }
+    return DecodeStatus.Frame;
+  }
+
+  /** A metadata string sent in chunks (over 32768 UTF-16 units): no single span can hold it. */
+  private chunkedMetadata(bytes: u32): DecodeStatus {
+    if (bytes > this.limits.maxMetadataValueBytes) return this.fail(DecodeError.MetadataValueTooLarge, "Dubbo attachment longer than the limit");
+    return this.fail(DecodeError.Unsupported, "chunked hessian2 string in Dubbo metadata");
+  }
+
+  /** The error the hessian2 reader (or a metadata check) recorded, as this codec's error. */
+  private bodyError(): DecodeStatus {
+    if (this.error != DecodeError.None && this.body.error == DecodeError.None) return DecodeStatus.Invalid;
+    if (this.body.error == DecodeError.None) return this.fail(DecodeError.Malformed, "Dubbo body is not valid hessian2");
+    return this.fail(this.body.error, this.body.errorDetail);
+  }
+
+  encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
+    const frameLength = md.frameLength;
+    if (mutation.isEmpty) { out.bytes(ptr, frameLength); return true; }
+    if (mutation.keys.length > MAX_MUTATION_KEYS) return false;
+    const flag = <u32>load<u8>(ptr + 2);
+    const isRequest = (flag & FLAG_REQUEST) != 0;
+    if ((flag & FLAG_EVENT) != 0) return false;
+    if (!isRequest && <u32>load<u8>(ptr + 3) != Status.OK) return false;
+
+    // Decode again: it finds the attachments and rebuilds the class definitions the map may refer to.
+    const scratch = this.scratch;
+    scratch.reset();
+    this.error = DecodeError.None;
+    if (this.decode(ptr, frameLength, scratch) != DecodeStatus.Frame) return false;
+    const mapOffset = scratch.codecFlags;
+
+    let responseFlag: i32 = -1;
+    if (!isRequest) {
+      // A response gains attachments by switching its flag to the *_WITH_ATTACHMENTS variant.
+      const first = <u32>load<u8>(ptr + HEADER_SIZE);
+      if (first < Tag.INT_ZERO || first > Tag.INT_ZERO + <u32>ResponseFlag.NULL_VALUE_WITH_ATTACHMENTS) return false;
+      responseFlag = <i32>(first - Tag.INT_ZERO);
+      if (!hasAttachments(responseFlag) && mapOffset != 0) return false;
+    }
+
+    const start = out.length;
+    const prefix = mapOffset != 0 ? mapOffset : frameLength;
+    out.bytes(ptr, prefix);
+    if (responseFlag >= 0) store<u8>(out.ptr + start + HEADER_SIZE, <u8>(Tag.INT_ZERO + <u32>withAttachments(responseFlag)));
+
+    let applied: u64 = 0;
+    let rest = frameLength;
+    if (mapOffset == 0 || <u32>load<u8>(ptr + mapOffset) == Tag.NULL) {
+      out.u8(Tag.MAP_UNTYPED);
+      if (mapOffset != 0) rest = mapOffset + 1;
+    } else {
+      // Copy entries as they are, writing the new value in place of a mutated key's value.
+      const b = this.body;
+      b.seek(mapOffset - HEADER_SIZE);
+      b.beginMap();
+      out.bytes(ptr + mapOffset, HEADER_SIZE + b.pos - mapOffset); // 'H' (or 'M' and its type)
+      while (!b.atMapEnd()) {
+        const entryStart = b.pos;
+        const key = b.readString();
+        const keyPtr = b.spanPtr;
+        const keyLen = b.spanLen;
+        if (key != StringKind.Contiguous && key != StringKind.Chunked && key != StringKind.Null) b.skipValue();
+        const valueStart = b.pos;
+        b.skipValue();
+        if (b.failed) { out.length = start; return false; }
+        const i = key == StringKind.Contiguous ? indexOfKey(mutation, keyPtr, keyLen) : -1;
+        const body = ptr + HEADER_SIZE;
+        if (i < 0) {
+          out.bytes(body + entryStart, b.pos - entryStart);
+        } else if ((applied & (<u64>1 << <u64>i)) == 0) {
+          out.bytes(body + entryStart, valueStart - entryStart);
+          writeString(out, mutation.values[i]);
+          applied |= <u64>1 << <u64>i;
+        } // else: a repeated key already written, dropped
+      }
+      rest = HEADER_SIZE + b.pos;
+    }
+    for (let i = 0; i < mutation.keys.length; i++) {
+      if ((applied & (<u64>1 << <u64>i)) != 0) continue;
+      writeString(out, mutation.keys[i]);
+      writeString(out, mutation.values[i]);
+    }
+    out.u8(Tag.END);
+    if (rest < frameLength) out.bytes(ptr + rest, frameLength - rest);
+
+    const bodyLength = out.length - start - HEADER_SIZE;
+    if (bodyLength > MAX_BODY || HEADER_SIZE + bodyLength > this.limits.maxFrameBytes) { out.length = start; return false; }
+    out.patchU32(start + 12, bodyLength);
+    return true;
+  }
+
+  encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void {
+    const start = this.writeResponseHeader(out, md, statusFor(kind), 0);
+    writeString(out, message);
+    out.patchU32(start + 12, out.length - start - HEADER_SIZE);
+  }
+
+  encodeHeartbeatReply(md: Metadata, out: ByteWriter): void {
+    const start = this.writeResponseHeader(out, md, Status.OK, FLAG_EVENT);
+    writeNull(out);
+    out.patchU32(start + 12, out.length - start - HEADER_SIZE);
+  }
+
+  /** Writes a response header with a body length to patch; returns where the frame starts. */
+  private writeResponseHeader(out: ByteWriter, md: Metadata, status: u32, flags: u32): u32 {
+    const start = out.length;
+    out.u16(MAGIC);
+    out.u8(flags | SERIALIZATION_HESSIAN2);
+    out.u8(status);
+    out.i64(md.requestId);
+    out.u32(0);
+    return start;
+  }
+}
+
+function isBodyKey(ptr: usize, len: u32): bool {
+  return bytesEqual(ptr, len, KEY_INTERFACE) || bytesEqual(ptr, len, KEY_VERSION) || bytesEqual(ptr, len, KEY_METHOD);
+}
+
+function indexOfKey(mutation: Mutation, ptr: usize, len: u32): i32 {
+  for (let i = 0; i < mutation.keys.length; i++) {
+    if (stringDataEquals(ptr, len, mutation.keys[i])) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,83 @@
+// `meltemi render` as a user runs it: YAML in, YAML or JSON out, diagnostics on stderr, exit codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { DIGEST, repoRoot, testdata } from "./support";
+
+function meltemi(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "controller/cli.ts", ...args], { cwd: repoRoot, input, encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const wasm = ["--wasm-url", `oci://registry.example/meltemi/filter@sha256:${DIGEST}`];
+
+test("render: a YAML file in, multi-document YAML out, exit 0", () => {
+  const r = meltemi(["render", "-f", path.join(testdata, "aeraki-thrift-traffic-split", "input.yaml"), ...wasm]);
+  assert.equal(r.code, 0, r.stderr);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+  assert.deepEqual(docs.map((d) => d.kind), ["WasmPlugin", "EnvoyFilter"]);
+  assert.equal(docs[0].spec.sha256, DIGEST, "sha256 taken from the url's @sha256:");
+  assert.match(r.stderr, /info: not Meltemi inputs, left out: 1 apps\/v1 Deployment/);
+});
+
+test("render: -o json, stdin, --traffic-extension, --status", () => {
+  const input = `apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  clusterIP: 10.0.0.1\n  selector: {app: s}\n  ports: [{name: tcp-metaprotocol-dubbo, port: 20880}]\n`;
+  const r = meltemi(["render", "-f", "-", "-o", "json", "--traffic-extension", "--status", ...wasm], input);
+  assert.equal(r.code, 0, r.stderr);
+  const list = JSON.parse(r.stdout);
+  assert.equal(list.kind, "List");
+  assert.deepEqual(list.items.map((i: any) => [i.kind, i.metadata.namespace]), [["TrafficExtension", "default"]]);
+  assert.equal(list.items[0].spec.wasm.type, "NETWORK");
+});
+
+test("render: invalid input exits 1 with the file and line", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "meltemi-render-"));
+  try {
+    const file = path.join(dir, "bad.yaml");
+    writeFileSync(file, "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\nkey: [unclosed\n");
+    const r = meltemi(["render", "-f", file, ...wasm]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`error: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+: `));
+    assert.equal(r.stdout, "");
+    writeFileSync(file, "kind: Service\nmetadata: {name: a}\n");
+    assert.match(meltemi(["render", "-f", file, ...wasm]).stderr, /apiVersion and kind are required/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("render: invalid objects exit 1, the valid rest is still rendered", () => {
+  const r = meltemi(["render", "-f", path.join(testdata, "invalid-inputs", "input.yaml"), ...wasm]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: RpcRouter store\/backreference: .*UnsupportedRegex/);
+  assert.ok(parseAllDocuments(r.stdout).length >= 1);
+});
+
+test("render: missing file, bad flags, mismatched digest", () => {
+  assert.match(meltemi(["render", "-f", "/nonexistent/x.yaml", ...wasm]).stderr, /no such file or directory/);
+  assert.equal(meltemi(["render", "-f", testdata, "-o", "xml"]).code, 1);
+  const mismatch = meltemi(["render", "-f", path.join(testdata, "aeraki-thrift-traffic-split", "input.yaml"), ...wasm, "--wasm-sha256", "1".repeat(64)]);
+  assert.equal(mismatch.code, 1);
+  assert.match(mismatch.stderr, /pins sha256/);
+  assert.match(meltemi(["render", "-f", path.join(testdata, "aeraki-thrift-traffic-split", "input.yaml")]).stderr, /no --wasm-url/);
+});
+
+test("render: directories are read recursively, in name order", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "meltemi-render-"));
+  try {
+    const sub = path.join(dir, "b");
+    mkdirSync(sub);
+    writeFileSync(path.join(dir, "a.yaml"), `apiVersion: v1\nkind: Service\nmetadata: {name: one, namespace: x}\nspec:\n  clusterIP: 10.0.0.1\n  selector: {app: one}\n  ports: [{name: tcp-metaprotocol-thrift, port: 9090}]\n`);
+    writeFileSync(path.join(sub, "c.yml"), `apiVersion: v1\nkind: Service\nmetadata: {name: two, namespace: x}\nspec:\n  selector: {app: two}\n  ports: [{name: tcp-metaprotocol-dubbo, port: 20880}]\n`);
+    writeFileSync(path.join(sub, "notes.txt"), "not yaml: [");
+    const r = meltemi(["render", "-f", dir, "-o", "json", ...wasm]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).items.map((i: any) => i.metadata.name), ["meltemi-server-one-9090", "meltemi-server-two-20880"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
