@@ -113,6 +113,15 @@ export abstract class Codec {
   /** Writes the reply to the heartbeat request described by `md`. */
   abstract encodeHeartbeatReply(md: Metadata, out: ByteWriter): void;
 
+  /**
+   * Writes a harmless request that any peer of this protocol answers promptly with the SAME request
+   * id (Dubbo: a heartbeat; Thrift: a call to a method no service has). The filter sends it upstream
+   * in place of a request it rejects, then rewrites the answer into the error reply: Envoy gives a
+   * network filter no way to write to the client on its own (PLATFORM.md). Returns false when the
+   * protocol has no such request; the filter then closes the connection instead.
+   */
+  encodeProbe(md: Metadata, out: ByteWriter): bool { return false; }
+
   protected fail(error: DecodeError, detail: string): DecodeStatus {
     this.error = error;
     this.errorDetail = detail;

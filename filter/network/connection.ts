@@ -1,12 +1,80 @@
-// One downstream connection through the network filter. For now it passes bytes unchanged and counts
-// connections and bytes in each direction; the codecs and per-request decisions plug in here.
+// One downstream connection through the network filter.
+//
+// Without a protocol in the configuration it passes bytes unchanged and counts them. With one, it cuts
+// both directions into frames with the protocol's codec and, for every request:
+// - decides (decision.ts: authorization -> rate limit -> fault -> route);
+// - forwards it, with the route's request mutation applied;
+// - or rejects it: a one-way request is dropped; a two-way one is replaced upstream by a probe (a
+//   request every peer answers with the same id, Codec.encodeProbe), and the probe's answer is
+//   rewritten on its way back into the protocol's error reply. Envoy gives a network filter no call to
+//   write to the client on its own (PLATFORM.md), so the reply rides on the answer. Other requests on
+//   the connection are unaffected.
+// In perConnection mode the first request also picks the cluster of the whole connection
+// (upstream.ts): the connection is paused until that request is complete.
+//
+// Buffers: each callback reads what Envoy holds, moves it into a FrameStream, and replaces Envoy's
+// buffer (prefix replacement (0, length), which Envoy allows) with the complete frames it decided on. An
+// incomplete frame stays in the FrameStream until the rest arrives.
 import { StreamContext } from "../abi/context";
-import { FilterStatus } from "../abi/host";
+import {
+  BufferType, FilterStatus, LogLevel, StreamType, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer, writeBuffer,
+} from "../abi/host";
+import { ByteWriter } from "../codec/bytes";
+import { Codec, DecodeStatus, decodeErrorName, errorKindName } from "../codec/codec";
+import { Metadata, MessageKind } from "../codec/metadata";
+import { createCodec } from "../codec/registry";
+import { FrameStream } from "../codec/stream";
+import { FilterConfig, RoutingMode } from "../config/config";
+import { SharedDataStore } from "../limit/shared_data_store";
+import { Caller } from "../policy/authorization";
+import { Random } from "../route/random";
 import { count, metrics } from "../telemetry/metrics";
 import { MeltemiRoot } from "../plugin";
+import { readCaller } from "./caller";
+import { Decision, Verdict, decide } from "./decision";
+import { PendingReplies } from "./pending_replies";
+import { setTcpProxyCluster } from "./upstream";
+
+const sharedStore = new SharedDataStore();
+let random: Random | null = null;
+
+function vmRandom(): Random {
+  if (random === null) random = new Random(nowNanos());
+  return random as Random;
+}
+
+/** Per-connection codec state, created only when the configuration names a protocol. */
+class Framing {
+  requests: FrameStream = new FrameStream();
+  responses: FrameStream = new FrameStream();
+  requestMd: Metadata;
+  responseMd: Metadata;
+  out: ByteWriter = new ByteWriter();
+  pending: PendingReplies = new PendingReplies();
+  decision: Decision = new Decision();
+
+  constructor(public readonly codec: Codec) {
+    const n = <i32>codec.limits.maxMetadataEntries;
+    this.requestMd = new Metadata(n);
+    this.responseMd = new Metadata(n);
+  }
+
+  free(): void {
+    this.requests.pending.free();
+    this.responses.pending.free();
+    this.out.free();
+    this.pending.free();
+  }
+}
 
 export class Connection extends StreamContext {
   private open: bool = false;
+  private framing: Framing | null = null;
+  private caller: Caller | null = null;
+  /** perConnection mode: paused until the first request picks the cluster. */
+  private awaitingFirstRequest: bool = false;
+  /** Set after a decode error or an undeliverable rejection: bytes pass unchanged until close. */
+  private passThrough: bool = false;
 
   constructor(id: u32, public readonly plugin: MeltemiRoot) {
     super(id);
@@ -16,19 +84,153 @@ export class Connection extends StreamContext {
     this.open = true;
     count(metrics.connections, 1);
     count(metrics.activeConnections, 1);
+    const config = this.plugin.config;
+    if (config.protocol.length == 0) return FilterStatus.Continue;
+    const codec = createCodec(config.protocol, config.limits);
+    if (codec === null) {
+      log(LogLevel.Error, this.plugin.prefix() + "no codec for protocol \"" + config.protocol + "\"; passing bytes through");
+      return FilterStatus.Continue;
+    }
+    this.framing = new Framing(codec);
+    if (config.routingMode == RoutingMode.PerConnection && config.routes.routes.length > 0) {
+      this.awaitingFirstRequest = true;
+      return FilterStatus.Pause;
+    }
     return FilterStatus.Continue;
   }
 
-  // `length` is the size of the buffered data Envoy hands us in this call. With Continue Envoy drains
-  // it, so each byte is counted once. (After a Pause Envoy re-delivers the whole accumulated buffer.)
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
     if (length > 0) count(metrics.rxBytes, length);
-    return FilterStatus.Continue;
+    if (this.framing === null || this.passThrough || length == 0) return this.readStatus();
+    const f = this.framing as Framing;
+    if (!readBuffer(BufferType.DownstreamData, 0, length)) return this.readStatus();
+    f.requests.push(hostBytes.ptr, hostBytes.len);
+    hostBytes.release();
+
+    f.out.clear();
+    while (true) {
+      const status = f.requests.next(f.codec, f.requestMd);
+      if (status == DecodeStatus.NeedMore) break;
+      if (status == DecodeStatus.Invalid) {
+        this.decodeFailed(f, "request");
+        f.out.bytes(f.requests.head, f.requests.buffered);
+        f.requests.clear();
+        break;
+      }
+      this.onRequest(f, f.requests.head, f.requestMd);
+      f.requests.consume(f.requestMd.frameLength);
+    }
+    if (endOfStream && f.requests.buffered > 0) {
+      // The client is done: an incomplete last frame cannot be decided; it goes on as it is.
+      f.out.bytes(f.requests.head, f.requests.buffered);
+      f.requests.clear();
+    }
+    writeBuffer(BufferType.DownstreamData, 0, length, f.out.ptr, f.out.length);
+    return this.readStatus();
   }
 
   onUpstreamData(length: u32, endOfStream: bool): FilterStatus {
     if (length > 0) count(metrics.txBytes, length);
+    if (this.framing === null || this.passThrough || length == 0) return FilterStatus.Continue;
+    const f = this.framing as Framing;
+    if (!readBuffer(BufferType.UpstreamData, 0, length)) return FilterStatus.Continue;
+    f.responses.push(hostBytes.ptr, hostBytes.len);
+    hostBytes.release();
+
+    f.out.clear();
+    while (true) {
+      const status = f.responses.next(f.codec, f.responseMd);
+      if (status == DecodeStatus.NeedMore) break;
+      if (status == DecodeStatus.Invalid) {
+        this.decodeFailed(f, "response");
+        break;
+      }
+      const md = f.responseMd;
+      const at = md.kind == MessageKind.Request || md.kind == MessageKind.Oneway ? -1 : f.pending.indexOf(md.requestId);
+      if (at >= 0) {
+        const reply = f.pending.replyAt(at);
+        f.out.bytes(reply.ptr, reply.length);
+        f.pending.remove(at);
+      } else {
+        f.out.bytes(f.responses.head, md.frameLength);
+      }
+      f.responses.consume(md.frameLength);
+    }
+    if (this.passThrough || endOfStream) {
+      // Nothing more can be decided on these bytes: the client gets them as they are.
+      f.out.bytes(f.responses.head, f.responses.buffered);
+      f.responses.clear();
+    }
+    writeBuffer(BufferType.UpstreamData, 0, length, f.out.ptr, f.out.length);
     return FilterStatus.Continue;
+  }
+
+  private readStatus(): FilterStatus {
+    return this.awaitingFirstRequest ? FilterStatus.Pause : FilterStatus.Continue;
+  }
+
+  private onRequest(f: Framing, ptr: usize, md: Metadata): void {
+    if (md.kind != MessageKind.Request && md.kind != MessageKind.Oneway) {
+      f.out.bytes(ptr, md.frameLength); // heartbeats and the like go on untouched
+      return;
+    }
+    count(metrics.requests, 1);
+    const config = this.plugin.config;
+    if (this.caller === null && config.authorizer.policies.length > 0) this.caller = readCaller();
+    const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
+    const d = f.decision;
+    decide(config, md, caller, sharedStore, nowNanos(), vmRandom(), d);
+    if (d.limiterContended) count(metrics.limiterContended, 1);
+
+    if (this.awaitingFirstRequest) {
+      // The first request picks the connection's cluster; a rejected one leaves tcp_proxy's default,
+      // which still answers the probe.
+      this.awaitingFirstRequest = false;
+      if (d.verdict == Verdict.Forward && d.destination !== null) this.pickCluster(config, d);
+    }
+
+    if (d.verdict == Verdict.Forward) {
+      const route = d.route;
+      if (route === null || route.requestMutation.isEmpty || !f.codec.encodeMutated(ptr, md, route.requestMutation, f.out)) {
+        f.out.bytes(ptr, md.frameLength);
+      }
+      return;
+    }
+
+    count(metrics.rejections, 1);
+    if (logEnabled(LogLevel.Debug)) {
+      log(LogLevel.Debug, this.plugin.prefix() + "rejected request " + md.requestId.toString() + ": " + errorKindName(d.kind));
+    }
+    if (md.kind == MessageKind.Oneway) return; // no one waits for an answer: drop it
+    const reply = f.pending.add(md.requestId);
+    f.codec.encodeError(md, d.kind, d.message, reply);
+    if (!f.codec.encodeProbe(md, f.out)) {
+      f.pending.remove(f.pending.indexOf(md.requestId));
+      log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " cannot carry a rejection to the client; closing the connection");
+      this.stopDeciding();
+    }
+  }
+
+  private pickCluster(config: FilterConfig, d: Decision): void {
+    const dest = d.destination!;
+    const r = setTcpProxyCluster(dest.clusterUtf8);
+    if (r != 0) {
+      log(LogLevel.Error, this.plugin.prefix() + "could not set the connection's cluster to " + dest.cluster + " (set_envoy_filter_state: " + r.toString() + ")");
+    }
+  }
+
+  private decodeFailed(f: Framing, direction: string): void {
+    count(metrics.decodeErrors, 1);
+    log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " " + direction + " " + decodeErrorName(f.codec.error) + ": " +
+      f.codec.errorDetail + "; closing the connection");
+    this.stopDeciding();
+  }
+
+  /** After a decode error or an undeliverable rejection: the stream cannot be trusted; close it. */
+  private stopDeciding(): void {
+    this.passThrough = true;
+    this.awaitingFirstRequest = false;
+    closeStream(StreamType.Downstream);
   }
 
   onDone(): bool {
@@ -38,6 +240,10 @@ export class Connection extends StreamContext {
 
   onDelete(): void {
     this.close();
+    if (this.framing !== null) {
+      (this.framing as Framing).free();
+      this.framing = null;
+    }
   }
 
   private close(): void {
@@ -46,3 +252,5 @@ export class Connection extends StreamContext {
     count(metrics.activeConnections, -1);
   }
 }
+
+const NO_CALLER = new Caller();

@@ -10,6 +10,10 @@ export const DOWNSTREAM_RX_BYTES = "meltemi_downstream_rx_bytes_total";
 export const DOWNSTREAM_TX_BYTES = "meltemi_downstream_tx_bytes_total";
 export const CONFIG_ACCEPTED = "meltemi_config_accepted_total";
 export const CONFIG_REJECTED = "meltemi_config_rejected_total";
+export const REQUESTS_TOTAL = "meltemi_requests_total";
+export const REJECTIONS_TOTAL = "meltemi_rejections_total";
+export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
+export const LIMITER_CONTENDED_TOTAL = "meltemi_rate_limiter_contended_total";
 
 class Metrics {
   defined: bool = false;
@@ -19,6 +23,10 @@ class Metrics {
   txBytes: u32 = u32.MAX_VALUE;
   configAccepted: u32 = u32.MAX_VALUE;
   configRejected: u32 = u32.MAX_VALUE;
+  requests: u32 = u32.MAX_VALUE;
+  rejections: u32 = u32.MAX_VALUE;
+  decodeErrors: u32 = u32.MAX_VALUE;
+  limiterContended: u32 = u32.MAX_VALUE;
 
   /** Defines the metrics once per VM; later calls are free. */
   define(): void {
@@ -30,6 +38,10 @@ class Metrics {
     this.txBytes = defineMetric(MetricType.Counter, DOWNSTREAM_TX_BYTES);
     this.configAccepted = defineMetric(MetricType.Counter, CONFIG_ACCEPTED);
     this.configRejected = defineMetric(MetricType.Counter, CONFIG_REJECTED);
+    this.requests = defineMetric(MetricType.Counter, REQUESTS_TOTAL);
+    this.rejections = defineMetric(MetricType.Counter, REJECTIONS_TOTAL);
+    this.decodeErrors = defineMetric(MetricType.Counter, DECODE_ERRORS_TOTAL);
+    this.limiterContended = defineMetric(MetricType.Counter, LIMITER_CONTENDED_TOTAL);
   }
 }
 

@@ -104,6 +104,14 @@ export class Envoy {
     return l.local_address.socket_address.port_value;
   }
 
+  /** One stat by its Envoy name (e.g. `cluster.<name>.upstream_cx_total`), from /stats; undefined if absent. */
+  async stat(name: string): Promise<number | undefined> {
+    const exact = "^" + name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "$";
+    const text = await this.admin("/stats?filter=" + encodeURIComponent(exact));
+    const line = text.split("\n").find((l) => l.startsWith(name + ": "));
+    return line === undefined ? undefined : Number(line.slice(name.length + 2));
+  }
+
   /** Prometheus text from /stats/prometheus, parsed into `name{labels}` (or `name`) -> value. */
   async prometheus(): Promise<Map<string, number>> {
     return parsePrometheus(await this.admin("/stats/prometheus"));

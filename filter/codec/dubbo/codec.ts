@@ -302,6 +302,19 @@ export class DubboCodec extends Codec {
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
   }
 
+  /** A two-way heartbeat request with the rejected request's id: every Dubbo peer answers it at once. */
+  encodeProbe(md: Metadata, out: ByteWriter): bool {
+    const start = out.length;
+    out.u16(MAGIC);
+    out.u8(FLAG_REQUEST | FLAG_TWO_WAY | FLAG_EVENT | SERIALIZATION_HESSIAN2);
+    out.u8(0);
+    out.i64(md.requestId);
+    out.u32(0);
+    writeNull(out);
+    out.patchU32(start + 12, out.length - start - HEADER_SIZE);
+    return true;
+  }
+
   /** Writes a response header with a body length to patch; returns where the frame starts. */
   private writeResponseHeader(out: ByteWriter, md: Metadata, status: u32, flags: u32): u32 {
     const start = out.length;
