@@ -99,13 +99,23 @@ test("1 MiB per connection in random chunks passes unchanged both ways; two work
   assert.equal(during.meltemi_connections_total, 3);
   for (const { conn } of conns) conn.close();
 
-  assert.deepEqual(workers[1].metrics(), {
+  const after = workers[1].metrics();
+  assert.deepEqual({
+    meltemi_active_connections: after.meltemi_active_connections,
+    meltemi_config_accepted_total: after.meltemi_config_accepted_total,
+    meltemi_config_rejected_total: after.meltemi_config_rejected_total,
+    meltemi_connections_total: after.meltemi_connections_total,
+    meltemi_downstream_rx_bytes_total: after.meltemi_downstream_rx_bytes_total,
+    meltemi_downstream_tx_bytes_total: after.meltemi_downstream_tx_bytes_total,
+    meltemi_requests_total: after.meltemi_requests_total,
+  }, {
     meltemi_active_connections: 0,
     meltemi_config_accepted_total: 2,
     meltemi_config_rejected_total: 0,
     meltemi_connections_total: 3,
     meltemi_downstream_rx_bytes_total: 3 * MiB,
     meltemi_downstream_tx_bytes_total: 3 * MiB,
+    meltemi_requests_total: 0, // no protocol configured: bytes only, no requests decoded
   });
   for (const w of workers) assert.deepEqual([w.failed, w.warnings], [false, []]);
 });
