@@ -9,13 +9,13 @@ import { ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { kubeBinaries, KubeBinaries } from "./binaries";
 import { installCrds } from "./crds";
 import { Etcd, startEtcd, stopEtcd } from "./etcd";
 import { isAlive, makeWorkDir, readLog, removeWorkDir, sleep, startLogged, stopProcess, tailLog } from "./process";
+import { freePort } from "../support/tcp";
 
 /** A user known to the apiserver by a static bearer token. */
 export interface StaticUser {
@@ -272,13 +272,3 @@ function writeServiceAccountKeys(dir: string): void {
   fs.writeFileSync(path.join(dir, "sa.key"), privateKey, { mode: 0o600 });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -64,3 +64,18 @@ export function closeSocket(socket: net.Socket): Promise<void> {
 }
 
 export const random = (n: number): Buffer => randomBytes(n);
+
+/**
+ * A loopback port that was free a moment ago, for servers that cannot bind port 0 and report what they
+ * got (docker-registry, kube-apiserver, Java peers). Racy by nature: callers retry on "address in use".
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}

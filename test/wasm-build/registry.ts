@@ -12,6 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import bcrypt from "bcryptjs";
+import { freePort } from "../support/tcp";
+export { freePort };
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -21,14 +23,6 @@ process.on("exit", () => { for (const c of children) c.kill("SIGKILL"); });
 /** Installs docker-registry, skopeo and openssl if missing (scripts/provision/registry.sh). */
 export function provisionRegistryTools(): void {
   execFileSync(path.join(repoRoot, "scripts/provision/registry.sh"), { stdio: ["ignore", "ignore", "inherit"] });
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function listen(server: http.Server): Promise<number> {

@@ -12,6 +12,8 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { decode } from "../harness";
+import { freePort } from "../../support/tcp";
+export { freePort };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const STARTUP_MS = 90_000;
@@ -24,14 +26,6 @@ export function peersClasspath(): string {
 }
 
 /** A port that was free a moment ago (Dubbo needs its port up front). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
 class JavaProcess {
   readonly stderr: string[] = [];
   private readonly lines: string[] = [];
