@@ -86,6 +86,13 @@ export class Mutation {
   get isEmpty(): bool { return this.keys.length == 0; }
 }
 
+/**
+ * The metadata key that carries the chosen cluster to the native router behind the filter in
+ * perRequest mode (a Dubbo attachment that dubbo_proxy routes match as a header). The controller
+ * builds the route table from the same name: controller/translate/envoy/routing_key.ts.
+ */
+export const ROUTING_KEY = "x-meltemi-cluster";
+
 export abstract class Codec {
   error: DecodeError = DecodeError.None;
   /** A short static explanation of the last error, for the log line. */
@@ -106,6 +113,15 @@ export abstract class Codec {
    * length fields. Returns false when the protocol cannot carry the mutation (then nothing is written).
    */
   abstract encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool;
+
+  /**
+   * perRequest mode: writes the request with `routed` applied, which is the route's request mutation
+   * plus ROUTING_KEY = `cluster`. A protocol whose native router reads the cluster elsewhere (Thrift:
+   * a service-name prefix) overrides this.
+   */
+  encodeRouted(ptr: usize, md: Metadata, routed: Mutation, cluster: string, out: ByteWriter): bool {
+    return this.encodeMutated(ptr, md, routed, out);
+  }
 
   /** Writes an error reply to the request described by `md`, that the client surfaces with `message`. */
   abstract encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void;

@@ -191,9 +191,16 @@ export class Connection extends StreamContext {
 
     if (d.verdict == Verdict.Forward) {
       const route = d.route;
-      if (route === null || route.requestMutation.isEmpty || !f.codec.encodeMutated(ptr, md, route.requestMutation, f.out)) {
-        f.out.bytes(ptr, md.frameLength);
+      const dest = d.destination;
+      let written = false;
+      if (config.routingMode == RoutingMode.PerRequest && dest !== null) {
+        // The native router behind us forwards on the key we write (ARCHITECTURE.md, perRequest).
+        written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, f.out);
+        if (!written) count(metrics.routingKeyFailures, 1);
+      } else if (route !== null && !route.requestMutation.isEmpty) {
+        written = f.codec.encodeMutated(ptr, md, route.requestMutation, f.out);
       }
+      if (!written) f.out.bytes(ptr, md.frameLength);
       return;
     }
 

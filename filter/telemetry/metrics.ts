@@ -14,6 +14,7 @@ export const REQUESTS_TOTAL = "meltemi_requests_total";
 export const REJECTIONS_TOTAL = "meltemi_rejections_total";
 export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
 export const LIMITER_CONTENDED_TOTAL = "meltemi_rate_limiter_contended_total";
+export const ROUTING_KEY_FAILURES_TOTAL = "meltemi_routing_key_failures_total";
 
 class Metrics {
   defined: bool = false;
@@ -27,6 +28,7 @@ class Metrics {
   rejections: u32 = u32.MAX_VALUE;
   decodeErrors: u32 = u32.MAX_VALUE;
   limiterContended: u32 = u32.MAX_VALUE;
+  routingKeyFailures: u32 = u32.MAX_VALUE;
 
   /** Defines the metrics once per VM; later calls are free. */
   define(): void {
@@ -42,6 +44,7 @@ class Metrics {
     this.rejections = defineMetric(MetricType.Counter, REJECTIONS_TOTAL);
     this.decodeErrors = defineMetric(MetricType.Counter, DECODE_ERRORS_TOTAL);
     this.limiterContended = defineMetric(MetricType.Counter, LIMITER_CONTENDED_TOTAL);
+    this.routingKeyFailures = defineMetric(MetricType.Counter, ROUTING_KEY_FAILURES_TOTAL);
   }
 }
 

@@ -1,0 +1,70 @@
+// perRequest mode in the real Envoy: Meltemi decides per request and writes the routing key; Envoy's
+// native dubbo_proxy, configured by the controller's translation (dubboProxyFilter), forwards each
+// request of ONE real Dubbo consumer connection to the cluster Meltemi picked. A denied call comes back
+// as a failed call with Meltemi's message; the calls after it on the connection work.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
+import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
+import { staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { withEnvoy } from "./envoy";
+
+const V1 = "outbound|20880|v1|greeter.default.svc.cluster.local";
+const V2 = "outbound|20880|v2|greeter.default.svc.cluster.local";
+
+const config = {
+  version: 1,
+  name: "greeter",
+  protocol: "dubbo",
+  routingMode: "perRequest",
+  routes: [
+    { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }] },
+    { name: "rest-to-v1", destinations: [{ cluster: V1 }] },
+  ],
+  authorization: [{ name: "no-fail", action: "DENY", rules: [{ to: [{ methods: ["fail"] }] }] }],
+};
+
+test("perRequest: one real Dubbo connection, each request forwarded by dubbo_proxy to the cluster Meltemi chose", async (t) => {
+  const classpath = peersClasspath();
+  const [p1, p2] = await Promise.all([startProvider(classpath), startProvider(classpath)]);
+  t.after(() => { p1.process.kill(); p2.process.kill(); });
+  const consumer = await Consumer.start(classpath);
+  t.after(() => consumer.kill());
+
+  const bootstrap = {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    static_resources: {
+      listeners: [{
+        name: "meltemi",
+        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+        filter_chains: [{ filters: [
+          wasmNetworkFilter({ pluginConfig: config }),
+          dubboProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
+        ] }],
+      }],
+      clusters: [staticCluster(V1, p1.port), staticCluster(V2, p2.port)],
+    },
+  };
+
+  await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
+    const port = await envoy.listenerPort("meltemi");
+    const echo = await consumer.call({ port, method: "echo", arg: "to v2", timeout: 5000 });
+    assert.equal(echo.ok, true, JSON.stringify(echo));
+    assert.match(JSON.stringify(echo.result), new RegExp(`x-meltemi-cluster[^,]*${V2.replace(/\|/g, "\\|")}`), "the provider saw the routing key");
+    const nothing = await consumer.call({ port, method: "nothing", timeout: 5000 });
+    assert.equal(nothing.ok, true, JSON.stringify(nothing));
+    const denied = await consumer.call({ port, method: "fail", arg: "x", timeout: 5000 });
+    assert.equal(denied.ok, false);
+    assert.match(`${denied.message} ${denied.rootMessage}`, /meltemi: unauthorized \(no-fail\)/);
+    const again = await consumer.call({ port, method: "echo", arg: "again", timeout: 5000 });
+    assert.equal(again.ok, true, JSON.stringify(again));
+
+    assert.equal((await envoy.prometheus()).get("meltemi_connections_total"), 1, "one downstream connection");
+    assert.ok((await envoy.stat(`cluster.${V2}.upstream_cx_total`))! >= 1, "echo went to v2");
+    assert.ok((await envoy.stat(`cluster.${V1}.upstream_cx_total`))! >= 1, "nothing went to v1");
+    assert.equal(await envoy.stat(`cluster.${V2}.upstream_rq_total`), 2, "both echo calls went to v2");
+    assert.equal(await envoy.stat(`cluster.${V1}.upstream_rq_total`), 1, "nothing went to v1");
+    // The denied call reached dubbo_proxy as a heartbeat probe, which it answers itself.
+    assert.equal(await envoy.stat("dubbo.greeter.request_event"), 1);
+  });
+});
