@@ -24,6 +24,54 @@ const config = {
   authorization: [{ name: "no-fail", action: "DENY", rules: [{ to: [{ methods: ["fail"] }] }] }],
 };
 
+const split = {
+  version: 1,
+  name: "greeter-split",
+  protocol: "dubbo",
+  routingMode: "perRequest",
+  routes: [{ name: "canary", destinations: [{ cluster: V1, weight: 80 }, { cluster: V2, weight: 20 }] }],
+};
+
+function perRequestBootstrap(pluginConfig: object, p1: number, p2: number): object {
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    static_resources: {
+      listeners: [{
+        name: "meltemi",
+        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+        filter_chains: [{ filters: [
+          wasmNetworkFilter({ pluginConfig }),
+          dubboProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
+        ] }],
+      }],
+      clusters: [staticCluster(V1, p1), staticCluster(V2, p2)],
+    },
+  };
+}
+
+test("perRequest: a 20/80 split over 2000 requests on one connection lands within 5 points", async (t) => {
+  const classpath = peersClasspath();
+  const [p1, p2] = await Promise.all([startProvider(classpath), startProvider(classpath)]);
+  t.after(() => { p1.process.kill(); p2.process.kill(); });
+  const consumer = await Consumer.start(classpath);
+  t.after(() => consumer.kill());
+  await withEnvoy({ bootstrap: perRequestBootstrap(split, p1.port, p2.port), concurrency: 2 }, async (envoy) => {
+    const port = await envoy.listenerPort("meltemi");
+    const N = 2000;
+    let toV2 = 0;
+    for (let i = 0; i < N; i++) {
+      const r = await consumer.call({ port, method: "echo", arg: String(i), timeout: 5000 });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      if (JSON.stringify(r.result).includes(V2)) toV2++;
+    }
+    const share = (100 * toV2) / N;
+    assert.ok(share >= 15 && share <= 25, `v2 got ${share}% of ${N}`);
+    assert.equal((await envoy.prometheus()).get("meltemi_connections_total"), 1, "one downstream connection");
+    assert.equal(await envoy.stat(`cluster.${V2}.upstream_rq_total`), toV2, "dubbo_proxy forwarded where Meltemi chose");
+    assert.equal(await envoy.stat(`cluster.${V1}.upstream_rq_total`), N - toV2);
+  });
+});
+
 test("perRequest: one real Dubbo connection, each request forwarded by dubbo_proxy to the cluster Meltemi chose", async (t) => {
   const classpath = peersClasspath();
   const [p1, p2] = await Promise.all([startProvider(classpath), startProvider(classpath)]);
@@ -31,22 +79,7 @@ test("perRequest: one real Dubbo connection, each request forwarded by dubbo_pro
   const consumer = await Consumer.start(classpath);
   t.after(() => consumer.kill());
 
-  const bootstrap = {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: "meltemi",
-        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-        filter_chains: [{ filters: [
-          wasmNetworkFilter({ pluginConfig: config }),
-          dubboProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
-        ] }],
-      }],
-      clusters: [staticCluster(V1, p1.port), staticCluster(V2, p2.port)],
-    },
-  };
-
-  await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
+  await withEnvoy({ bootstrap: perRequestBootstrap(config, p1.port, p2.port), concurrency: 2 }, async (envoy) => {
     const port = await envoy.listenerPort("meltemi");
     const echo = await consumer.call({ port, method: "echo", arg: "to v2", timeout: 5000 });
     assert.equal(echo.ok, true, JSON.stringify(echo));
