@@ -6,41 +6,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import hessian from "hessian.js";
 import { SharedState, WasmHost } from "../host/index";
 import { decode } from "../codec/harness";
+import { dubboAnswer as answer, dubboRequest } from "../codec/dubbo/frames";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
-
-function dubboRequest(id: bigint, method: string, attachments: Record<string, string> = {}): Buffer {
-  const enc = new hessian.EncoderV2();
-  for (const s of ["2.0.2", "org.example.Greeter", "0.0.0", method, "Ljava/lang/String;", "hi"]) enc.write(s);
-  enc.write({ path: "org.example.Greeter", interface: "org.example.Greeter", ...attachments });
-  const body: Buffer = enc.get();
-  const header = Buffer.alloc(16);
-  header.writeUInt16BE(0xdabb, 0);
-  header[2] = 0x80 | 0x40 | 2;
-  header.writeBigInt64BE(id, 4);
-  header.writeUInt32BE(body.length, 12);
-  return Buffer.concat([header, body]);
-}
-
-/** What a provider answers: OK with a string value for a request, the heartbeat reply for a heartbeat. */
-function answer(frame: Buffer): Buffer {
-  const id = frame.readBigInt64BE(4);
-  const heartbeat = (frame[2] & 0x20) !== 0;
-  const enc = new hessian.EncoderV2();
-  if (heartbeat) enc.write(null);
-  else { enc.write(1); enc.write("hello"); }
-  const body: Buffer = enc.get();
-  const header = Buffer.alloc(16);
-  header.writeUInt16BE(0xdabb, 0);
-  header[2] = (heartbeat ? 0x20 : 0) | 2;
-  header[3] = 20;
-  header.writeBigInt64BE(id, 4);
-  header.writeUInt32BE(body.length, 12);
-  return Buffer.concat([header, body]);
-}
 
 const config = {
   version: 1,
