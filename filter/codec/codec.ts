@@ -138,6 +138,20 @@ export abstract class Codec {
    */
   encodeProbe(md: Metadata, out: ByteWriter): bool { return false; }
 
+  /**
+   * perRequest mode: the probe, routed to `cluster` the way encodeRouted routes requests, for native
+   * routers that do not answer it themselves and close the connection on "no route" (thrift_proxy).
+   * Default: the plain probe (dubbo_proxy answers heartbeats itself).
+   */
+  encodeRoutedProbe(md: Metadata, cluster: string, out: ByteWriter): bool { return this.encodeProbe(md, out); }
+
+  /**
+   * Writes a response frame in the form the client speaks when the filter changed the form of its
+   * requests on the way up (Thrift: a request converted to THeader gets a THeader reply). Returns false
+   * when the frame goes to the client as it is.
+   */
+  encodeResponseForClient(ptr: usize, md: Metadata, out: ByteWriter): bool { return false; }
+
   protected fail(error: DecodeError, detail: string): DecodeStatus {
     this.error = error;
     this.errorDetail = detail;

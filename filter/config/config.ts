@@ -29,6 +29,8 @@ export class FilterConfig {
   routingMode: RoutingMode = RoutingMode.PerConnection;
   limits: Limits = new Limits();
   routes: RouteTable = new RouteTable();
+  /** perRequest mode: where a rejected request's probe goes when the request has no destination. */
+  probeCluster: string = "";
   defaultBucket: TokenBucket | null = null;
   rateLimitConditions: Array<RateLimitCondition> = [];
   faults: Array<Fault> = [];
@@ -410,7 +412,10 @@ export function parseConfig(text: string): ConfigResult {
   if (routes !== null && !c.failed && c.array(routes, "routes", 0, 1000)) {
     for (let i = 0; i < routes.items.length && !c.failed; i++) {
       const r = parseRoute(c, routes.items[i], at("routes", i));
-      if (r !== null) config.routes.add(r);
+      if (r !== null) {
+        config.routes.add(r);
+        if (config.probeCluster.length == 0 && r.destinations.length > 0) config.probeCluster = r.destinations[0].cluster;
+      }
     }
   }
   const rl = root.get("localRateLimit");

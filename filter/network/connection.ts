@@ -151,7 +151,7 @@ export class Connection extends StreamContext {
         const reply = f.pending.replyAt(at);
         f.out.bytes(reply.ptr, reply.length);
         f.pending.remove(at);
-      } else {
+      } else if (!f.codec.encodeResponseForClient(f.responses.head, md, f.out)) {
         f.out.bytes(f.responses.head, md.frameLength);
       }
       f.responses.consume(md.frameLength);
@@ -211,7 +211,10 @@ export class Connection extends StreamContext {
     if (md.kind == MessageKind.Oneway) return; // no one waits for an answer: drop it
     const reply = f.pending.add(md.requestId);
     f.codec.encodeError(md, d.kind, d.message, reply);
-    if (!f.codec.encodeProbe(md, f.out)) {
+    const probed = config.routingMode == RoutingMode.PerRequest
+      ? f.codec.encodeRoutedProbe(md, d.destination !== null ? d.destination!.cluster : config.probeCluster, f.out)
+      : f.codec.encodeProbe(md, f.out);
+    if (!probed) {
       f.pending.remove(f.pending.indexOf(md.requestId));
       log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " cannot carry a rejection to the client; closing the connection");
       this.stopDeciding();

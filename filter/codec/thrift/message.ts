@@ -8,6 +8,7 @@ import {
   MessageType, Protocol,
 } from "./wire";
 
+@unmanaged
 export class MessageHeader {
   /** The method name as sent, a span into the frame ("Service:method" when multiplexed). */
   namePtr: usize = 0;
@@ -36,18 +37,18 @@ export function readMessageHeader(r: ThriftReader, protocol: Protocol, maxNameBy
     if ((vt & COMPACT_VERSION_MASK) != COMPACT_VERSION) { r.fail(DecodeError.Malformed, "bad compact protocol version"); return; }
     type = (vt >> 5) & 0x07;
     h.seqid = <i32><u32>r.varint(5);
-    readName(r, r.size32("negative method name length"), maxNameBytes, h);
+    readName(r, r.size32(), maxNameBytes, h);
   } else if (protocol == Protocol.Binary) {
     // i32 (0x8001 << 16) | type, i32 name length, name, i32 seqid.
     const version = r.u32();
     if (!r.ok) return;
     if ((version & BINARY_VERSION_MASK) != BINARY_VERSION_1) { r.fail(DecodeError.Malformed, "bad binary protocol version"); return; }
     type = version & 0xff;
-    readName(r, r.sizeBE("negative method name length"), maxNameBytes, h);
+    readName(r, r.sizeBE(), maxNameBytes, h);
     h.seqid = r.i32();
   } else {
     // Non-strict: i32 name length, name, i8 type, i32 seqid.
-    readName(r, r.sizeBE("negative method name length"), maxNameBytes, h);
+    readName(r, r.sizeBE(), maxNameBytes, h);
     type = r.u8();
     h.seqid = r.i32();
   }

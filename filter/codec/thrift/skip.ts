@@ -36,7 +36,7 @@ function skipBinary(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): void
   if (fixed < 0) { r.fail(DecodeError.Malformed, "unknown binary field type"); return; }
   switch (type) {
     case TType.STRING: {
-      const len = r.sizeBE("negative binary length");
+      const len = r.sizeBE();
       if (r.ok) r.skipBytes(len);
       return;
     }
@@ -54,14 +54,14 @@ function skipBinary(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): void
       if (tooDeep(r, depth, maxDepth)) return;
       const keyType = r.u8();
       const valueType = r.u8();
-      const size = r.sizeBE("negative map size");
+      const size = r.sizeBE();
       skipBinaryElements(r, keyType, valueType, size, depth, maxDepth);
       return;
     }
     default: { // SET, LIST
       if (tooDeep(r, depth, maxDepth)) return;
       const elemType = r.u8();
-      const size = r.sizeBE("negative list size");
+      const size = r.sizeBE();
       skipBinaryElements(r, elemType, TType.STOP, size, depth, maxDepth);
     }
   }
@@ -106,7 +106,7 @@ function skipCompact(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): voi
     case CType.I32: r.varint(5); return;
     case CType.I64: r.varint(10); return;
     case CType.BINARY: {
-      const len = r.size32("negative binary length");
+      const len = r.size32();
       if (r.ok) r.skipBytes(len);
       return;
     }
@@ -124,7 +124,7 @@ function skipCompact(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): voi
     }
     case CType.MAP: {
       if (tooDeep(r, depth, maxDepth)) return;
-      const size = r.size32("negative map size");
+      const size = r.size32();
       if (!r.ok || size == 0) return; // an empty map has no key/value type byte
       const types = r.u8();
       skipCompactElements(r, types >> 4, types & 0x0f, size, depth, maxDepth);
@@ -134,7 +134,7 @@ function skipCompact(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): voi
       if (tooDeep(r, depth, maxDepth)) return;
       const header = r.u8();
       let size = header >> 4;
-      if (r.ok && size == 15) size = r.size32("negative list size");
+      if (r.ok && size == 15) size = r.size32();
       skipCompactElements(r, header & 0x0f, CType.STOP, size, depth, maxDepth);
     }
   }
