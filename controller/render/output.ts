@@ -2,9 +2,13 @@
 import { stringify } from "yaml";
 import { describeRef } from "../k8s/objects";
 import type { Diagnostic } from "../translate/diagnostics";
+import { plainYamlDocuments } from "./plain_yaml";
 
+const yamlOptions = { lineWidth: 0, aliasDuplicateObjects: false } as const;
+
+/** Multi-document YAML. plain_yaml.ts writes yaml's exact bytes fast; what it does not cover goes to yaml. */
 export function toYaml(objects: readonly object[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
+  return plainYamlDocuments(objects, (o) => stringify(o, yamlOptions));
 }
 
 export function toJson(objects: readonly object[]): string {

@@ -30,9 +30,13 @@ export function generatedMeta(name: string, namespace: string, owner: ObjectRef,
   return meta;
 }
 
+const VALID_AS_IS = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
+
 /** A DNS-1123 subdomain from parts: lower-cased, invalid characters replaced, hashed down to 253. */
 export function objectName(...parts: (string | number)[]): string {
   const raw = parts.join("-").toLowerCase();
+  // Already a valid name (the usual case): the replacements below would leave it unchanged.
+  if (raw.length <= 253 && VALID_AS_IS.test(raw)) return raw;
   let name = raw.replace(/[^a-z0-9.-]+/g, "-").replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
   if (name.length > 253) {
     const hash = createHash("sha256").update(raw).digest("hex").slice(0, 10);

@@ -39,18 +39,25 @@ function checkOptions(o: TranslateOptions): void {
   if (!Number.isInteger(o.earlyDataBytes) || o.earlyDataBytes < 1 || o.earlyDataBytes > MAX_EARLY_DATA_BYTES) throw new InvalidOptionsError(`earlyDataBytes must be 1..${MAX_EARLY_DATA_BYTES}`);
 }
 
-const byNamespaceName = <T extends KubeObject>(list: readonly T[]): T[] =>
-  [...list].sort((a, b) => {
-    const ka = `${a.metadata.namespace ?? ""}/${a.metadata.name ?? ""}`;
-    const kb = `${b.metadata.namespace ?? ""}/${b.metadata.name ?? ""}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A stable sort on a string key computed once per element (not once per comparison). */
+function sortedByKey<T>(list: readonly T[], keyOf: (item: T) => string): T[] {
+  return list
+    .map((item) => ({ item, key: keyOf(item) }))
+    .sort((a, b) => compareStrings(a.key, b.key))
+    .map((e) => e.item);
+}
+
+const byNamespaceName = <T extends KubeObject>(list: readonly T[]): T[] => sortedByKey(list, (o) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`);
 
 function compareObjects(a: KubeObject, b: KubeObject): number {
-  const ka = [a.apiVersion, a.kind, a.metadata.namespace ?? "", a.metadata.name ?? ""];
-  const kb = [b.apiVersion, b.kind, b.metadata.namespace ?? "", b.metadata.name ?? ""];
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
-  return 0;
+  return (
+    compareStrings(a.apiVersion, b.apiVersion) ||
+    compareStrings(a.kind, b.kind) ||
+    compareStrings(a.metadata.namespace ?? "", b.metadata.namespace ?? "") ||
+    compareStrings(a.metadata.name ?? "", b.metadata.name ?? "")
+  );
 }
 
 /** Picks the first intent for (host, port); reports the others as conflicts, once each. */
@@ -284,7 +291,11 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (intent) authz.push(intent);
   }
   const authzByNamespace = new Map<string, AuthorizationIntent[]>();
-  for (const p of authz) authzByNamespace.set(p.namespace, [...(authzByNamespace.get(p.namespace) ?? []), p]);
+  for (const p of authz) {
+    const list = authzByNamespace.get(p.namespace);
+    if (list) list.push(p);
+    else authzByNamespace.set(p.namespace, [p]);
+  }
 
   const routerClaims = new Claims(routers, "routing");
   const limitClaims = new Claims(rateLimits, "rate limits");
@@ -322,7 +333,9 @@ function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus
   const byObject = new Map<string, Diagnostic[]>();
   for (const d of diagnostics) {
     const key = refKey(d.object);
-    byObject.set(key, [...(byObject.get(key) ?? []), d]);
+    const list = byObject.get(key);
+    if (list) list.push(d);
+    else byObject.set(key, [d]);
   }
   const inputs: KubeObject[] = [
     ...snapshot.rpcProtocols,
@@ -334,7 +347,10 @@ function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus
     ...snapshot.dubboAuthorizationPolicies,
   ];
   return inputs
-    .map((obj) => refOf(obj))
-    .sort((a, b) => (refKey(a) < refKey(b) ? -1 : refKey(a) > refKey(b) ? 1 : 0))
-    .map((ref) => readyStatus(ref, byObject.get(refKey(ref)) ?? []));
+    .map((obj) => {
+      const ref = refOf(obj);
+      return { ref, key: refKey(ref) };
+    })
+    .sort((a, b) => compareStrings(a.key, b.key))
+    .map(({ ref, key }) => readyStatus(ref, byObject.get(key) ?? []));
 }
