@@ -10,5 +10,5 @@ let passed = 0, total = 0;
 for (const m of clean.matchAll(/Pass: (\d+) \/ (\d+)/g)) { passed += Number(m[1]); total += Number(m[2]); }
 const compileErrors = /compile error/.test(clean);
 const failed = total - passed + (compileErrors ? 1 : 0);
-console.log(`as-pect: ${passed} passed, ${failed} failed`);
+console.log(`\nas-pect: ${passed} passed, ${failed} failed`);
 process.exit(r.status === 0 && failed === 0 ? 0 : 1);

@@ -15,7 +15,7 @@ done
 status=0
 aspect_out=$(mktemp)
 node scripts/run-aspect.mjs | tee "$aspect_out" || status=1
-read -r a_pass a_fail < <(awk '/^as-pect: [0-9]+ passed, [0-9]+ failed$/ {print $2, $4}' "$aspect_out")
+read -r a_pass a_fail < <(awk '/^ *as-pect: [0-9]+ passed, [0-9]+ failed$/ {print $2, $4}' "$aspect_out")
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 node_out=$(mktemp)
