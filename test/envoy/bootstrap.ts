@@ -55,8 +55,8 @@ export function staticCluster(name: string, port: number): object {
   };
 }
 
-/** listener "meltemi" -> [filters...] ; cluster "upstream" -> 127.0.0.1:upstreamPort. */
-export function passThroughBootstrap(filters: object[], upstreamPort: number): object {
+/** Admin and one listener "meltemi" on 127.0.0.1:0 whose filter chain is `filters`, and `clusters`. */
+export function listenerBootstrap(filters: object[], clusters: object[]): object {
   return {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
     static_resources: {
@@ -65,9 +65,14 @@ export function passThroughBootstrap(filters: object[], upstreamPort: number): o
         address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
         filter_chains: [{ filters }],
       }],
-      clusters: [staticCluster("upstream", upstreamPort)],
+      clusters,
     },
   };
+}
+
+/** listener "meltemi" -> [filters...] ; cluster "upstream" -> 127.0.0.1:upstreamPort. */
+export function passThroughBootstrap(filters: object[], upstreamPort: number): object {
+  return listenerBootstrap(filters, [staticCluster("upstream", upstreamPort)]);
 }
 
 /**

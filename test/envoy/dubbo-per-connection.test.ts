@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
-import { staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 
 const V1 = "outbound|20880|v1|greeter.default.svc.cluster.local";
@@ -33,20 +33,13 @@ test("a real Dubbo consumer through Envoy: routed by its first request, rejectio
   const consumer = await Consumer.start(classpath);
   t.after(() => consumer.kill());
 
-  const bootstrap = {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: "meltemi",
-        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-        filter_chains: [{ filters: [
-          wasmNetworkFilter({ pluginConfig: config }),
-          tcpProxyFilter({ statPrefix: "greeter", cluster: V1, earlyDataBytes: 65536 }),
-        ] }],
-      }],
-      clusters: [staticCluster(V1, p1.port), staticCluster(V2, p2.port)],
-    },
-  };
+  const bootstrap = listenerBootstrap(
+    [
+      wasmNetworkFilter({ pluginConfig: config }),
+      tcpProxyFilter({ statPrefix: "greeter", cluster: V1, earlyDataBytes: 65536 }),
+    ],
+    [staticCluster(V1, p1.port), staticCluster(V2, p2.port)],
+  );
 
   await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
     const port = await envoy.listenerPort("meltemi");

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
-import { staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 
 const V1 = "outbound|20880|v1|greeter.default.svc.cluster.local";
@@ -33,20 +33,13 @@ const split = {
 };
 
 function perRequestBootstrap(pluginConfig: object, p1: number, p2: number): object {
-  return {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: "meltemi",
-        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-        filter_chains: [{ filters: [
-          wasmNetworkFilter({ pluginConfig }),
-          dubboProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
-        ] }],
-      }],
-      clusters: [staticCluster(V1, p1), staticCluster(V2, p2)],
-    },
-  };
+  return listenerBootstrap(
+    [
+      wasmNetworkFilter({ pluginConfig }),
+      dubboProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
+    ],
+    [staticCluster(V1, p1), staticCluster(V2, p2)],
+  );
 }
 
 test("perRequest: a 20/80 split over 2000 requests on one connection lands within 5 points", async (t) => {

@@ -8,7 +8,7 @@ import net from "node:net";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { peersClasspath, startProvider } from "../codec/dubbo/peers";
 import { DubboFrameReader, dubboRequest } from "../codec/dubbo/frames";
-import { staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 
 const CLUSTER = "outbound|20880||greeter.default.svc.cluster.local";
@@ -56,17 +56,13 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 test("10 requests/s over 4.5 s across 4 workers admits about 50; rejected calls get error replies; connections live on", async (t) => {
   const provider = await startProvider(peersClasspath());
   t.after(() => provider.process.kill());
-  const bootstrap = {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: "meltemi",
-        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-        filter_chains: [{ filters: [wasmNetworkFilter({ pluginConfig: config }), tcpProxyFilter({ statPrefix: "greeter", cluster: CLUSTER, earlyDataBytes: 65536 })] }],
-      }],
-      clusters: [staticCluster(CLUSTER, provider.port)],
-    },
-  };
+  const bootstrap = listenerBootstrap(
+    [
+      wasmNetworkFilter({ pluginConfig: config }),
+      tcpProxyFilter({ statPrefix: "greeter", cluster: CLUSTER, earlyDataBytes: 65536 }),
+    ],
+    [staticCluster(CLUSTER, provider.port)],
+  );
 
   await withEnvoy({ bootstrap, concurrency: 4 }, async (envoy) => {
     const port = await envoy.listenerPort("meltemi");

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
 import { WIRES, call, connect, generated, startServer } from "../codec/thrift/peers";
-import { staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 
 const V1 = "outbound|9090|v1|greeter.default.svc.cluster.local";
@@ -29,20 +29,13 @@ for (const wire of WIRES.filter((w) => w.name === "framed binary" || w.name === 
     const v1 = await startServer(wire, { greeting: "v1" });
     const v2 = await startServer(wire, { greeting: "v2" });
     t.after(async () => { await v1.close(); await v2.close(); });
-    const bootstrap = {
-      admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-      static_resources: {
-        listeners: [{
-          name: "meltemi",
-          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [{ filters: [
-            wasmNetworkFilter({ pluginConfig: config }),
-            thriftProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
-          ] }],
-        }],
-        clusters: [staticCluster(V1, v1.port), staticCluster(V2, v2.port)],
-      },
-    };
+    const bootstrap = listenerBootstrap(
+      [
+        wasmNetworkFilter({ pluginConfig: config }),
+        thriftProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
+      ],
+      [staticCluster(V1, v1.port), staticCluster(V2, v2.port)],
+    );
     await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
       const client = connect(await envoy.listenerPort("meltemi"), wire);
       t.after(() => client.close());
