@@ -18,6 +18,7 @@ const config = {
   protocol: "dubbo",
   routingMode: "perRequest",
   routes: [
+    { name: "vip-to-v1", match: { method: { exact: "echo" }, "x-user": { prefix: "vip-" } }, destinations: [{ cluster: V1 }] },
     { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }] },
     { name: "rest-to-v1", destinations: [{ cluster: V1 }] },
   ],
@@ -65,7 +66,7 @@ test("perRequest: a 20/80 split over 2000 requests on one connection lands withi
   });
 });
 
-test("perRequest: one real Dubbo connection, each request forwarded by dubbo_proxy to the cluster Meltemi chose", async (t) => {
+test("perRequest: one real Dubbo connection, each request forwarded by dubbo_proxy to the cluster Meltemi chose (by method and by attachment)", async (t) => {
   const classpath = peersClasspath();
   const [p1, p2] = await Promise.all([startProvider(classpath), startProvider(classpath)]);
   t.after(() => { p1.process.kill(); p2.process.kill(); });
@@ -84,12 +85,15 @@ test("perRequest: one real Dubbo connection, each request forwarded by dubbo_pro
     assert.match(`${denied.message} ${denied.rootMessage}`, /meltemi: unauthorized \(no-fail\)/);
     const again = await consumer.call({ port, method: "echo", arg: "again", timeout: 5000 });
     assert.equal(again.ok, true, JSON.stringify(again));
+    const vip = await consumer.call({ port, method: "echo", arg: "vip", timeout: 5000, attachments: { "x-user": "vip-42" } });
+    assert.equal(vip.ok, true, JSON.stringify(vip));
+    assert.match(JSON.stringify(vip.result), new RegExp(`x-meltemi-cluster[^,]*${V1.replace(/\|/g, "\\|")}`), "routed by the attachment");
 
     assert.equal((await envoy.prometheus()).get("meltemi_connections_total"), 1, "one downstream connection");
     assert.ok((await envoy.stat(`cluster.${V2}.upstream_cx_total`))! >= 1, "echo went to v2");
     assert.ok((await envoy.stat(`cluster.${V1}.upstream_cx_total`))! >= 1, "nothing went to v1");
-    assert.equal(await envoy.stat(`cluster.${V2}.upstream_rq_total`), 2, "both echo calls went to v2");
-    assert.equal(await envoy.stat(`cluster.${V1}.upstream_rq_total`), 1, "nothing went to v1");
+    assert.equal(await envoy.stat(`cluster.${V2}.upstream_rq_total`), 2, "both plain echo calls went to v2");
+    assert.equal(await envoy.stat(`cluster.${V1}.upstream_rq_total`), 2, "nothing and the vip echo went to v1");
     // The denied call reached dubbo_proxy as a heartbeat probe, which it answers itself.
     assert.equal(await envoy.stat("dubbo.greeter.request_event"), 1);
   });
