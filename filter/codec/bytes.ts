@@ -4,6 +4,27 @@
 // into NeedMore (the frame is incomplete) or a typed error. That is how a malformed frame stays a log
 // line and a counter instead of a trap of the VM. Memory is unmanaged (no GC objects per request).
 
+/**
+ * What the last decodeUvarint used: its byte count, 0 when the input ended first (wait for more), or
+ * -1 when the varint is longer than allowed (the bytes are wrong).
+ */
+export let uvarintUsed: i32 = 0;
+
+/** Decodes an unsigned LEB128 varint of at most `maxBytes` from [ptr, ptr+available); see uvarintUsed. */
+export function decodeUvarint(ptr: usize, available: u32, maxBytes: u32): u64 {
+  let result: u64 = 0;
+  let shift: u64 = 0;
+  for (let i: u32 = 0; i < maxBytes; i++) {
+    if (i >= available) { uvarintUsed = 0; return 0; }
+    const b = <u32>load<u8>(ptr + i);
+    result |= (<u64>(b & 0x7f)) << shift;
+    if ((b & 0x80) == 0) { uvarintUsed = <i32>i + 1; return result; }
+    shift += 7;
+  }
+  uvarintUsed = -1;
+  return 0;
+}
+
 /** A cursor over [base, base+length). Reads are big-endian unless named `...LE`. */
 export class ByteReader {
   base: usize = 0;
@@ -44,17 +65,11 @@ export class ByteReader {
 
   /** Unsigned LEB128 varint of at most `maxBytes` bytes (ok = false when longer or truncated). */
   uvarint(maxBytes: u32 = 10): u64 {
-    let result: u64 = 0;
-    let shift: u64 = 0;
-    for (let i: u32 = 0; i < maxBytes; i++) {
-      const b = this.u8();
-      if (!this.ok) return 0;
-      result |= (<u64>(b & 0x7f)) << shift;
-      if ((b & 0x80) == 0) return result;
-      shift += 7;
-    }
-    this.ok = false;
-    return 0;
+    if (!this.ok) return 0;
+    const v = decodeUvarint(this.base + this.pos, this.remaining(), maxBytes);
+    if (uvarintUsed <= 0) { this.ok = false; return 0; }
+    this.pos += <u32>uvarintUsed;
+    return v;
   }
 
   /** Byte at absolute offset `at` without moving; 0 (and ok unchanged) past the end. */
