@@ -37,6 +37,9 @@ export class FilterConfig {
   authorizer: Authorizer = new Authorizer();
   accessLog: bool = false;
   accessLogFormat: string = "";
+
+  /** Whether any request can draw from a token bucket (only then does a decision need the clock). */
+  get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0; }
 }
 
 /** What the filter runs with when it has never been given a valid configuration: pass-through. */

@@ -24,10 +24,11 @@ import { Codec, DecodeStatus, decodeErrorName, errorKindName } from "../codec/co
 import { Metadata, MessageKind } from "../codec/metadata";
 import { createCodec } from "../codec/registry";
 import { FrameStream } from "../codec/stream";
-import { FilterConfig, RoutingMode } from "../config/config";
+import { RoutingMode } from "../config/config";
 import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
+import { Destination } from "../route/route_table";
 import { count, metrics } from "../telemetry/metrics";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
@@ -179,14 +180,15 @@ export class Connection extends StreamContext {
     if (this.caller === null && config.authorizer.policies.length > 0) this.caller = readCaller();
     const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
     const d = f.decision;
-    decide(config, md, caller, sharedStore, nowNanos(), vmRandom(), d);
+    // The clock is a host call: read it only when a token bucket needs it.
+    decide(config, md, caller, sharedStore, config.hasRateLimit ? nowNanos() : 0, vmRandom(), d);
     if (d.limiterContended) count(metrics.limiterContended, 1);
 
     if (this.awaitingFirstRequest) {
       // The first request picks the connection's cluster; a rejected one leaves tcp_proxy's default,
       // which still answers the probe.
       this.awaitingFirstRequest = false;
-      if (d.verdict == Verdict.Forward && d.destination !== null) this.pickCluster(config, d);
+      if (d.verdict == Verdict.Forward && d.destination !== null) this.pickCluster(d.destination!);
     }
 
     if (d.verdict == Verdict.Forward) {
@@ -221,8 +223,7 @@ export class Connection extends StreamContext {
     }
   }
 
-  private pickCluster(config: FilterConfig, d: Decision): void {
-    const dest = d.destination!;
+  private pickCluster(dest: Destination): void {
     const r = setTcpProxyCluster(dest.clusterUtf8);
     if (r != 0) {
       log(LogLevel.Error, this.plugin.prefix() + "could not set the connection's cluster to " + dest.cluster + " (set_envoy_filter_state: " + r.toString() + ")");
