@@ -1,6 +1,7 @@
 // Envoy bootstraps for tests: one listener on 127.0.0.1:0 whose filter chain is the Meltemi Wasm
 // network filter followed by tcp_proxy to a static loopback cluster.
 import path from "node:path";
+import { meltemiStatsConfig } from "../../controller/translate/envoy/stats_tags";
 import { repoRoot } from "./envoy";
 
 export interface WasmFilterOptions {
@@ -59,6 +60,8 @@ export function staticCluster(name: string, port: number): object {
 export function listenerBootstrap(filters: object[], clusters: object[]): object {
   return {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    // Labels of Meltemi's metrics, as the controller's translation writes them.
+    stats_config: meltemiStatsConfig(),
     static_resources: {
       listeners: [{
         name: "meltemi",
@@ -83,6 +86,7 @@ export function fileLdsBootstrap(ldsPath: string, upstreamPort: number): object 
   return {
     node: { id: "meltemi-test", cluster: "meltemi-test" },
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    stats_config: meltemiStatsConfig(),
     dynamic_resources: { lds_config: { path_config_source: { path: ldsPath }, resource_api_version: "V3" } },
     static_resources: { clusters: [staticCluster("upstream", upstreamPort)] },
   };
