@@ -52,8 +52,8 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
     };
     let a = await start("replica-a");
     try {
-      const readyBody = await waitReady(a);
-      assert.match(readyBody, /leader/);
+      // Ready as leader once it holds the Lease and has reconciled (standby is ready too, earlier).
+      await waitReady(a, /leader/);
 
       await t.test("a Service and an RpcRouter: outputs appear, change and disappear; status follows", async () => {
         const ns = await namespace(c, "shop");
@@ -174,6 +174,28 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         await waitFor("NamedTargetPort event", async () => (await c.list(K.event, ns)).find((e) => (e as unknown as { reason: string; involvedObject: { name: string } }).reason === "NamedTargetPort"));
       });
 
+      await t.test("ServiceEntries and protocols: a cluster-scoped RpcProtocol, an Aeraki ApplicationProtocol", async () => {
+        const ns = await namespace(c, "mesh-external");
+        await c.create(K.rpcProtocol, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "legacythrift" }, spec: { codec: "thrift", routingMode: "perConnection" } });
+        await c.create(K.applicationProtocol, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "trpc", namespace: ns }, spec: { protocol: "trpc", codec: "aeraki.meta_protocol.codec.trpc" } });
+        const se = await c.create(K.serviceEntry, {
+          apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "ledger", namespace: ns },
+          spec: { hosts: ["ledger.example.internal"], addresses: ["240.240.0.20"], ports: [{ number: 7000, name: "tcp-metaprotocol-legacythrift-api", protocol: "TCP", targetPort: 7000 }], workloadSelector: { labels: { app: "ledger" } }, resolution: "STATIC" },
+        });
+        const plugin = await waitFor("server WasmPlugin of the ServiceEntry", async () => (await c.owned(K.wasmPlugin, ns))[0]);
+        assert.equal(plugin.metadata.ownerReferences?.[0]?.uid, se.metadata.uid);
+        assert.match(JSON.stringify(plugin.spec), /"protocol":"thrift"/);
+        const proto = await waitFor("RpcProtocol status", () => c.ready(K.rpcProtocol, undefined, "legacythrift"));
+        assert.equal(proto.status, "True");
+        assert.equal(proto.observedGeneration, 1);
+        // No Meltemi codec for tRPC: accepted or not, the reason is written, not dropped.
+        const ap = await waitFor("ApplicationProtocol status", () => c.ready(K.applicationProtocol, ns, "trpc"));
+        assert.notEqual(ap.reason, "Accepted", `a codec the filter lacks is reported: ${ap.reason}: ${ap.message}`);
+        await c.delete(K.serviceEntry, ns, "ledger");
+        await waitFor("WasmPlugin deleted with its ServiceEntry", async () => ((await c.owned(K.wasmPlugin, ns)).length === 0 ? true : undefined));
+        await c.delete(K.rpcProtocol, undefined, "legacythrift");
+      });
+
       const allOwned = async () => {
         const objs = [...await c.list(K.wasmPlugin, undefined, "app.kubernetes.io/managed-by=meltemi"), ...await c.list(K.envoyFilter, undefined, "app.kubernetes.io/managed-by=meltemi")];
         return objs.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name} rv=${o.metadata.resourceVersion}`).sort();
@@ -189,7 +211,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         assert.ok(a.entries("released the lease").length === 1, "lease released");
         assert.ok(!(await lease())?.holderIdentity, "no holder after release");
         a = await start("replica-a2");
-        await waitReady(a);
+        await waitReady(a, /leader/);
         const first = await waitFor("first reconcile of the new replica", () => a.entries("reconciled")[0]);
         assert.equal(first.applied, 0);
         assert.equal(first.deleted, 0);
@@ -207,7 +229,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
 
       await t.test("two replicas: only the Lease holder writes; the other takes over when it dies", async () => {
         const b = await start("replica-b");
-        assert.match(await waitReady(b), /standby/);
+        assert.match(await waitReady(b), /standby/, "a is still the leader");
         const metric = async (p: ControllerProcess, name: string) => {
           const text = (await p.get("/metrics")).body;
           const line = text.split("\n").find((l) => l.startsWith(name));
