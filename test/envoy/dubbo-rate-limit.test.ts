@@ -4,11 +4,10 @@
 // Meltemi; after a refill the same connections carry calls again. Real Apache Dubbo provider upstream.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { peersClasspath, startProvider } from "../codec/dubbo/peers";
-import { DubboFrameReader, dubboRequest } from "../codec/dubbo/frames";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { DubboConnection } from "./dubbo_connection";
 import { withEnvoy } from "./envoy";
 
 const CLUSTER = "outbound|20880||greeter.default.svc.cluster.local";
@@ -18,32 +17,6 @@ const config = {
   protocol: "dubbo",
   localRateLimit: { tokenBucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 } },
 };
-
-interface Outcome { id: bigint; ok: boolean; body: string }
-
-/** A Dubbo connection speaking raw frames: send requests, collect responses by id. */
-class DubboConnection {
-  readonly outcomes = new Map<bigint, Outcome>();
-  private readonly frames = new DubboFrameReader();
-  private constructor(private readonly socket: net.Socket) {
-    socket.on("data", (d) => {
-      for (const f of this.frames.push(d)) {
-        const id = f.readBigInt64BE(4);
-        const event = (f[2] & 0x20) !== 0;
-        if (!event) this.outcomes.set(id, { id, ok: f[3] === 20, body: f.subarray(16).toString("latin1") });
-      }
-    });
-  }
-  static open(port: number): Promise<DubboConnection> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, "127.0.0.1", () => resolve(new DubboConnection(s)));
-      s.once("error", reject);
-    });
-  }
-  send(id: bigint): void { this.socket.write(dubboRequest(id, "echo", {}, "meltemi.peers.dubbo.EchoService", `call ${id}`)); }
-  get closed(): boolean { return this.socket.destroyed; }
-  close(): void { this.socket.destroy(); }
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
