@@ -112,6 +112,8 @@ export class AdaptiveEngine {
           }
         } catch (err) {
           c.error = `${d.path}: ${(err as Error).message}`;
+          delete c.condition;
+          delete c.quota;
         }
         out.push(c);
       }

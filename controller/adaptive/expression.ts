@@ -78,6 +78,7 @@ function tokenize(text: string): Token[] {
     }
     if (/[A-Za-z]/.test(c)) {
       const m = /^[A-Za-z]+/.exec(text.slice(i))!;
+      if (m[0] !== "true" && m[0] !== "false") throw new ExpressionError(`unknown word "${m[0]}" (metrics are written {{.name}})`, i);
       tokens.push({ kind: "word", word: m[0], pos: i });
       i += m[0].length;
       continue;
