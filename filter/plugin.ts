@@ -12,7 +12,7 @@ import {
 } from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { Connection } from "./network/connection";
-import { count, metrics } from "./telemetry/metrics";
+import { count, metrics, noteMemory } from "./telemetry/metrics";
 import { labelValue } from "./telemetry/label_value";
 import { RequestMetrics } from "./telemetry/request_metrics";
 
@@ -82,6 +82,7 @@ export class MeltemiRoot extends RootContext {
     if (text.length == 0) text = "{\"version\":1}"; // no configuration at all: the documented default
 
     const result = parseConfig(text);
+    noteMemory();
     if (result.config !== null) {
       this.use(result.config as FilterConfig);
       rememberLastGood(this.pluginName, text);

@@ -29,7 +29,7 @@ import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
 import { Destination } from "../route/route_table";
-import { count, countDecodeError, countRejection, metrics } from "../telemetry/metrics";
+import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
 import { LabelSet, STATUS_ERROR, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus } from "../telemetry/request_metrics";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
@@ -88,6 +88,7 @@ export class Connection extends StreamContext {
 
   onNewConnection(): FilterStatus {
     this.open = true;
+    noteMemory();
     count(metrics.connections, 1);
     count(metrics.activeConnections, 1);
     const config = this.plugin.config;
@@ -107,6 +108,7 @@ export class Connection extends StreamContext {
   }
 
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
+    noteMemory();
     if (length > 0) count(metrics.rxBytes, length);
     if (this.framing === null || this.passThrough || length == 0) return this.readStatus();
     const f = this.framing as Framing;

@@ -2,7 +2,7 @@
 // under `wasmcustom.` and exports them to /stats/prometheus without the `envoy_` prefix (PLATFORM.md).
 // Every worker VM defines the same names, and Envoy's stats store gives them one counter, so the values
 // are per proxy, not per worker.
-import { MetricType, defineMetric, incrementMetric } from "../abi/host";
+import { MetricType, defineMetric, getMetric, incrementMetric, recordMetric } from "../abi/host";
 import { DecodeError, ErrorKind, decodeErrorName, errorKindName } from "../codec/codec";
 import { TAG_REASON, tag } from "./tags";
 
@@ -17,6 +17,7 @@ export const REJECTIONS_TOTAL = "meltemi_rejections_total";
 export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
 export const LIMITER_CONTENDED_TOTAL = "meltemi_rate_limiter_contended_total";
 export const ROUTING_KEY_FAILURES_TOTAL = "meltemi_routing_key_failures_total";
+export const VM_MEMORY_BYTES = "meltemi_vm_memory_bytes";
 
 function unset(n: i32): StaticArray<u32> {
   const a = new StaticArray<u32>(n);
@@ -38,6 +39,7 @@ class Metrics {
   decodeErrors: StaticArray<u32> = unset(7);
   limiterContended: u32 = u32.MAX_VALUE;
   routingKeyFailures: u32 = u32.MAX_VALUE;
+  vmMemory: u32 = u32.MAX_VALUE;
 
   /** Defines the metrics once per VM; later calls are free. */
   define(): void {
@@ -57,6 +59,7 @@ class Metrics {
     }
     this.limiterContended = defineMetric(MetricType.Counter, LIMITER_CONTENDED_TOTAL);
     this.routingKeyFailures = defineMetric(MetricType.Counter, ROUTING_KEY_FAILURES_TOTAL);
+    this.vmMemory = defineMetric(MetricType.Gauge, VM_MEMORY_BYTES);
   }
 }
 
@@ -73,4 +76,21 @@ export function countDecodeError(error: DecodeError): void {
 
 export function count(id: u32, delta: i64): void {
   incrementMetric(id, delta);
+}
+
+/** Pages of linear memory this VM had when it last reported them. */
+let reportedPages: i32 = 0;
+
+/**
+ * Keeps the gauge meltemi_vm_memory_bytes at the largest linear memory of any of the proxy's VMs (the
+ * workers' VMs share the stat; Wasm memory never shrinks, so the largest is what a per-VM limit is
+ * about). Costs nothing while memory does not grow: `memory.size` is one instruction, and the host is
+ * called only when this VM grew.
+ */
+export function noteMemory(): void {
+  const pages = memory.size();
+  if (pages == reportedPages || metrics.vmMemory == u32.MAX_VALUE) return;
+  reportedPages = pages;
+  const bytes = <u64>pages << 16;
+  if (bytes > getMetric(metrics.vmMemory)) recordMetric(metrics.vmMemory, bytes);
 }

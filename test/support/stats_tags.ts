@@ -42,7 +42,7 @@ export function prometheusView(metrics: Record<string, number | number[]>): Map<
 }
 
 /** Sum of every series of metric `name` whose labels include `labels`. */
-export function sumOf(view: Map<string, number | number[]>, name: string, labels: Record<string, string> = {}): number {
+export function sumOf(view: ReadonlyMap<string, number | number[]>, name: string, labels: Record<string, string> = {}): number {
   let total = 0;
   for (const [key, value] of view) {
     if (key !== name && !key.startsWith(name + "{")) continue;
