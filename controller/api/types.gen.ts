@@ -420,6 +420,60 @@ export interface RpcRateLimit {
       reason: string;
       message: string;
     }[];
+    /**
+     * The metric values of the last refresh: `<set>.<metric>` -> value (`_base.pod`: ready pods).
+     */
+    metricStatus?: {
+      [k: string]: string;
+    };
+    /**
+     * By set: the adaptive descriptors in force (their condition held), quotas resolved.
+     */
+    ratelimitStatus?: {
+      [k: string]: {
+        /**
+         * @maxItems 100
+         */
+        descriptor?: {
+          action?: {
+            /**
+             * Requests per fill interval per pod, resolved.
+             */
+            quota?: string;
+            fill_interval?: {
+              seconds?: number;
+              nanos?: number;
+            };
+            strategy?: string;
+          };
+          /**
+           * Conditions on request metadata keys (interface, method, version, group, service, Dubbo attachments, THeader headers...), all of which must hold.
+           */
+          match?: {
+            /**
+             * Exactly one of exact, prefix, suffix, regex or present; invert negates it.
+             */
+            [k: string]: {
+              exact?: string;
+              prefix?: string;
+              suffix?: string;
+              /**
+               * RE2 subset, matched against the whole value in linear time; backreferences and lookaround are rejected.
+               */
+              regex?: string;
+              /**
+               * The key is present, whatever its value.
+               */
+              present?: true;
+              /**
+               * Negate the match.
+               */
+              invert?: boolean;
+            };
+          };
+        }[];
+      };
+    };
   };
 }
 

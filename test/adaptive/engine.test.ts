@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AdaptiveEngine } from "../../controller/adaptive/engine";
+import { AdaptiveMetrics } from "../../controller/adaptive/metrics";
 import { BASE_SET, limiterKey, type AdaptiveLimiter } from "../../controller/adaptive/limiter";
 import { adaptiveLimitersOf } from "../../controller/adaptive/limiters";
 import { endpointSlicePods, readyPodNames } from "../../controller/adaptive/pods";
@@ -69,7 +70,7 @@ test("a condition must hold for 2 refreshes before the limit is added or lifted"
   r = await step(50);
   assert.equal(quotaOf(r), undefined, "lifted after 2 readings");
   assert.equal(r.changed, true);
-  assert.equal(engine.metrics.quotaUpdates.get(), 2);
+  assert.equal(await AdaptiveMetrics.value(engine.metrics.quotaUpdates), 2);
 });
 
 test("quota changes within the tolerance are ignored; the minimum update interval spaces changes", async () => {
@@ -123,7 +124,7 @@ test("metric failures keep the last good quotas, say why, and are counted", asyn
     assert.equal(c.status, "False");
     assert.equal(c.reason, reason);
     assert.match(c.message, /the last good quotas stay in force/);
-    assert.equal(engine.metrics.queryFailures.get(reason), 1);
+    assert.equal(await AdaptiveMetrics.value(engine.metrics.queryFailures, { reason }), 1);
   }
   // Before any good reading, nothing is applied and the status says so.
   const fresh = new AdaptiveEngine(src, pods(2), { queries: DEFAULT_QUERIES });

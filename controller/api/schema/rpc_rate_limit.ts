@@ -1,7 +1,7 @@
 // RpcRateLimit: token buckets on the serving side of one service host. `local`: fixed buckets (Aeraki's
 // MetaRouter localRateLimit, for Meltemi). `adaptive`: buckets whose quotas follow live metrics (Slime's
 // SmartLimiter, for every protocol; controller/adaptive/).
-import { arr, enumOf, map, obj, str } from "./builders";
+import { arr, enumOf, int, map, obj, str } from "./builders";
 import { duration, host, match, port, tokenBucket } from "./common";
 
 const template = (description: string): ReturnType<typeof str> => str({ description, minLength: 1, maxLength: 1024 });
@@ -75,4 +75,24 @@ export const rpcRateLimit: CrdDefinition = {
     },
   ),
   printerColumns: [{ name: "Host", type: "string", jsonPath: ".spec.host" }, ...readyColumns],
+  // Slime's SmartLimiter status, for the adaptive block: metric values read, quotas in force.
+  statusFields: {
+    metricStatus: map(str({ maxLength: 64 }), { description: "The metric values of the last refresh: `<set>.<metric>` -> value (`_base.pod`: ready pods).", maxProperties: 1024 }),
+    ratelimitStatus: map(
+      obj({
+        descriptor: arr(
+          obj({
+            action: obj({
+              quota: str({ description: "Requests per fill interval per pod, resolved.", maxLength: 32 }),
+              fill_interval: obj({ seconds: int({ minimum: 0 }), nanos: int({ minimum: 0, maximum: 999999999 }) }),
+              strategy: str({ maxLength: 16 }),
+            }),
+            match,
+          }),
+          { maxItems: 100 },
+        ),
+      }),
+      { description: "By set: the adaptive descriptors in force (their condition held), quotas resolved.", maxProperties: 64 },
+    ),
+  },
 };
