@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { envoyBinary, repoRoot } from "../test/envoy/envoy";
-import { runArms, type EnvoyRun } from "./envoy/arms-run";
+import { runArms, withBenchEnvoy, type EnvoyRun } from "./envoy/arms-run";
 import { machine } from "./envoy/proc";
 import { codecBenchmarks, type CodecFigure } from "./micro/codec";
 import { filterBenchmarks, type FilterFigure } from "./micro/filter";
@@ -78,8 +78,8 @@ async function main(): Promise<void> {
   const bars: Bar[] = [sizeBar(fs.statSync(wasm).size)];
   let filter: FilterFigure[] = [];
   let codec: CodecFigure[] = [];
-  let arms: EnvoyRun | undefined;
-  let soaked: SoakResult | undefined;
+  let arms = undefined as EnvoyRun | undefined;
+  let soaked = undefined as SoakResult | undefined;
   log(`machine: ${JSON.stringify(machine())}; config: ${JSON.stringify(cfg)}`);
 
   if (!opts.skipMicro) {
@@ -91,21 +91,28 @@ async function main(): Promise<void> {
     filter = await filterBenchmarks({ requests: cfg.microRequests, batches: cfg.batches });
     bars.push(...microBars(filter, codec));
   }
-  if (!opts.skipEnvoy) {
-    log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
-    arms = await runArms({ ...cfg, log, onPhase: sampleLoad });
-    bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
-  }
-  if (!opts.skipSoak) {
-    log(`soak: ${cfg.soakRequests} requests through Meltemi in Envoy`);
-    soaked = await soak({ requests: cfg.soakRequests, protocols: cfg.protocols, workers: cfg.workers, pin: cfg.pin, connections: cfg.connections, depth: cfg.depth, log });
-    bars.push(...soakBars(soaked));
+  let pinned = false;
+  if (!opts.skipEnvoy || !opts.skipSoak) {
+    // One Envoy for the arms and then the soak.
+    await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
+      pinned = ctx.pinned;
+      if (!opts.skipEnvoy) {
+        log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
+        arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
+        bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
+      }
+      if (!opts.skipSoak) {
+        log(`soak: ${cfg.soakRequests} requests through Meltemi in Envoy`);
+        soaked = await soak(ctx, { requests: cfg.soakRequests, protocols: cfg.protocols, connections: cfg.connections, depth: cfg.depth, log });
+        bars.push(...soakBars(soaked));
+      }
+    });
   }
   sampleLoad();
   const env = {
     ...machine(),
     loadavg1: { min: Math.min(...loads), max: Math.max(...loads), median: loads.sort((a, b) => a - b)[loads.length >> 1] },
-    envoy: envoyVersion, node: process.version, pinned: arms?.pinned ?? false,
+    envoy: envoyVersion, node: process.version, pinned,
     seconds: (Date.now() - t0) / 1000, date: new Date().toISOString(), command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
   };
   if (opts.json) {

@@ -7,7 +7,7 @@
 import { closedLoop } from "./load/client";
 import { type ProtocolName } from "./load/wire";
 import { type Arm, listenerName } from "./envoy/arms";
-import { withBenchEnvoy } from "./envoy/arms-run";
+import type { BenchEnvoy } from "./envoy/arms-run";
 import { rssBytes } from "./envoy/proc";
 
 export const WASM_TOLERANCE_BYTES = 64 * 1024;
@@ -27,13 +27,16 @@ export interface SoakResult {
   seconds: number;
 }
 
-export async function soak(o: { requests: number; protocols: ProtocolName[]; workers: number; pin: boolean; connections: number; depth: number; log: (s: string) => void }): Promise<SoakResult> {
-  return withBenchEnvoy(o.protocols, o.workers, o.pin, async ({ envoy, wires, upstreams }) => {
+/** Runs the soak in the Envoy of withBenchEnvoy. */
+export async function soak(ctx: BenchEnvoy, o: { requests: number; protocols: ProtocolName[]; connections: number; depth: number; log: (s: string) => void }): Promise<SoakResult> {
+  const { envoy, wires, upstreams } = ctx;
+  {
     const pid = envoy.process.pid!;
     const lanes: [ProtocolName, Arm][] = o.protocols.flatMap((p) => [[p, 2], [p, 4]] as [ProtocolName, Arm][]);
     const ports = new Map<string, number>();
     for (const [p, arm] of lanes) ports.set(listenerName(p, arm), await envoy.listenerPort(listenerName(p, arm)));
-    const answered = () => o.protocols.reduce((s, p) => s + upstreams[p].answered, 0);
+    const answered0 = o.protocols.reduce((s, p) => s + upstreams[p].answered, 0);
+    const answered = () => o.protocols.reduce((s, p) => s + upstreams[p].answered, 0) - answered0;
     const wasm = async () => (await envoy.stat("wasmcustom.meltemi_vm_memory_bytes")) ?? NaN;
     const segments = 40;
     const perSegment = Math.ceil(o.requests / segments);
@@ -69,5 +72,5 @@ export async function soak(o: { requests: number; protocols: ProtocolName[]; wor
       rssFlat: rssMax <= atWarmup.rssBytes * (1 + RSS_TOLERANCE),
       seconds: (Date.now() - t0) / 1000,
     };
-  });
+  }
 }

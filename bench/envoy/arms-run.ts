@@ -12,8 +12,6 @@ export interface EnvoyRunOptions {
   protocols: ProtocolName[];
   rounds: number;
   workers: number;
-  /** Pin Envoy to core 0 and this process (client + upstreams) to core 1. */
-  pin: boolean;
   connections: number;
   depth: number;
   warmupMs: number;
@@ -41,7 +39,7 @@ export interface EnvoyRun {
 /** Starts the upstreams and Envoy, runs `body`, and always tears them down. */
 export async function withBenchEnvoy<T>(
   protocols: ProtocolName[], workers: number, doPin: boolean,
-  body: (ctx: { envoy: Envoy; wires: Record<ProtocolName, BenchWire>; upstreams: Record<ProtocolName, Upstream>; pinned: boolean }) => Promise<T>,
+  body: (ctx: BenchEnvoy) => Promise<T>,
 ): Promise<T> {
   const wires = {} as Record<ProtocolName, BenchWire>;
   const upstreams = {} as Record<ProtocolName, Upstream>;
@@ -66,8 +64,12 @@ export async function withBenchEnvoy<T>(
   }
 }
 
-export async function runArms(o: EnvoyRunOptions): Promise<EnvoyRun> {
-  return withBenchEnvoy(o.protocols, o.workers, o.pin, async ({ envoy, wires, upstreams, pinned }) => {
+export interface BenchEnvoy { envoy: Envoy; wires: Record<ProtocolName, BenchWire>; upstreams: Record<ProtocolName, Upstream>; pinned: boolean }
+
+/** Runs the rounds of the four arms in the Envoy of withBenchEnvoy. */
+export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<EnvoyRun> {
+  const { envoy, wires, upstreams, pinned } = ctx;
+  {
     const pid = envoy.process.pid!;
     const ports = new Map<string, number>();
     for (const p of o.protocols) for (const arm of ARMS) ports.set(listenerName(p, arm), await envoy.listenerPort(listenerName(p, arm)));
@@ -117,5 +119,5 @@ export async function runArms(o: EnvoyRunOptions): Promise<EnvoyRun> {
       }
     }
     return { closed, open, pinned, upstreamErrors: [...upstreams.thrift.errors, ...upstreams.dubbo.errors] };
-  });
+  }
 }
