@@ -56,9 +56,9 @@ const cfg = {
   soakRequests: opts.soakRequests ?? pick(1_000_000, 100_000, 4000),
   protocols: String(opts.protocols).split(",") as ProtocolName[],
   pin: opts.pin !== false && os.cpus().length >= 2,
-  microRequests: pick(100_000, 20_000, 2000),
-  codecIterations: pick(1_000_000, 100_000, 0),
-  batches: pick(7, 3, 1),
+  microRequests: pick(20_000, 10_000, 2000),
+  codecIterations: pick(200_000, 100_000, 0),
+  batches: pick(5, 3, 1),
 };
 for (const p of cfg.protocols) if (p !== "thrift" && p !== "dubbo") throw new Error(`unknown protocol ${p}`);
 

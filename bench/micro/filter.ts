@@ -4,13 +4,16 @@
 // one request per callback (the worst case: every request pays the callbacks' host calls) and 16
 // pipelined per callback; minus the same bytes through the pass-through configuration (no protocol),
 // which is what the Node host itself costs per callback (buffer copies in JS). The host's JS imports
-// are slower than Envoy's C++ ones, so the gross figure is an upper bound of the module's work; the
-// in-Envoy figure is the Envoy CPU per request of arm 2 minus arm 1 (run.ts).
+// are slower than Envoy's C++ ones, so the gross figure is an upper bound of the module's work; a V8
+// profile of the same loop gives the share of the time spent in Wasm code, i.e. the module's own work
+// (decode, decide, encode) without the host calls. The in-Envoy figure is the Envoy CPU per request of
+// arm 2 minus arm 1 (report.ts).
 import path from "node:path";
 import { SharedState, WasmHost } from "../../test/host/index";
 import { repoRoot } from "../../test/envoy/envoy";
 import { meltemiConfig } from "../envoy/arms";
 import { benchWire, type ProtocolName } from "../load/wire";
+import { profile } from "./profiler";
 import { nsPerOp } from "./timing";
 
 export interface FilterFigure {
@@ -20,6 +23,8 @@ export interface FilterFigure {
   /** CPU ns per request (request + its reply), median of the batches. */
   ns: number;
   wallNs: number;
+  /** Share of CPU samples in Wasm code (V8 profiler) over a separate profiled batch: the module's own work. */
+  wasmShare: number;
 }
 
 function configs(p: ProtocolName): Record<string, object> {
@@ -68,8 +73,9 @@ export async function filterBenchmarks(opts: { requests: number; batches: number
           }
         };
         const t = nsPerOp(body, opts.requests, opts.batches);
+        const share = (await profile(() => body(opts.requests))).wasmShare;
         conn.close();
-        out.push({ protocol: p, config: name, perCallback, ns: t.ns, wallNs: t.wallNs });
+        out.push({ protocol: p, config: name, perCallback, ns: t.ns, wallNs: t.wallNs, wasmShare: share });
       }
       if (vm.failed) throw new Error(`${p} ${name}: the VM failed: ${vm.failure?.message}`);
     }
