@@ -37,7 +37,8 @@ const program = new Command("bench")
   .option("--no-pin", "do not pin Envoy to core 0 and the generator to core 1")
   .option("--skip-micro", "skip the Node host micro-benchmarks")
   .option("--skip-envoy", "skip the four arms")
-  .option("--skip-soak", "skip the soak");
+  .option("--skip-soak", "skip the soak")
+  .option("--report <file>", "print the tables of an earlier run's --json output, and run nothing");
 program.parse();
 const opts = program.opts();
 
@@ -46,8 +47,8 @@ const quick = Boolean(opts.quick) || smoke;
 const pick = <T>(full: T, q: T, s: T): T => (smoke ? s : quick ? q : full);
 const cfg = {
   rounds: opts.rounds ?? pick(3, 1, 1),
-  closedMs: opts.closedMs ?? pick(4000, 1500, 300),
-  openMs: opts.openMs ?? pick(4000, 1500, 300),
+  closedMs: opts.closedMs ?? pick(3000, 1500, 300),
+  openMs: opts.openMs ?? pick(3000, 1500, 300),
   warmupMs: opts.warmupMs ?? pick(1000, 500, 100),
   rates: (opts.rates as number[] | undefined) ?? pick([1000, 4000], [1000], [500]),
   connections: opts.connections ?? 4,
@@ -56,7 +57,7 @@ const cfg = {
   soakRequests: opts.soakRequests ?? pick(1_000_000, 100_000, 4000),
   protocols: String(opts.protocols).split(",") as ProtocolName[],
   pin: opts.pin !== false && os.cpus().length >= 2,
-  microRequests: pick(20_000, 10_000, 2000),
+  microRequests: pick(10_000, 5000, 2000),
   codecIterations: pick(200_000, 100_000, 0),
   batches: pick(5, 3, 1),
 };
@@ -115,19 +116,36 @@ async function main(): Promise<void> {
     envoy: envoyVersion, node: process.version, pinned,
     seconds: (Date.now() - t0) / 1000, date: new Date().toISOString(), command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
   };
-  if (opts.json) {
-    process.stdout.write(JSON.stringify({ environment: env, config: cfg, bars, micro: { filter, codec }, arms, soak: soaked }, null, 2) + "\n");
-    return;
-  }
+  const doc: BenchDocument = { environment: env, config: cfg, bars, micro: { filter, codec }, arms, soak: soaked };
+  process.stdout.write(opts.json ? JSON.stringify(doc, null, 2) + "\n" : render(doc));
+}
+
+interface BenchDocument {
+  environment: ReturnType<typeof machine> & { loadavg1: { min: number; max: number; median: number }; envoy: string; node: string; pinned: boolean; seconds: number; date: string; command: string };
+  config: typeof cfg;
+  bars: Bar[];
+  micro: { filter: FilterFigure[]; codec: CodecFigure[] };
+  arms?: EnvoyRun;
+  soak?: SoakResult;
+}
+
+/** The tables, from a run (or from the JSON of an earlier one: --report). */
+function render(doc: BenchDocument): string {
+  const { environment: env, config: c, bars, arms, soak: soaked } = doc;
   const out: string[] = [];
   out.push(`Meltemi benchmark (${env.date}; ${env.command})`);
   out.push(`machine: ${env.nproc} cores, ${env.cpuModel}, Linux ${env.kernel}; ${env.envoy}; Node ${env.node}`);
-  out.push(`load average (1 min) during the run: min ${env.loadavg1.min.toFixed(2)}, median ${env.loadavg1.median.toFixed(2)}, max ${env.loadavg1.max.toFixed(2)}; Envoy ${cfg.workers} worker(s)${env.pinned ? ", Envoy pinned to core 0, generator + upstreams to core 1" : ", not pinned"}; ${env.seconds.toFixed(0)} s`);
+  out.push(`load average (1 min) during the run: min ${env.loadavg1.min.toFixed(2)}, median ${env.loadavg1.median.toFixed(2)}, max ${env.loadavg1.max.toFixed(2)}; Envoy ${c.workers} worker(s)${env.pinned ? ", Envoy pinned to core 0, generator + upstreams to core 1" : ", not pinned"}; ${c.rounds} round(s), ${c.connections} connections, ${c.depth} in flight per connection (closed loop); ${env.seconds.toFixed(0)} s`);
   out.push("", "## Bars", "", barsTable(bars));
-  if (arms) out.push("", "## Arms (medians over rounds)", "", armsTable(arms, cfg.protocols, cfg.rates));
-  if (filter.length) out.push("", "## Micro-benchmarks (Node host / Node V8)", "", microTable(filter, codec));
-  if (soaked) out.push("", `## Soak (${soaked.requests} requests, ${soaked.seconds.toFixed(0)} s)`, "", soakTable(soaked));
-  process.stdout.write(out.join("\n") + "\n");
+  if (arms) out.push("", "## Arms (medians over rounds)", "", armsTable(arms, c.protocols, c.rates));
+  if (doc.micro.filter.length) out.push("", "## Micro-benchmarks (Node host / Node V8)", "", microTable(doc.micro.filter, doc.micro.codec));
+  if (soaked) out.push("", `## Soak (${soaked.requests} requests, ${soaked.seconds.toFixed(0)} s; warm-up ${soaked.warmupRequests} requests)`, "", soakTable(soaked));
+  return out.join("\n") + "\n";
+}
+
+if (opts.report) {
+  process.stdout.write(render(JSON.parse(fs.readFileSync(String(opts.report), "utf8")) as BenchDocument));
+  process.exit(0);
 }
 
 main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
