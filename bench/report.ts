@@ -37,7 +37,11 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
     for (const [num, den, figure] of [[2, 1, "throughput arm 2 / arm 1 (saturation)"], [4, 3, "throughput arm 4 / arm 3 (saturation)"]] as [Arm, Arm, string][]) {
       const ratio = median(perRound(closed, p, (m) => m.get(num)!.rps / m.get(den)!.rps));
       const sat = Math.min(saturated(num), saturated(den));
-      const note = sat < 0.9 ? `Envoy used ${(100 * sat).toFixed(0)}% of its core: not saturated, the load generator or other processes limited the rate` : undefined;
+      const errors = closed.filter((s) => s.arm === num || s.arm === den).reduce((n, s) => n + s.invalid, 0);
+      const note = [
+        sat < 0.9 ? `Envoy used ${(100 * sat).toFixed(0)}% of its core: not saturated, the load generator or other processes limited the rate` : "",
+        errors > 0 ? `${errors} error replies` : "",
+      ].filter(Boolean).join("; ") || undefined;
       bars.push({ figure, protocol: p, value: ratio, unit: "x", bar: ">= 0.90", met: ratio >= 0.9, note });
       // The same ratio from Envoy's CPU per request (what one Envoy core could serve), robust when Envoy is not saturated.
       const cpuRatio = median(perRound(closed, p, (m) => m.get(den)!.envoyCpuUsPerRequest / m.get(num)!.envoyCpuUsPerRequest));
@@ -52,8 +56,9 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
       const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
       const d99 = median(perRound(open, p, (m) => (m.get(2)!.p99Ms - m.get(1)!.p99Ms) * 1000));
-      const lost = open.reduce((s, x) => s + x.lost, 0);
-      const note = lost > 0 ? `${lost} requests lost` : undefined;
+      const lost = open.filter((x) => x.arm <= 2).reduce((s, x) => s + x.lost, 0);
+      const errors = open.filter((x) => x.arm <= 2).reduce((s, x) => s + x.invalid, 0);
+      const note = [lost > 0 ? `${lost} requests lost` : "", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; ") || undefined;
       bars.push({ figure: `added latency p50, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d50, unit: "us", bar: "<= +50 us", met: d50 <= 50, note });
       bars.push({ figure: `added latency p99, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d99, unit: "us", bar: "<= +200 us", met: d99 <= 200, note });
     }
@@ -91,7 +96,7 @@ export function microBars(filter: FilterFigure[], codec: CodecFigure[]): Bar[] {
 export function soakBars(s: SoakResult): Bar[] {
   const MiB = 1048576;
   return [
-    { figure: `Wasm linear memory per VM, max over ${s.requests} requests`, protocol: "-", value: s.wasmMax / MiB, unit: "MiB", bar: "<= 10 MiB", met: s.wasmMax <= 10 * MiB },
+    { figure: `Wasm linear memory per VM, max over ${s.requests} requests`, protocol: "-", value: s.wasmMax / MiB, unit: "MiB", bar: "<= 10 MiB", met: s.wasmMax <= 10 * MiB, note: s.errors > 0 ? `${s.errors} error replies` : undefined },
     { figure: "Wasm linear memory flat after warm-up (growth)", protocol: "-", value: (s.wasmMax - s.wasmAfterWarmup) / MiB, unit: "MiB", bar: "<= 64 KiB", met: s.wasmFlat },
     { figure: "Envoy RSS growth after warm-up", protocol: "-", value: (s.rssMax - s.rssAfterWarmup) / MiB, unit: "MiB", bar: `<= 5% (${(s.rssAfterWarmup * 0.05 / MiB).toFixed(1)} MiB)`, met: s.rssFlat },
   ];
@@ -126,11 +131,14 @@ export function armsTable(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
         const us = (f: (s: OpenSample) => number) => (median(o.map(f)) * 1000).toFixed(0);
         return `${us((s) => s.p50Ms)} / ${us((s) => s.p99Ms)} / ${us((s) => s.p999Ms)}`;
       });
+      const o = run.open.filter((s: OpenSample) => s.protocol === p && s.arm === arm);
+      const errors = c.reduce((n, s) => n + s.invalid, 0) + o.reduce((n, s) => n + s.invalid, 0);
+      const lost = o.reduce((n, s) => n + s.lost, 0);
       rows.push([p, `${arm}: ${name}`, median(c.map((s) => s.rps)).toFixed(0), median(c.map((s) => s.envoyCpuUsPerRequest)).toFixed(2),
-        (100 * median(c.map((s) => s.envoyCoreUse))).toFixed(0) + "%", ...lat]);
+        (100 * median(c.map((s) => s.envoyCoreUse))).toFixed(0) + "%", ...lat, `${errors} / ${lost}`]);
     }
   }
-  return table(["protocol", "arm", "req/s (closed)", "Envoy CPU us/req", "Envoy core", ...rates.map((r) => `p50/p99/p99.9 us @${r}/s`)], rows);
+  return table(["protocol", "arm", "req/s (closed)", "Envoy CPU us/req", "Envoy core", ...rates.map((r) => `p50/p99/p99.9 us @${r}/s`), "error replies / lost"], rows);
 }
 
 export function microTable(filter: FilterFigure[], codec: CodecFigure[]): string {
