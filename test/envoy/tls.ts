@@ -1,6 +1,7 @@
 // mTLS for real-Envoy tests: a throwaway CA and leaf certificates made at run time with the openssl
 // CLI (node:crypto can sign but cannot issue an X.509 certificate), and the Envoy transport sockets
 // that use them. Keys live in a temporary directory that the caller removes; none is committed.
+// openssl is provisioned by scripts/provision/registry.sh (run by scripts/test.sh).
 //
 // Identities are SPIFFE ids in a URI SAN, as Istio issues them (spiffe://<trust domain>/ns/<ns>/sa/<sa>);
 // Envoy exposes the first URI SAN of the client's certificate to Wasm as the property
