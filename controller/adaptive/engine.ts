@@ -61,13 +61,14 @@ interface LimiterState {
 type Compiled = { descriptor: AdaptiveDescriptor; set: string; id: string; condition?: Expression; quota?: Expression; error?: string };
 
 export class AdaptiveEngine {
-  readonly metrics = new AdaptiveMetrics();
+  readonly metrics: AdaptiveMetrics;
   private readonly states = new Map<string, LimiterState>();
   private readonly confirmations: number;
   private readonly tolerance: number;
   private readonly minUpdateIntervalMs: number;
 
-  constructor(private readonly source: MetricSource, private readonly pods: PodSource, private readonly options: EngineOptions) {
+  constructor(private readonly source: MetricSource, private readonly pods: PodSource, private readonly options: EngineOptions, metrics?: AdaptiveMetrics) {
+    this.metrics = metrics ?? new AdaptiveMetrics();
     this.confirmations = Math.max(1, options.confirmations ?? 2);
     this.tolerance = Math.max(0, options.quotaTolerance ?? 0.1);
     this.minUpdateIntervalMs = Math.max(0, options.minUpdateIntervalMs ?? 0);
@@ -172,7 +173,7 @@ export class AdaptiveEngine {
         }
       }),
     );
-    for (const f of failures) this.metrics.queryFailures.inc(f.reason);
+    for (const f of failures) this.metrics.queryFailures.inc({ reason: f.reason });
 
     if (failures.length > 0) {
       // Nothing is decided on partial data: the quotas in force stay as they are.

@@ -12,7 +12,7 @@ export function adaptiveRateLimitIntent(limiter: AdaptiveLimiter, quotas: Resolv
         limiter.source,
         "SubsetSetNotEnforced",
         `set "${set.name}": its metrics and quotas are resolved (status) but per-subset enforcement is not built yet; only _base is applied`,
-        `spec.sets.${set.name}`,
+        set.descriptors[0]!.path.replace(/\.descriptors?\[\d+\]$/, ""),
       );
     }
   }

@@ -7,6 +7,8 @@ import type { AdaptiveLimiter } from "./limiter";
 export interface LoopOptions {
   intervalMs: number;
   limiters: () => readonly AdaptiveLimiter[];
+  /** Runs before each refresh (e.g. reading pod lists the engine's PodSource answers from). */
+  prepare?: () => Promise<void>;
   onResults: (results: LimiterResult[]) => void | Promise<void>;
   onError?: (err: unknown) => void;
   now?: () => number;
@@ -39,6 +41,7 @@ export class AdaptiveLoop {
   async round(): Promise<LimiterResult[]> {
     let results: LimiterResult[] = [];
     try {
+      await this.opts.prepare?.();
       results = await this.engine.refresh(this.opts.limiters(), (this.opts.now ?? Date.now)());
       await this.opts.onResults(results);
     } catch (err) {

@@ -50,6 +50,11 @@ export interface ApplyInput {
   desired: KubeObject[];
   /** Owner keys (Kind/namespace/name) of inputs that are invalid now: their outputs are not deleted. */
   invalidOwners: Set<string>;
+  /**
+   * Kinds of inputs watched now. An output whose owner is of another kind (its CRD not served, or not
+   * registered yet by an API server that is starting) is kept: its input is unknown, not gone.
+   */
+  watchedKinds: Set<string>;
   /** Is this replica still allowed to write (the leader)? Checked before every write. */
   mayWrite: () => boolean;
 }
@@ -110,7 +115,7 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
     // Never touch an object without the label (the reflector selects by it; checked again here).
     if (object.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) continue;
     const owner = ownerOf(object);
-    if (owner && input.invalidOwners.has(owner)) {
+    if (owner && (input.invalidOwners.has(owner) || !input.watchedKinds.has(owner.split("/")[0]!))) {
       result.kept++;
       continue;
     }

@@ -17,6 +17,14 @@ export function isOwned(obj: KubeObject): boolean {
   return obj.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
 }
 
+/**
+ * Discovery reads in a row that must miss a resource before it is dropped. A starting API server
+ * answers discovery before every CRD group is registered (seen in the kube tests: 403 and 429 answers
+ * for a while after a restart); dropping the resource at once would empty its slot of the snapshot and
+ * delete the outputs of all its objects, to write them again a moment later.
+ */
+const MISSES_BEFORE_DROP = 3;
+
 interface Watched {
   served: Served;
   reflector: Reflector;
@@ -24,6 +32,7 @@ interface Watched {
 
 export class Informers {
   private readonly watched = new Map<Resource, Watched>();
+  private readonly misses = new Map<Resource, number>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -113,6 +122,12 @@ export class Informers {
     for (const r of all) {
       const now = served.get(r);
       const current = this.watched.get(r);
+      if (current && !now) {
+        const misses = (this.misses.get(r) ?? 0) + 1;
+        this.misses.set(r, misses);
+        if (misses < MISSES_BEFORE_DROP) continue;
+      }
+      this.misses.delete(r);
       if (current && (!now || now.version !== current.served.version)) {
         current.reflector.stop();
         this.watched.delete(r);

@@ -269,7 +269,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (intent) routers.push(intent);
   }
   for (const r of byNamespaceName(snapshot.rpcRateLimits)) {
-    const intent = readRpcRateLimit(r, options, diags);
+    const intent = readRpcRateLimit(r, options, diags, snapshot.adaptiveQuotas);
     if (!intent) continue;
     const target = servicesByHost.get(intent.host);
     if (target && target.namespace !== intent.source.namespace) {

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AdaptiveEngine } from "../../controller/adaptive/engine";
+import { AdaptiveMetrics } from "../../controller/adaptive/metrics";
 import { BASE_SET, limiterKey, type AdaptiveLimiter } from "../../controller/adaptive/limiter";
 import { adaptiveLimitersOf } from "../../controller/adaptive/limiters";
 import { endpointSlicePods, readyPodNames } from "../../controller/adaptive/pods";
@@ -69,7 +70,7 @@ test("a condition must hold for 2 refreshes before the limit is added or lifted"
   r = await step(50);
   assert.equal(quotaOf(r), undefined, "lifted after 2 readings");
   assert.equal(r.changed, true);
-  assert.equal(engine.metrics.quotaUpdates.get(), 2);
+  assert.equal(await AdaptiveMetrics.value(engine.metrics.quotaUpdates), 2);
 });
 
 test("quota changes within the tolerance are ignored; the minimum update interval spaces changes", async () => {
@@ -123,7 +124,7 @@ test("metric failures keep the last good quotas, say why, and are counted", asyn
     assert.equal(c.status, "False");
     assert.equal(c.reason, reason);
     assert.match(c.message, /the last good quotas stay in force/);
-    assert.equal(engine.metrics.queryFailures.get(reason), 1);
+    assert.equal(await AdaptiveMetrics.value(engine.metrics.queryFailures, { reason }), 1);
   }
   // Before any good reading, nothing is applied and the status says so.
   const fresh = new AdaptiveEngine(src, pods(2), { queries: DEFAULT_QUERIES });
@@ -238,4 +239,43 @@ test("SmartLimiter through translate: no quotas yet -> no buckets; resolved quot
     tokenBucket: { maxTokens: 100, tokensPerFill: 100, fillIntervalMs: 60_000 },
     conditions: [{ match: { method: { exact: "sayHello" } }, tokenBucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 } }],
   });
+});
+
+test("RpcRateLimit adaptive: the same engine; adaptive buckets come before the local ones", async () => {
+  const rl = {
+    apiVersion: "meltemi.dev/v1alpha1",
+    kind: "RpcRateLimit",
+    metadata: { name: "reviews-limit", namespace: "default" },
+    spec: {
+      host: "reviews",
+      local: { tokenBucket: { maxTokens: 1000, tokensPerFill: 1000, fillInterval: "1s" }, conditions: [{ match: { method: { exact: "b" } }, tokenBucket: { maxTokens: 5, fillInterval: "1s" } }] },
+      adaptive: { sets: { _base: { descriptors: [
+        { condition: "{{._base.cpu.sum}} > 2 && {{._base.pod}} >= 1", quota: "90", fillInterval: "1s", strategy: "average", match: { method: { exact: "a" } } },
+      ] } } },
+    },
+  };
+  const snapshot = { ...emptySnapshot(), services: [service] as never[], rpcRateLimits: [rl] as never[] };
+  const [l] = adaptiveLimitersOf(snapshot);
+  assert.equal(l!.service, "reviews");
+  assert.equal(l!.sets[0]!.descriptors[0]!.fillIntervalMs, 1000);
+  const src = new Scripted();
+  src.value = 3;
+  const engine = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES, confirmations: 1 });
+  const [r] = await engine.refresh([l!], 0);
+  const res = translate({ ...snapshot, adaptiveQuotas: new Map([[limiterKey(l!.source), r!.quotas]]) }, TEST_OPTIONS);
+  const wp = res.objects.find((o) => o.kind === "WasmPlugin") as { spec: { pluginConfig: { localRateLimit?: unknown } } };
+  assertValidFilterConfig(wp.spec.pluginConfig, "server plugin");
+  assert.deepEqual(wp.spec.pluginConfig.localRateLimit, {
+    conditions: [
+      { match: { method: { exact: "a" } }, tokenBucket: { maxTokens: 30, tokensPerFill: 30, fillIntervalMs: 1000 } },
+      { match: { method: { exact: "b" } }, tokenBucket: { maxTokens: 5, fillIntervalMs: 1000 } },
+    ],
+    tokenBucket: { maxTokens: 1000, tokensPerFill: 1000, fillIntervalMs: 1000 },
+  });
+  assert.equal(res.status.find((s) => s.object.kind === "RpcRateLimit")!.conditions[0]!.status, "True");
+  // Schema: neither local nor adaptive is refused; a bad strategy too.
+  const bad = translate({ ...snapshot, rpcRateLimits: [{ ...rl, spec: { host: "reviews" } }, { ...rl, metadata: { name: "x", namespace: "default" }, spec: { ...rl.spec, adaptive: { sets: { _base: { descriptors: [{ condition: "true", quota: "1", fillInterval: "1s", strategy: "global" }] } } } } }] as never[] }, TEST_OPTIONS);
+  const reasons = bad.status.filter((s) => s.object.kind === "RpcRateLimit").map((s) => s.conditions[0]!.message);
+  assert.ok(reasons.some((m) => /must match a schema in anyOf/.test(m)), reasons.join(" | "));
+  assert.ok(reasons.some((m) => /strategy/.test(m)), reasons.join(" | "));
 });

@@ -219,12 +219,16 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
       });
 
       await t.test("an API server crash in the middle of the watches: the controller recovers", async () => {
+        const uids = async () => [...await c.list(K.wasmPlugin, undefined, "app.kubernetes.io/managed-by=meltemi"), ...await c.list(K.envoyFilter, undefined, "app.kubernetes.io/managed-by=meltemi")].map((o) => o.metadata.uid!);
+        const before = await uids();
         await kube.restartApiserver("SIGKILL");
         const ns = await namespace(c, "after-crash");
         await c.create(K.service, dubboService(ns, "books"));
         await c.create(K.rpcRouter, router(ns, "books", HOST("books", ns), [["v1", 1]]));
         await waitFor("outputs after the restart", async () => ((await c.owned(K.envoyFilter, ns)).length === 1 && (await c.owned(K.wasmPlugin, ns)).length === 1 ? true : undefined), 60_000);
         await waitFor("status after the restart", () => c.ready(K.rpcRouter, ns, "books"));
+        const after = new Set(await uids());
+        assert.deepEqual(before.filter((u) => !after.has(u)), [], "no output was deleted (and re-created) around the restart");
       });
 
       await t.test("two replicas: only the Lease holder writes; the other takes over when it dies", async () => {
