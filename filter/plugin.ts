@@ -8,7 +8,7 @@
 // configuration falls back to the same previous one. With none, defaultConfig() (pass-through).
 import { RootContext, StreamContext } from "./abi/context";
 import {
-  BufferType, LogLevel, WasmResult, getProperty, nowNanos, setTickPeriod, getPropertyI64, getSharedData, hostBytes, log, readBuffer, refreshLogLevel, setSharedData,
+  BufferType, LogLevel, WasmResult, getProperty, nowNanos, setTickPeriod, getPropertyI64, getSharedDataUtf8, hostBytes, log, readBuffer, refreshLogLevel, setSharedDataUtf8, sharedCas,
 } from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { Connection } from "./network/connection";
@@ -33,21 +33,25 @@ function readReporter(): string {
 // Shared data is shared by every plugin with the same vm_id on the proxy: prefix our keys (PLATFORM.md).
 const LAST_GOOD_KEY_PREFIX = "meltemi.config.last_good/";
 
-function rememberLastGood(plugin: string, text: string): void {
-  const utf8 = String.UTF8.encode(text);
-  setSharedData(LAST_GOOD_KEY_PREFIX + plugin, changetype<usize>(utf8), <u32>utf8.byteLength, 0);
-}
-
-function recallLastGood(plugin: string): FilterConfig | null {
-  if (getSharedData(LAST_GOOD_KEY_PREFIX + plugin) != WasmResult.Ok) return null;
-  const text = hostBytes.toStringUtf8();
-  hostBytes.release();
-  return parseConfig(text).config;
-}
+/**
+ * How often a root compares its configuration with the proxy's last good one. Envoy gives a new
+ * configuration (LDS, ECDS) to new connections only: they get a new plugin and root context, while
+ * existing connections keep the root they started with. Each root therefore follows the last good
+ * configuration of its plugin name in shared data, so requests on existing connections get the new
+ * policy within about a second, without dropping the connection.
+ */
+const FOLLOW_EVERY_NS: u64 = 1_000_000_000;
+const FOLLOW_TICK_MS: u32 = 1000;
 
 export class MeltemiRoot extends RootContext {
   config: FilterConfig = defaultConfig();
   pluginName: string = "";
+  /** The shared-data key of this plugin's last good configuration, and what of it this root runs. */
+  private lastGoodKey: ArrayBuffer = new ArrayBuffer(0);
+  private appliedText: string = "";
+  /** CAS of the last good entry this root has seen (each write gets a new one); 0 = none. */
+  private appliedCas: u32 = 0;
+  private lastFollowNs: u64 = 0;
   reporter: string = "unknown";
   private reporterKnown: bool = false;
   /** Request telemetry; kept across configurations while its labels stay the same (its cache stays warm). */
@@ -70,13 +74,18 @@ export class MeltemiRoot extends RootContext {
   }
 
   onTick(): void {
-    this.held.onTick(nowNanos());
+    const now = nowNanos();
+    this.held.onTick(now);
+    if (now - this.lastFollowNs >= FOLLOW_EVERY_NS) {
+      this.lastFollowNs = now;
+      this.followLastGood();
+    }
     this.updateTick();
   }
 
-  /** Ticks only while something needs it (set_tick_period is per root and per worker). */
+  /** Fast ticks while a connection is held by a delay, else one a second to follow the configuration. */
   private updateTick(): void {
-    const want: u32 = this.held.size > 0 ? HOLD_TICK_MS : 0;
+    const want: u32 = this.held.size > 0 ? HOLD_TICK_MS : FOLLOW_TICK_MS;
     if (want == this.tickMs) return;
     this.tickMs = want;
     setTickPeriod(want);
@@ -103,6 +112,8 @@ export class MeltemiRoot extends RootContext {
     refreshLogLevel();
     const name = getProperty("plugin_name");
     this.pluginName = name !== null ? name : "";
+    this.lastGoodKey = String.UTF8.encode(LAST_GOOD_KEY_PREFIX + this.pluginName);
+    this.updateTick();
 
     let text = "";
     if (size > 0 && readBuffer(BufferType.PluginConfiguration, 0, size)) {
@@ -115,14 +126,14 @@ export class MeltemiRoot extends RootContext {
     noteMemory();
     if (result.config !== null) {
       this.use(result.config as FilterConfig);
-      rememberLastGood(this.pluginName, text);
+      this.rememberLastGood(text);
       count(metrics.configAccepted, 1);
       log(LogLevel.Info, this.prefix() + "configuration accepted");
       return true;
     }
 
     count(metrics.configRejected, 1);
-    const previous = recallLastGood(this.pluginName);
+    const previous = this.recallLastGood();
     if (previous !== null) {
       this.use(previous);
       log(LogLevel.Error, this.prefix() + "configuration rejected: " + result.error + "; keeping the previous configuration");
@@ -132,6 +143,49 @@ export class MeltemiRoot extends RootContext {
     }
     // Accept the plugin anyway: returning false would make Envoy fail the whole listener update.
     return true;
+  }
+
+  /** Stores an accepted configuration as the plugin's last good one (see FOLLOW_EVERY_NS). */
+  private rememberLastGood(text: string): void {
+    const utf8 = String.UTF8.encode(text);
+    setSharedDataUtf8(this.lastGoodKey, changetype<usize>(utf8), <u32>utf8.byteLength, 0);
+    this.appliedText = text;
+    // Our own write: remember its CAS so that the next tick does not take it for an update.
+    if (getSharedDataUtf8(this.lastGoodKey) == WasmResult.Ok) {
+      this.appliedCas = sharedCas;
+      hostBytes.release();
+    }
+  }
+
+  /** The plugin's last good configuration (parsed), or null. */
+  private recallLastGood(): FilterConfig | null {
+    if (getSharedDataUtf8(this.lastGoodKey) != WasmResult.Ok) return null;
+    const cas = sharedCas;
+    const text = hostBytes.toStringUtf8();
+    hostBytes.release();
+    const config = parseConfig(text).config;
+    if (config !== null) {
+      this.appliedText = text;
+      this.appliedCas = cas;
+    }
+    return config;
+  }
+
+  /** The tick's check: applies the plugin's last good configuration when another root stored a new one. */
+  private followLastGood(): void {
+    if (getSharedDataUtf8(this.lastGoodKey) != WasmResult.Ok) return;
+    const cas = sharedCas;
+    if (cas == this.appliedCas) { hostBytes.release(); return; }
+    const text = hostBytes.toStringUtf8();
+    hostBytes.release();
+    this.appliedCas = cas;
+    if (text == this.appliedText) return; // the same configuration, written again by another worker
+    const config = parseConfig(text).config;
+    if (config === null) return; // only accepted texts are stored; a newer filter's may not parse here
+    this.use(config);
+    this.appliedText = text;
+    count(metrics.configFollowed, 1);
+    log(LogLevel.Info, this.prefix() + "configuration updated to the proxy's newest one (existing connections follow it)");
   }
 
   /** Reads the reporter from the first connection (see readReporter); later calls are free. */

@@ -12,6 +12,7 @@ export const DOWNSTREAM_RX_BYTES = "meltemi_downstream_rx_bytes_total";
 export const DOWNSTREAM_TX_BYTES = "meltemi_downstream_tx_bytes_total";
 export const CONFIG_ACCEPTED = "meltemi_config_accepted_total";
 export const CONFIG_REJECTED = "meltemi_config_rejected_total";
+export const CONFIG_FOLLOWED = "meltemi_config_followed_total";
 // Request counters and durations: request_metrics.ts. Rejections and decode errors carry a `reason`.
 export const REJECTIONS_TOTAL = "meltemi_rejections_total";
 export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
@@ -34,6 +35,7 @@ class Metrics {
   txBytes: u32 = u32.MAX_VALUE;
   configAccepted: u32 = u32.MAX_VALUE;
   configRejected: u32 = u32.MAX_VALUE;
+  configFollowed: u32 = u32.MAX_VALUE;
   /** By ErrorKind. */
   rejections: StaticArray<u32> = unset(5);
   /** By DecodeError (None unused). */
@@ -53,6 +55,7 @@ class Metrics {
     this.txBytes = defineMetric(MetricType.Counter, DOWNSTREAM_TX_BYTES);
     this.configAccepted = defineMetric(MetricType.Counter, CONFIG_ACCEPTED);
     this.configRejected = defineMetric(MetricType.Counter, CONFIG_REJECTED);
+    this.configFollowed = defineMetric(MetricType.Counter, CONFIG_FOLLOWED);
     for (let k = 0; k < this.rejections.length; k++) {
       this.rejections[k] = defineMetric(MetricType.Counter, tag("", TAG_REASON, errorKindName(<ErrorKind>k)) + REJECTIONS_TOTAL);
     }
