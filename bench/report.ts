@@ -63,6 +63,10 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       bars.push({ figure: `added latency p99, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d99, unit: "us", bar: "<= +200 us", met: d99 <= 200, note });
     }
   }
+  const wasm = Math.max(...[...run.closed, ...run.open].map((s) => s.wasmBytes ?? NaN).filter((x) => !Number.isNaN(x)));
+  if (Number.isFinite(wasm)) {
+    bars.push({ figure: "Wasm linear memory per VM, max over the arms (saturation and fixed rates)", protocol: "-", value: wasm / 1048576, unit: "MiB", bar: "<= 10 MiB", met: wasm <= 10 * 1048576 });
+  }
   return bars;
 }
 

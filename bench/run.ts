@@ -93,20 +93,21 @@ async function main(): Promise<void> {
     bars.push(...microBars(filter, codec));
   }
   let pinned = false;
-  if (!opts.skipEnvoy || !opts.skipSoak) {
-    // One Envoy for the arms and then the soak.
+  // The arms, then the soak in a fresh Envoy (its curve starts from new VMs).
+  if (!opts.skipEnvoy) {
     await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
       pinned = ctx.pinned;
-      if (!opts.skipEnvoy) {
-        log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
-        arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
-        bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
-      }
-      if (!opts.skipSoak) {
-        log(`soak: ${cfg.soakRequests} requests through Meltemi in Envoy`);
-        soaked = await soak(ctx, { requests: cfg.soakRequests, protocols: cfg.protocols, connections: cfg.connections, depth: cfg.depth, log });
-        bars.push(...soakBars(soaked));
-      }
+      log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
+      arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
+      bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
+    });
+  }
+  if (!opts.skipSoak) {
+    await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
+      pinned = ctx.pinned;
+      log(`soak: ${cfg.soakRequests} requests through Meltemi in Envoy`);
+      soaked = await soak(ctx, { requests: cfg.soakRequests, protocols: cfg.protocols, connections: cfg.connections, depth: cfg.depth, log });
+      bars.push(...soakBars(soaked));
     });
   }
   sampleLoad();
