@@ -307,3 +307,26 @@ test("a subset set gets its own server plugin selecting the subset's pods, with 
   for (const p of plugins) assertValidFilterConfig(p.spec.pluginConfig, p.metadata.name);
   assert.notEqual(base.metadata.name, v2.metadata.name);
 });
+
+test("a restarted engine starts from the quotas the status says are in force; a constant condition applies at once", async () => {
+  const src = new Scripted();
+  src.fail = new MetricError("PrometheusUnreachable", "down");
+  const engine = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
+  const l = limiter("{{._base.cpu.sum}}>100", "30/{{._base.pod}}", "average");
+  const seeded = engine.seed(l, { _base: { descriptor: [{ action: { quota: "10", fill_interval: { seconds: 1 }, strategy: "average" } }] } });
+  assert.equal(seeded.get(BASE_SET)?.[0]?.quota, 10);
+  let r = (await engine.refresh([l], 0))[0]!;
+  assert.equal(quotaOf(r), 10, "Prometheus down at start: the seeded quotas hold");
+  assert.match(r.status.conditions[0]!.message, /the last good quotas stay in force/);
+  src.fail = null;
+  src.value = 50;
+  r = (await engine.refresh([l], 1000))[0]!;
+  assert.equal(quotaOf(r), 10, "one reading below does not lift it");
+  r = (await engine.refresh([l], 2000))[0]!;
+  assert.equal(quotaOf(r), undefined);
+  // A status that does not match the spec (another interval) seeds nothing.
+  const other = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
+  assert.equal(other.seed(l, { _base: { descriptor: [{ action: { quota: "10", fill_interval: { seconds: 60 }, strategy: "average" } }] } }).size, 0);
+  const constant = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
+  assert.equal(quotaOf((await constant.refresh([limiter("true", "7")], 0))[0]!), 7);
+});
