@@ -104,6 +104,7 @@ export class Connection extends StreamContext {
     noteMemory();
     count(metrics.connections, 1);
     count(metrics.activeConnections, 1);
+    this.plugin.claimCurrent();
     const config = this.plugin.config;
     if (config.protocol.length == 0) return FilterStatus.Continue;
     this.plugin.learnReporter();

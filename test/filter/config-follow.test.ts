@@ -54,3 +54,27 @@ test("a rejected update is not followed: the last good configuration stays", asy
   conn.downstream(dubboRequest(1n, "echo"));
   assert.deepEqual(await kinds(conn.forwarded), ["heartbeat"], "still denied");
 });
+
+test("a root that gets a new connection claims its own configuration again (Envoy reuses a root when an update brings back its text)", async () => {
+  const shared = new SharedState();
+  const first = await WasmHost.load(wasm, { shared, name: "first", pluginName: "greeter", pluginConfig: JSON.stringify(open) });
+  const oldConn = first.connect();
+  const second = await WasmHost.load(wasm, { shared, name: "second", pluginName: "greeter", pluginConfig: JSON.stringify(closed) });
+  const secondConn = second.connect();
+  shared.advance(1000);
+  oldConn.downstream(dubboRequest(1n, "echo"));
+  assert.deepEqual(await kinds(oldConn.forwarded), ["heartbeat"], "the first root followed the closed configuration");
+
+  // The update back to "open": Envoy reuses the first root (same text) without configuring it; it gets
+  // the new connections.
+  const fresh = first.connect();
+  fresh.downstream(dubboRequest(2n, "echo"));
+  assert.deepEqual(await kinds(fresh.forwarded), ["request"], "the new connection runs the root's own configuration");
+  oldConn.downstream(dubboRequest(3n, "echo"));
+  assert.deepEqual(await kinds(oldConn.forwarded), ["heartbeat", "request"], "and so do its existing connections");
+  secondConn.downstream(dubboRequest(4n, "echo"));
+  assert.deepEqual(await kinds(secondConn.forwarded), ["heartbeat"], "the other root until its tick");
+  shared.advance(1000);
+  secondConn.downstream(dubboRequest(5n, "echo"));
+  assert.deepEqual(await kinds(secondConn.forwarded), ["heartbeat", "request"], "then it follows");
+});
