@@ -1,0 +1,88 @@
+// The README's main command, as a user runs it: the local mesh demo runs to its summary, shows both
+// versions of each service, the method route, rejections by the rate limit and by the fault, and
+// leaves no process behind, whether it stops by itself (--duration) or on Ctrl-C.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import path from "node:path";
+import { repoRoot } from "../envoy/envoy";
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; out: string }
+
+/** Runs `command` in its own process group; `onOutput` may signal the group (as a terminal's Ctrl-C does). */
+function run(command: string, args: string[], onOutput?: (out: string, pgid: number) => void): Promise<Run> {
+  const child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const add = (d: Buffer) => { out += d.toString(); onOutput?.(out, child.pid!); };
+  child.stdout.on("data", add);
+  child.stderr.on("data", add);
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, out })));
+}
+
+/** The rows of the last table titled `title`: "protocol method" -> column -> number. */
+function table(out: string, title: string): Map<string, Record<string, number>> {
+  const start = out.lastIndexOf(`--- ${title}`);
+  assert.ok(start >= 0, `no "${title}" in the output:\n${out}`);
+  const lines = out.slice(start).split("\n").slice(1);
+  const header = lines[0].split(/ {2,}/).map((h) => h.trim());
+  const rows = new Map<string, Record<string, number>>();
+  for (const line of lines.slice(1)) {
+    if (!/^(thrift|dubbo) /.test(line)) break;
+    const cells = line.trim().split(/ +/);
+    const row: Record<string, number> = {};
+    header.slice(2).forEach((h, i) => { row[h] = Number(cells[2 + i]); });
+    rows.set(`${cells[0]} ${cells[1]}`, row);
+  }
+  return rows;
+}
+
+function runDirOf(out: string): string {
+  const m = /run directory (\S+)/.exec(out);
+  assert.ok(m, `no run directory in the output:\n${out}`);
+  return m[1];
+}
+
+/** Processes whose command line names the run directory (every Envoy, JVM and Prometheus the demo starts does). */
+function leftovers(runDir: string): string {
+  try {
+    return execFileSync("pgrep", ["-af", runDir], { encoding: "utf8" }).trim();
+  } catch {
+    return ""; // pgrep exits 1 when nothing matches
+  }
+}
+
+function sum(row: Record<string, number> | undefined, prefix: string): number {
+  return Object.entries(row ?? {}).filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+}
+
+test("npm run demo -- --duration: both versions, the method route, limit and fault rejections, nothing left running", { timeout: 600_000 }, async () => {
+  const r = await run("npm", ["run", "demo", "--", "--duration", "20"]);
+  assert.equal(r.code, 0, r.out);
+  const rows = table(r.out, "final summary");
+  for (const protocol of ["thrift", "dubbo"]) {
+    const mine = [...rows].filter(([k]) => k.startsWith(protocol + " ")).map(([, v]) => v);
+    assert.ok(mine.reduce((n, row) => n + row["served v1"], 0) > 0, `${protocol}: v1 served calls\n${r.out}`);
+    assert.ok(mine.reduce((n, row) => n + row["served v2"], 0) > 0, `${protocol}: v2 served calls\n${r.out}`);
+    assert.ok(mine.reduce((n, row) => n + row["rej. rate limit"], 0) > 0, `${protocol}: rejections by the rate limit\n${r.out}`);
+    assert.ok(mine.reduce((n, row) => n + row["rej. fault"], 0) > 0, `${protocol}: rejections by the fault\n${r.out}`);
+  }
+  // The method routes of demo/config/meltemi.yaml: Thrift echo only to v2, Dubbo nothing only to v1.
+  assert.equal(rows.get("thrift echo")?.["served v1"], 0, r.out);
+  assert.ok((rows.get("thrift echo")?.["served v2"] ?? 0) > 0, r.out);
+  assert.equal(rows.get("dubbo nothing")?.["served v2"], 0, r.out);
+  assert.equal(sum(rows.get("thrift hello"), "rej. other") + sum(rows.get("dubbo echo"), "rej. other"), 0, `no unexplained errors\n${r.out}`);
+  assert.match(r.out, /stopped: every process the demo started has exited/);
+  assert.equal(leftovers(runDirOf(r.out)), "", "no process of the demo is left");
+});
+
+test("Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) stops the demo with a final summary and leaves nothing", { timeout: 600_000 }, async () => {
+  let sent = false;
+  const r = await run(path.join(repoRoot, "scripts/demo.sh"), [], (out, pgid) => {
+    if (!sent && out.includes("--- summary")) { sent = true; process.kill(-pgid, "SIGINT"); }
+  });
+  assert.ok(sent, `the demo never printed a summary:\n${r.out}`);
+  assert.match(r.out, /Ctrl-C: stopping/);
+  assert.match(r.out, /--- final summary/);
+  assert.match(r.out, /stopped: every process the demo started has exited/);
+  assert.equal(leftovers(runDirOf(r.out)), "", "no process of the demo is left");
+});
