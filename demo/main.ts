@@ -1,7 +1,7 @@
 // `npm run demo`: a local mesh on one machine, without Kubernetes. Two RPC services (Thrift and Dubbo),
 // each in two versions, each pod with its own Envoy sidecar (server side), each caller with its own
 // sidecar (client side), mTLS between them, and Meltemi configured by `meltemi render` from the sample
-// CRDs in demo/config/ (adapter.ts turns render's WasmPlugins and EnvoyFilters into the sidecars'
+// CRDs in manifests/samples/ (adapter.ts turns render's WasmPlugins and EnvoyFilters into the sidecars'
 // bootstraps). Load generators call continuously; a summary is printed every 2 seconds. Ctrl-C or
 // SIGTERM (or --duration) stops everything. README "The demo" explains what to look at.
 import { execFileSync } from "node:child_process";
@@ -26,7 +26,7 @@ const NAMESPACE = "demo";
 const VERSIONS = ["v1", "v2"];
 const TRUST_DOMAIN = "cluster.local";
 
-/** The demo's workloads: what a cluster would run for the Services in demo/config/services.yaml. */
+/** The demo's workloads: what a cluster would run for the Services in manifests/samples/services.yaml. */
 const SERVICES = [
   { protocol: "thrift", service: "greeter-thrift", caller: "thrift-caller", rate: 80, mix: [{ method: "hello", weight: 70 }, { method: "echo", weight: 30 }] },
   { protocol: "dubbo", service: "greeter-dubbo", caller: "dubbo-caller", rate: 40, mix: [{ method: "echo", weight: 70 }, { method: "nothing", weight: 30 }] },
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     .description("a local mesh: real Envoy sidecars with Meltemi, real Thrift and Dubbo services in two versions, mTLS")
     .option("--duration <seconds>", "stop by itself after this many seconds (default: run until Ctrl-C)", positive)
     .option("--prometheus", "also run a real Prometheus scraping every sidecar", false)
-    .option("--config <dir>", "the Meltemi / Istio / Kubernetes objects to render", path.join(repoRoot, "demo/config"))
+    .option("--config <dir>", "the Meltemi / Istio / Kubernetes objects to render", path.join(repoRoot, "manifests/samples"))
     .option("--interval <seconds>", "seconds between summaries", positive, 2)
     .parse()
     .opts<{ duration?: number; prometheus: boolean; config: string; interval: number }>();
