@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// The meltemi command. `render` runs the controller's translation offline on YAML files.
+// The meltemi command. `render` runs the controller's translation offline on YAML files; `controller`
+// runs it in a cluster (watch, apply, status, leader election).
 //   node --import tsx controller/cli.ts render -f demo/ --wasm-url oci://...@sha256:<digest>
-import { readFileSync } from "node:fs";
+//   node --import tsx controller/cli.ts controller --wasm-url oci://...@sha256:<digest>
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
+import type { LogLevel, RuntimeConfig } from "./runtime/config";
 import { DEFAULT_OPTIONS, type FailStrategy, type TranslateOptions } from "./translate/options";
 import { render } from "./render/render";
 
@@ -16,10 +21,7 @@ async function readStdin(): Promise<string> {
   return readFileSync(0, "utf8");
 }
 
-interface RenderFlags {
-  filename: string[];
-  output: "yaml" | "json";
-  namespace: string;
+interface TranslateFlags {
   wasmUrl?: string;
   wasmSha256?: string;
   imagePullSecret?: string;
@@ -29,10 +31,34 @@ interface RenderFlags {
   codecs: string;
   failStrategy: FailStrategy;
   earlyDataBytes: number;
+}
+
+interface RenderFlags extends TranslateFlags {
+  filename: string[];
+  output: "yaml" | "json";
+  namespace: string;
   status: boolean;
 }
 
-function translateOptions(flags: RenderFlags): { options: Partial<TranslateOptions>; warnings: string[] } {
+interface ControllerFlags extends TranslateFlags {
+  kubeconfig?: string;
+  healthProbeBindAddress: string;
+  metricsBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  identity: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  debounceMs: number;
+  maxDelayMs: number;
+  discoveryInterval: number;
+  resync: number;
+  logLevel: LogLevel;
+}
+
+function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOptions>; warnings: string[] } {
   const warnings: string[] = [];
   let url = flags.wasmUrl;
   let sha256 = flags.wasmSha256;
@@ -60,14 +86,23 @@ function translateOptions(flags: RenderFlags): { options: Partial<TranslateOptio
   };
 }
 
-export function program(): Command {
-  const cmd = new Command("meltemi").description("Meltemi: L7 traffic management for non-HTTP RPC on stock Istio").showHelpAfterError();
-  cmd
-    .command("render")
-    .description("translate Meltemi / Aeraki / Istio YAML into the WasmPlugin and EnvoyFilter objects Meltemi would apply")
-    .requiredOption("-f, --filename <paths...>", "files or directories of YAML/JSON objects ('-' reads stdin)")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
-    .option("-n, --namespace <ns>", "namespace of objects that have none", "default")
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("not a non-negative integer");
+  return n;
+}
+
+const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/** In a pod: its own namespace (the ServiceAccount's), else $POD_NAMESPACE, else meltemi-system. */
+function defaultNamespace(): string {
+  if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, "utf8").trim();
+  return process.env.POD_NAMESPACE ?? "meltemi-system";
+}
+
+/** The flags `render` and `controller` share: what the translation needs to know. */
+function withTranslateFlags(cmd: Command): Command {
+  return cmd
     .option("--wasm-url <url>", "the filter module, e.g. oci://registry/meltemi@sha256:<digest>")
     .option("--wasm-sha256 <hex>", "the module's OCI manifest digest (defaults to the url's @sha256:)")
     .option("--image-pull-secret <name>", "pull secret for the module (in each service namespace)")
@@ -76,7 +111,19 @@ export function program(): Command {
     .option("--cluster-domain <domain>", "the cluster's DNS domain", DEFAULT_OPTIONS.clusterDomain)
     .option("--codecs <list>", "codecs compiled into the filter", DEFAULT_OPTIONS.codecs.join(","))
     .addOption(new Option("--fail-strategy <s>", "plugin fail strategy where no authorization applies").choices(["FAIL_OPEN", "FAIL_CLOSE", "FAIL_RELOAD"]).default(DEFAULT_OPTIONS.failStrategy))
-    .option("--early-data-bytes <n>", "tcp_proxy early-data buffer in perConnection mode", positiveInt, DEFAULT_OPTIONS.earlyDataBytes)
+    .option("--early-data-bytes <n>", "tcp_proxy early-data buffer in perConnection mode", positiveInt, DEFAULT_OPTIONS.earlyDataBytes);
+}
+
+export function program(): Command {
+  const cmd = new Command("meltemi").description("Meltemi: L7 traffic management for non-HTTP RPC on stock Istio").showHelpAfterError();
+  withTranslateFlags(
+    cmd
+      .command("render")
+      .description("translate Meltemi / Aeraki / Istio YAML into the WasmPlugin and EnvoyFilter objects Meltemi would apply")
+      .requiredOption("-f, --filename <paths...>", "files or directories of YAML/JSON objects ('-' reads stdin)")
+      .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
+      .option("-n, --namespace <ns>", "namespace of objects that have none", "default"),
+  )
     .option("--status", "also print each input's Ready condition on stderr", false)
     .action(async (flags: RenderFlags) => {
       const { options, warnings } = translateOptions(flags);
@@ -84,6 +131,57 @@ export function program(): Command {
       process.stdout.write(result.stdout);
       process.stderr.write(warnings.map((w) => `${w}\n`).join("") + result.stderr);
       process.exitCode = result.exitCode;
+    });
+
+  withTranslateFlags(
+    cmd
+      .command("controller")
+      .description("watch the cluster's Meltemi / Aeraki / Istio inputs and keep the WasmPlugins, EnvoyFilters and input status in line (server-side apply, leader election)")
+      .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, the in-cluster ServiceAccount, ~/.kube/config)"),
+  )
+    .option("--health-probe-bind-address <addr>", "host:port of /healthz and /readyz ('0' disables)", ":8081")
+    .option("--metrics-bind-address <addr>", "host:port of /metrics ('0' disables; may equal the probe address)", ":8080")
+    .option("--no-leader-elect", "write without a Lease (one replica only)")
+    .option("--leader-election-namespace <ns>", "namespace of the Lease (default: the pod's own)", defaultNamespace())
+    .option("--leader-election-id <name>", "name of the Lease", "meltemi-controller")
+    .option("--identity <id>", "this replica's name in the Lease (default: $POD_NAME or hostname, plus a random suffix)", `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString("hex")}`)
+    .option("--lease-duration <s>", "seconds a silent leader keeps the Lease", positiveInt, 15)
+    .option("--renew-deadline <s>", "seconds a leader may fail to renew before it stops writing", positiveInt, 10)
+    .option("--retry-period <s>", "seconds between attempts to acquire or renew", positiveInt, 2)
+    .option("--debounce-ms <ms>", "quiet time after a change before reconciling", nonNegativeInt, 200)
+    .option("--max-delay-ms <ms>", "longest wait after the first change of a burst", nonNegativeInt, 2000)
+    .option("--discovery-interval <s>", "seconds between API discovery reads (CRDs installed later)", positiveInt, 30)
+    .option("--resync <s>", "seconds between full reconciles without a change (repairs drift)", positiveInt, 300)
+    .addOption(new Option("--log-level <level>", "log level (JSON lines on stdout)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
+    .action(async (flags: ControllerFlags) => {
+      // A placeholder module in a cluster would give every sidecar a plugin it cannot fetch.
+      if (!flags.wasmUrl) throw new InvalidArgumentError("--wasm-url is required (the module wasm-build published, pinned by digest)");
+      const { options, warnings } = translateOptions(flags);
+      options.controllerNamespace = flags.leaderElectionNamespace;
+      if (flags.renewDeadline >= flags.leaseDuration) throw new InvalidArgumentError("--renew-deadline must be shorter than --lease-duration");
+      if (flags.retryPeriod >= flags.renewDeadline) throw new InvalidArgumentError("--retry-period must be shorter than --renew-deadline");
+      const config: RuntimeConfig = {
+        translate: options,
+        healthProbeBindAddress: flags.healthProbeBindAddress,
+        metricsBindAddress: flags.metricsBindAddress,
+        leaderElection: {
+          enabled: flags.leaderElect,
+          namespace: flags.leaderElectionNamespace,
+          name: flags.leaderElectionId,
+          identity: flags.identity,
+          leaseDurationSeconds: flags.leaseDuration,
+          renewDeadlineSeconds: flags.renewDeadline,
+          retryPeriodSeconds: flags.retryPeriod,
+        },
+        debounceMs: flags.debounceMs,
+        maxDelayMs: flags.maxDelayMs,
+        discoveryIntervalSeconds: flags.discoveryInterval,
+        resyncSeconds: flags.resync,
+        logLevel: flags.logLevel,
+      };
+      if (flags.kubeconfig) config.kubeconfig = flags.kubeconfig;
+      const { runController } = await import("./runtime/main");
+      await runController(config, warnings);
     });
   return cmd;
 }

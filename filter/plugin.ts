@@ -12,7 +12,7 @@ import {
 } from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { Connection } from "./network/connection";
-import { count, metrics } from "./telemetry/metrics";
+import { count, metrics, noteMemory } from "./telemetry/metrics";
 
 // Shared data is shared by every plugin with the same vm_id on the proxy: prefix our keys (PLATFORM.md).
 const LAST_GOOD_KEY_PREFIX = "meltemi.config.last_good/";
@@ -52,6 +52,7 @@ export class MeltemiRoot extends RootContext {
     if (text.length == 0) text = "{\"version\":1}"; // no configuration at all: the documented default
 
     const result = parseConfig(text);
+    noteMemory();
     if (result.config !== null) {
       this.config = result.config as FilterConfig;
       rememberLastGood(this.pluginName, text);

@@ -29,7 +29,7 @@ import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
 import { Destination } from "../route/route_table";
-import { count, metrics } from "../telemetry/metrics";
+import { count, metrics, noteMemory } from "../telemetry/metrics";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
@@ -83,6 +83,7 @@ export class Connection extends StreamContext {
 
   onNewConnection(): FilterStatus {
     this.open = true;
+    noteMemory();
     count(metrics.connections, 1);
     count(metrics.activeConnections, 1);
     const config = this.plugin.config;
@@ -101,6 +102,7 @@ export class Connection extends StreamContext {
   }
 
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
+    noteMemory();
     if (length > 0) count(metrics.rxBytes, length);
     if (this.framing === null || this.passThrough || length == 0) return this.readStatus();
     const f = this.framing as Framing;

@@ -2,7 +2,7 @@
 // under `wasmcustom.` and exports them to /stats/prometheus without the `envoy_` prefix (PLATFORM.md).
 // Every worker VM defines the same names, and Envoy's stats store gives them one counter, so the values
 // are per proxy, not per worker.
-import { MetricType, defineMetric, incrementMetric } from "../abi/host";
+import { MetricType, defineMetric, getMetric, incrementMetric, recordMetric } from "../abi/host";
 
 export const CONNECTIONS_TOTAL = "meltemi_connections_total";
 export const ACTIVE_CONNECTIONS = "meltemi_active_connections";
@@ -15,6 +15,7 @@ export const REJECTIONS_TOTAL = "meltemi_rejections_total";
 export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
 export const LIMITER_CONTENDED_TOTAL = "meltemi_rate_limiter_contended_total";
 export const ROUTING_KEY_FAILURES_TOTAL = "meltemi_routing_key_failures_total";
+export const VM_MEMORY_BYTES = "meltemi_vm_memory_bytes";
 
 class Metrics {
   defined: bool = false;
@@ -29,6 +30,7 @@ class Metrics {
   decodeErrors: u32 = u32.MAX_VALUE;
   limiterContended: u32 = u32.MAX_VALUE;
   routingKeyFailures: u32 = u32.MAX_VALUE;
+  vmMemory: u32 = u32.MAX_VALUE;
 
   /** Defines the metrics once per VM; later calls are free. */
   define(): void {
@@ -45,6 +47,7 @@ class Metrics {
     this.decodeErrors = defineMetric(MetricType.Counter, DECODE_ERRORS_TOTAL);
     this.limiterContended = defineMetric(MetricType.Counter, LIMITER_CONTENDED_TOTAL);
     this.routingKeyFailures = defineMetric(MetricType.Counter, ROUTING_KEY_FAILURES_TOTAL);
+    this.vmMemory = defineMetric(MetricType.Gauge, VM_MEMORY_BYTES);
   }
 }
 
@@ -52,4 +55,21 @@ export const metrics = new Metrics();
 
 export function count(id: u32, delta: i64): void {
   incrementMetric(id, delta);
+}
+
+/** Pages of linear memory this VM had when it last reported them. */
+let reportedPages: i32 = 0;
+
+/**
+ * Keeps the gauge meltemi_vm_memory_bytes at the largest linear memory of any of the proxy's VMs (the
+ * workers' VMs share the stat; Wasm memory never shrinks, so the largest is what a per-VM limit is
+ * about). Costs nothing while memory does not grow: `memory.size` is one instruction, and the host is
+ * called only when this VM grew.
+ */
+export function noteMemory(): void {
+  const pages = memory.size();
+  if (pages == reportedPages || metrics.vmMemory == u32.MAX_VALUE) return;
+  reportedPages = pages;
+  const bytes = <u64>pages << 16;
+  if (bytes > getMetric(metrics.vmMemory)) recordMetric(metrics.vmMemory, bytes);
 }

@@ -1,5 +1,5 @@
-// Envoy bootstraps for tests: one listener on 127.0.0.1:0 whose filter chain is the Meltemi Wasm
-// network filter followed by tcp_proxy to a static loopback cluster.
+// Envoy bootstraps for tests: listeners on 127.0.0.1:0 (usually one, "meltemi", whose filter chain is the
+// Meltemi Wasm network filter followed by tcp_proxy or a native router) and static loopback clusters.
 import path from "node:path";
 import { repoRoot } from "./envoy";
 
@@ -43,7 +43,8 @@ export function tcpProxy(cluster: string): object {
   };
 }
 
-export function staticCluster(name: string, port: number): object {
+/** A cluster of one loopback endpoint; with `transportSocket`, Envoy speaks e.g. TLS to it (tls.ts). */
+export function staticCluster(name: string, port: number, transportSocket?: object): object {
   return {
     name,
     type: "STATIC",
@@ -52,22 +53,37 @@ export function staticCluster(name: string, port: number): object {
       cluster_name: name,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }],
     },
+    ...(transportSocket ? { transport_socket: transportSocket } : {}),
+  };
+}
+
+export interface ListenerSpec {
+  name: string;
+  filters: object[];
+  /** e.g. TLS termination (tls.ts downstreamMtls); plain TCP without. */
+  transportSocket?: object;
+}
+
+/** A listener on 127.0.0.1:0 (Envoy.listenerPort reads the port back by name). */
+export function listener(spec: ListenerSpec): object {
+  return {
+    name: spec.name,
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    filter_chains: [{ filters: spec.filters, ...(spec.transportSocket ? { transport_socket: spec.transportSocket } : {}) }],
+  };
+}
+
+/** Admin on 127.0.0.1:0, static `listeners` and `clusters`. */
+export function staticBootstrap(listeners: ListenerSpec[], clusters: object[]): object {
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    static_resources: { listeners: listeners.map(listener), clusters },
   };
 }
 
 /** Admin and one listener "meltemi" on 127.0.0.1:0 whose filter chain is `filters`, and `clusters`. */
 export function listenerBootstrap(filters: object[], clusters: object[]): object {
-  return {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    static_resources: {
-      listeners: [{
-        name: "meltemi",
-        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-        filter_chains: [{ filters }],
-      }],
-      clusters,
-    },
-  };
+  return staticBootstrap([{ name: "meltemi", filters }], clusters);
 }
 
 /** listener "meltemi" -> [filters...] ; cluster "upstream" -> 127.0.0.1:upstreamPort. */
@@ -92,11 +108,6 @@ export function fileLdsBootstrap(ldsPath: string, upstreamPort: number): object 
 export function listenerFile(filters: object[], version: string): object {
   return {
     version_info: version,
-    resources: [{
-      "@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
-      name: "meltemi",
-      address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-      filter_chains: [{ filters }],
-    }],
+    resources: [{ "@type": "type.googleapis.com/envoy.config.listener.v3.Listener", ...listener({ name: "meltemi", filters }) }],
   };
 }

@@ -119,3 +119,20 @@ test("1 MiB per connection in random chunks passes unchanged both ways; two work
   });
   for (const w of workers) assert.deepEqual([w.failed, w.warnings], [false, []]);
 });
+
+test("meltemi_vm_memory_bytes is the largest linear memory of the proxy's VMs, and follows growth", async () => {
+  const shared = new SharedState();
+  const a = await load({ shared, name: "worker-0", pluginConfig: JSON.stringify({ version: 1 }) });
+  const memoryOf = (vm: WasmHost) => (vm.exports.memory as WebAssembly.Memory).buffer.byteLength;
+  assert.equal(a.metrics().meltemi_vm_memory_bytes, memoryOf(a));
+  const b = await load({ shared, name: "worker-1", pluginConfig: JSON.stringify({ version: 1 }) });
+  // worker-1 grows its memory (as a burst of big frames would); the gauge follows on its next callback.
+  (b.exports.memory as WebAssembly.Memory).grow(16);
+  const conn = b.connect();
+  conn.downstream(Buffer.from("x"));
+  assert.equal(b.metrics().meltemi_vm_memory_bytes, memoryOf(b));
+  assert.ok(memoryOf(b) > memoryOf(a));
+  // worker-0, smaller, does not lower it.
+  a.connect().downstream(Buffer.from("y"));
+  assert.equal(a.metrics().meltemi_vm_memory_bytes, memoryOf(b));
+});

@@ -1,0 +1,133 @@
+// Makes the cluster's Meltemi-owned outputs equal the desired ones: server-side apply (field manager
+// "meltemi", forced: Meltemi owns these objects) of what changed, delete of what is no longer desired.
+// Only objects labelled app.kubernetes.io/managed-by=meltemi are ever changed or deleted: a user's object
+// with the name Meltemi would use is left alone and reported on the input that wanted it.
+import { MANAGED_BY, MANAGED_BY_LABEL, type KubeObject, type ObjectRef } from "../k8s/objects";
+import type { Diagnostic } from "../translate/diagnostics";
+import { OWNER_ANNOTATION } from "../translate/ownership";
+import type { Informers } from "./informers";
+import { isNotFound, type KubeHttp } from "./kube_http";
+import { objectPath, OUTPUTS, type Resource } from "./resources";
+import { stableHash, stableJson } from "./stable_json";
+
+export const FIELD_MANAGER = "meltemi";
+/** Hash of the desired object as last applied: unchanged desired objects are not re-applied. */
+export const DESIRED_HASH_ANNOTATION = "meltemi.dev/desired-hash";
+
+export interface ApplyResult {
+  applied: number;
+  deleted: number;
+  unchanged: number;
+  /** Outputs kept because their input is invalid now (its last good outputs stay in force). */
+  kept: number;
+  /** Problems to report on inputs (a name taken by a user's object, an output kind not served). */
+  diagnostics: Diagnostic[];
+  errors: Error[];
+}
+
+const outputKey = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ""}/${name}`;
+
+function resourceOf(kind: string): Resource | undefined {
+  return OUTPUTS.find((r) => r.kind === kind);
+}
+
+function upToDate(live: KubeObject, desired: KubeObject, hash: string): boolean {
+  return live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash &&
+    live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+    stableJson(live.spec) === stableJson(desired.spec);
+}
+
+/** The input named by an output's owner annotation (`Kind/namespace/name`). */
+function ownerOf(obj: KubeObject): string | undefined {
+  return obj.metadata.annotations?.[OWNER_ANNOTATION];
+}
+
+export function ownerKey(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+}
+
+export interface ApplyInput {
+  desired: KubeObject[];
+  /** Owner keys (Kind/namespace/name) of inputs that are invalid now: their outputs are not deleted. */
+  invalidOwners: Set<string>;
+  /** Is this replica still allowed to write (the leader)? Checked before every write. */
+  mayWrite: () => boolean;
+}
+
+export async function applyOutputs(http: KubeHttp, informers: Informers, input: ApplyInput): Promise<ApplyResult> {
+  const result: ApplyResult = { applied: 0, deleted: 0, unchanged: 0, kept: 0, diagnostics: [], errors: [] };
+  const desiredKeys = new Set<string>();
+  for (const desired of input.desired) {
+    const { namespace, name } = desired.metadata as { namespace?: string; name: string };
+    desiredKeys.add(outputKey(desired.kind, namespace, name));
+    const owner = ownerRefOf(desired);
+    const resource = resourceOf(desired.kind);
+    const served = resource && informers.served(resource);
+    if (!resource || !served) {
+      result.diagnostics.push({ severity: "error", object: owner, reason: "OutputNotServed", message: `the API server does not serve ${desired.apiVersion} ${desired.kind} (is Istio's CRD installed?); ${desired.kind} ${namespace}/${name} cannot be written` });
+      continue;
+    }
+    const hash = stableHash(desired);
+    const live = informers.ownedObject(resource, namespace, name);
+    if (live && upToDate(live, desired, hash)) {
+      result.unchanged++;
+      continue;
+    }
+    const path = objectPath(resource.group, served.version, resource.plural, namespace, name);
+    try {
+      if (!live) {
+        // Not among Meltemi's objects: is the name taken by someone else's?
+        const existing = await http.request<KubeObject>("GET", path).catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        });
+        if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+          result.diagnostics.push({ severity: "error", object: owner, reason: "NameTaken", message: `${desired.kind} ${namespace}/${name} exists and is not managed by Meltemi (no label ${MANAGED_BY_LABEL}=${MANAGED_BY}); it is left alone, so this is not applied` });
+          continue;
+        }
+      }
+      if (!input.mayWrite()) return result;
+      const body = {
+        ...desired,
+        apiVersion: `${resource.group}/${served.version}`,
+        metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash } },
+      };
+      await http.request("PATCH", path, { body, patch: "apply", query: { fieldManager: FIELD_MANAGER, force: true } });
+      result.applied++;
+    } catch (err) {
+      result.errors.push(err as Error);
+    }
+  }
+
+  for (const { resource, served, object } of informers.owned()) {
+    const { namespace, name, uid } = object.metadata as { namespace?: string; name: string; uid?: string };
+    if (desiredKeys.has(outputKey(object.kind, namespace, name))) continue;
+    // Never touch an object without the label (the reflector selects by it; checked again here).
+    if (object.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) continue;
+    const owner = ownerOf(object);
+    if (owner && input.invalidOwners.has(owner)) {
+      result.kept++;
+      continue;
+    }
+    if (!input.mayWrite()) return result;
+    try {
+      // The uid precondition: never delete a newer object of the same name the reflector has not seen.
+      await http.request("DELETE", objectPath(resource.group, served.version, resource.plural, namespace, name), {
+        body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } },
+      });
+      result.deleted++;
+    } catch (err) {
+      if (!isNotFound(err)) result.errors.push(err as Error);
+    }
+  }
+  return result;
+}
+
+/** The input a desired object came from, from its owner annotation (`Kind/namespace/name`). */
+function ownerRefOf(obj: KubeObject): ObjectRef {
+  const [kind = "", namespace = "", name = ""] = (ownerOf(obj) ?? "").split("/");
+  const apiVersion = obj.metadata.ownerReferences?.[0]?.apiVersion ?? "";
+  const ref: ObjectRef = { apiVersion, kind, name };
+  if (namespace) ref.namespace = namespace;
+  return ref;
+}

@@ -1,0 +1,131 @@
+// The controller's view of the cluster: one reflector per served input resource (every slot of the
+// translation's snapshot) and one per output resource (label-selected: only Meltemi's own objects).
+// API discovery is re-read periodically: a resource that becomes served (CRD installed) starts being
+// watched, one that disappears (CRD deleted) stops and its objects leave the snapshot.
+import type { Logger } from "pino";
+import type { KubeObject } from "../k8s/objects";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../k8s/objects";
+import { emptySnapshot, type Snapshot } from "../translate/snapshot";
+import { discover, type Served } from "./api_discovery";
+import type { KubeHttp } from "./kube_http";
+import { Reflector } from "./reflector";
+import { apiVersionOf, collectionPath, INPUTS, OUTPUTS, type InputResource, type Resource } from "./resources";
+
+export const OWNED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
+interface Watched {
+  served: Served;
+  reflector: Reflector;
+}
+
+export class Informers {
+  private readonly watched = new Map<Resource, Watched>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly http: KubeHttp,
+    private readonly onChange: () => void,
+    private readonly log: Logger,
+    private readonly discoveryIntervalMs: number,
+  ) {}
+
+  /** Discovers, starts the reflectors, and resolves once each has listed once. */
+  async start(): Promise<void> {
+    await this.refresh();
+    await this.waitSynced();
+    const loop = async () => {
+      if (this.stopped) return;
+      try {
+        await this.refresh();
+      } catch (err) {
+        this.log.warn({ err: String((err as Error).message) }, "API discovery failed; keeping the current watches");
+      }
+      if (!this.stopped) this.timer = setTimeout(loop, this.discoveryIntervalMs);
+    };
+    this.timer = setTimeout(loop, this.discoveryIntervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const w of this.watched.values()) w.reflector.stop();
+    this.watched.clear();
+  }
+
+  /** Every watched resource has completed its first list (after discovery added one, until it has). */
+  get synced(): boolean {
+    return [...this.watched.values()].every((w) => w.reflector.isSynced);
+  }
+
+  async waitSynced(): Promise<void> {
+    await Promise.all([...this.watched.values()].map((w) => w.reflector.hasSynced));
+  }
+
+  /** The served version of a resource, if it is served. */
+  served(r: Resource): Served | undefined {
+    return this.watched.get(r)?.served;
+  }
+
+  /** Resources served now, with the version in use. */
+  servedResources(): [Resource, Served][] {
+    return [...this.watched].map(([r, w]) => [r, w.served]);
+  }
+
+  snapshot(): Snapshot {
+    const snap = emptySnapshot();
+    for (const r of INPUTS) {
+      const w = this.watched.get(r);
+      if (w) (snap[r.slot] as KubeObject[]) = w.reflector.list();
+    }
+    return snap;
+  }
+
+  /** Meltemi's own outputs (label managed-by=meltemi) of every served output resource. */
+  owned(): { resource: Resource; served: Served; object: KubeObject }[] {
+    const out = [];
+    for (const r of OUTPUTS) {
+      const w = this.watched.get(r);
+      if (w) for (const object of w.reflector.list()) out.push({ resource: r, served: w.served, object });
+    }
+    return out;
+  }
+
+  ownedObject(r: Resource, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.watched.get(r)?.reflector.get(namespace, name);
+  }
+
+  /** The input of that kind as watched (status writes read its current conditions). */
+  input(r: InputResource, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.watched.get(r)?.reflector.get(namespace, name);
+  }
+
+  private async refresh(): Promise<void> {
+    const all: Resource[] = [...INPUTS, ...OUTPUTS];
+    const served = await discover(this.http, all);
+    let changed = false;
+    for (const r of all) {
+      const now = served.get(r);
+      const current = this.watched.get(r);
+      if (current && (!now || now.version !== current.served.version)) {
+        current.reflector.stop();
+        this.watched.delete(r);
+        changed = true;
+        this.log.info({ resource: `${r.plural}.${r.group}`, version: current.served.version }, "no longer served; not watched");
+      }
+      if (now && !this.watched.has(r)) {
+        const isOutput = (OUTPUTS as Resource[]).includes(r);
+        const reflector = new Reflector(this.http, {
+          path: collectionPath(r.group, now.version, r.plural),
+          apiVersion: apiVersionOf(r.group, now.version),
+          kind: r.kind,
+          ...(isOutput ? { labelSelector: OWNED_SELECTOR } : {}),
+        }, this.onChange, this.log);
+        this.watched.set(r, { served: now, reflector });
+        reflector.start();
+        this.log.info({ resource: `${r.plural}${r.group ? `.${r.group}` : ""}`, version: now.version, owned: isOutput }, "watching");
+      }
+    }
+    if (changed) this.onChange();
+  }
+}
