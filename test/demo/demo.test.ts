@@ -66,7 +66,7 @@ test("npm run demo -- --duration: both versions, the method route, limit and fau
     assert.ok(mine.reduce((n, row) => n + row["rej. rate limit"], 0) > 0, `${protocol}: rejections by the rate limit\n${r.out}`);
     assert.ok(mine.reduce((n, row) => n + row["rej. fault"], 0) > 0, `${protocol}: rejections by the fault\n${r.out}`);
   }
-  // The method routes of demo/config/meltemi.yaml: Thrift echo only to v2, Dubbo nothing only to v1.
+  // The method routes of manifests/samples/meltemi.yaml: Thrift echo only to v2, Dubbo nothing only to v1.
   assert.equal(rows.get("thrift echo")?.["served v1"], 0, r.out);
   assert.ok((rows.get("thrift echo")?.["served v2"] ?? 0) > 0, r.out);
   assert.equal(rows.get("dubbo nothing")?.["served v2"], 0, r.out);
