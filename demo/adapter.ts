@@ -16,15 +16,11 @@
 // and routing-mode setting is taken from render's output.
 import type { KubeObject } from "../controller/k8s/objects";
 import { TCP_PROXY, TYPE_TCP_PROXY, wasmNetworkFilter } from "../controller/translate/envoy/index";
-import type { Identity } from "./certs";
+import { downstreamMtls, type IssuedCert, upstreamMtls } from "../test/envoy/tls";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface Endpoint { labels: Record<string, string>; port: number }
-
-const TLS_SOCKET = "envoy.transport_sockets.tls";
-const TYPE_UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
-const TYPE_DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 
 export function istioClusterName(port: number, subset: string, host: string): string {
   return `outbound|${port}|${subset}|${host}`;
@@ -34,12 +30,8 @@ function selects(selector: Record<string, string>, labels: Record<string, string
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-function tlsCertificate(id: Identity): Obj {
-  return { certificate_chain: { filename: id.cert }, private_key: { filename: id.key } };
-}
-
 /** An upstream mTLS cluster to loopback endpoints; the server must present `serverSpiffe`. */
-export function mtlsCluster(name: string, ports: number[], client: Identity, caCert: string, serverSpiffe: string): Obj {
+export function mtlsCluster(name: string, ports: number[], client: IssuedCert, caCert: string, serverSpiffe: string): Obj {
   return {
     name,
     type: "STATIC",
@@ -48,19 +40,7 @@ export function mtlsCluster(name: string, ports: number[], client: Identity, caC
       cluster_name: name,
       endpoints: [{ lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } })) }],
     },
-    transport_socket: {
-      name: TLS_SOCKET,
-      typed_config: {
-        "@type": TYPE_UPSTREAM_TLS,
-        common_tls_context: {
-          tls_certificates: [tlsCertificate(client)],
-          validation_context: {
-            trusted_ca: { filename: caCert },
-            match_typed_subject_alt_names: [{ san_type: "URI", matcher: { exact: serverSpiffe } }],
-          },
-        },
-      },
-    },
+    transport_socket: upstreamMtls(client, caCert, serverSpiffe),
   };
 }
 
@@ -116,7 +96,7 @@ export function clientSide(opts: {
   clusterDomain?: string;
   wasmPath: string;
   endpoints: Endpoint[];
-  caller: Identity;
+  caller: IssuedCert;
   caCert: string;
   serverSpiffe: string;
 }): ClientSide {
@@ -179,7 +159,7 @@ export function serverSide(opts: {
   targetPort: number;
   appPort: number;
   wasmPath: string;
-  server: Identity;
+  server: IssuedCert;
   caCert: string;
 }): ServerSide {
   const plugins = kindOf(opts.rendered, "WasmPlugin").filter((w) =>
@@ -193,14 +173,7 @@ export function serverSide(opts: {
   ];
   const filterChain = {
     filters,
-    transport_socket: {
-      name: TLS_SOCKET,
-      typed_config: {
-        "@type": TYPE_DOWNSTREAM_TLS,
-        require_client_certificate: true,
-        common_tls_context: { tls_certificates: [tlsCertificate(opts.server)], validation_context: { trusted_ca: { filename: opts.caCert } } },
-      },
-    },
+    transport_socket: downstreamMtls(opts.server, opts.caCert),
   };
   return { listenerName: `virtualInbound_${opts.targetPort}`, filterChain, clusters: [plainCluster(inbound, opts.appPort)] };
 }

@@ -14,8 +14,8 @@ import { loadObjects } from "../controller/render/load";
 import type { KubeObject } from "../controller/k8s/objects";
 import { peersClasspath } from "../test/codec/dubbo/peers";
 import { Envoy, envoyBinary, repoRoot } from "../test/envoy/envoy";
+import { makePki } from "../test/envoy/tls";
 import { bootstrap, clientSide, serverSide } from "./adapter";
-import { createPki } from "./certs";
 import { startDubboLoad, startDubboService } from "./dubbo";
 import { Processes } from "./processes";
 import { startPrometheus, type ScrapeTarget } from "./prometheus";
@@ -91,7 +91,9 @@ async function main(): Promise<void> {
 
     // Provision once, before the sidecars start in parallel (envoy.sh is not safe to run concurrently).
     process.env.MELTEMI_ENVOY_BIN ??= envoyBinary();
-    const pki = createPki(path.join(runDir, "pki"));
+    // Throwaway mTLS material (a CA, one SPIFFE identity per service and caller), removed at the end.
+    const pki = makePki(SERVICES.flatMap((s) => [s.service, s.caller]).map((name) => ({ name, spiffeId: spiffe(name) })));
+    closers.push(async () => pki.cleanup());
     const classpath = peersClasspath();
     const scrape: ScrapeTarget[] = [];
     summary = new Summary(VERSIONS, faultMessages);
@@ -109,20 +111,20 @@ async function main(): Promise<void> {
       const svc = config.find((o) => o.kind === "Service" && o.metadata.name === s.service) as KubeObject<{ ports: { port: number; targetPort: number }[]; selector: Record<string, string> }> | undefined;
       if (!svc) throw new Error(`${opts.config} has no Service ${s.service}`);
       const targetPort = svc.spec!.ports[0].targetPort;
-      const serverId = pki.issue(s.service, spiffe(s.service));
+      const serverId = pki.certs.get(s.service)!;
       const endpoints = await Promise.all(VERSIONS.map(async (version) => {
         const labels = { ...svc.spec!.selector, version };
         const app = s.protocol === "thrift"
           ? await startThriftService(version).then((t) => { closers.push(t.close); return t.port; })
           : (await startDubboService(procs, classpath, runDir, version)).port;
-        const side = serverSide({ rendered, labels, targetPort, appPort: app, wasmPath, server: serverId, caCert: pki.caCert });
+        const side = serverSide({ rendered, labels, targetPort, appPort: app, wasmPath, server: serverId, caCert: pki.caFile });
         const pod = `${s.service}-${version}`;
         const envoy = await startEnvoy(pod, bootstrap(pod, [{ name: side.listenerName, filterChain: side.filterChain }], side.clusters));
         scrape.push({ job: pod, adminUrl: envoy.adminUrl, labels: { pod, app: s.service, version, side: "server" } });
         console.log(`  pod ${pod}: ${s.protocol} app 127.0.0.1:${app} <- sidecar (mTLS, Meltemi server side) 127.0.0.1:${await envoy.listenerPort(side.listenerName)}, admin ${envoy.adminUrl}`);
         return { labels, port: await envoy.listenerPort(side.listenerName) };
       }));
-      const client = clientSide({ rendered, config, service: s.service, namespace: NAMESPACE, wasmPath, endpoints, caller: pki.issue(s.caller, spiffe(s.caller)), caCert: pki.caCert, serverSpiffe: serverId.spiffe });
+      const client = clientSide({ rendered, config, service: s.service, namespace: NAMESPACE, wasmPath, endpoints, caller: pki.certs.get(s.caller)!, caCert: pki.caFile, serverSpiffe: serverId.spiffeId });
       const envoy = await startEnvoy(s.caller, bootstrap(s.caller, [{ name: client.listenerName, filterChain: { filters: client.filters } }], client.clusters));
       scrape.push({ job: s.caller, adminUrl: envoy.adminUrl, labels: { pod: s.caller, app: s.caller, side: "client" } });
       const port = await envoy.listenerPort(client.listenerName);
