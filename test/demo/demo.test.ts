@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { repoRoot } from "../envoy/envoy";
 
@@ -55,9 +56,39 @@ function sum(row: Record<string, number> | undefined, prefix: string): number {
   return Object.entries(row ?? {}).filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
 }
 
-test("npm run demo -- --duration: both versions, the method route, limit and fault rejections, nothing left running", { timeout: 600_000 }, async () => {
-  const r = await run("npm", ["run", "demo", "--", "--duration", "20"]);
+/** An instant query against the demo's Prometheus. */
+async function promQuery(url: string, expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await r.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  assert.equal(body.status, "success", `${expr}: ${body.error}`);
+  return body.data.result;
+}
+
+/** While the demo runs: Prometheus scrapes all six sidecars, Meltemi's metrics are there with the pod's version. */
+async function checkPrometheus(out: string): Promise<void> {
+  const url = /prometheus (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+  assert.ok(url, `no prometheus URL in the output:\n${out}`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await promQuery(url, "up == 1");
+    const requests = await promQuery(url, 'sum by (job, version) (meltemi_requests_total{side="server"})');
+    if (up.length === 6 && requests.some((s) => s.metric.version === "v1") && requests.some((s) => s.metric.version === "v2")) break;
+    if (Date.now() > deadline) assert.fail(`prometheus: ${up.length} sidecars up, meltemi_requests_total by version ${JSON.stringify(requests)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  // Every query of the Grafana dashboard is valid PromQL on this Prometheus.
+  const dashboard = JSON.parse(fs.readFileSync(path.join(repoRoot, "manifests/grafana/meltemi.json"), "utf8")) as { panels: { targets?: { expr: string }[] }[] };
+  for (const p of dashboard.panels) for (const t of p.targets ?? []) await promQuery(url, t.expr.replaceAll("$__rate_interval", "30s").replaceAll("$service", ".*"));
+}
+
+test("npm run demo -- --duration --prometheus: both versions, the method route, limit and fault rejections, Prometheus scraping the sidecars, nothing left running", { timeout: 600_000 }, async () => {
+  let checked: Promise<void> | undefined;
+  const r = await run("npm", ["run", "demo", "--", "--duration", "25", "--prometheus"], (out) => {
+    if (!checked && out.includes("--- summary")) { checked = checkPrometheus(out); checked.catch(() => {}); }
+  });
   assert.equal(r.code, 0, r.out);
+  assert.ok(checked, `the demo never printed a summary:\n${r.out}`);
+  await checked;
   const rows = table(r.out, "final summary");
   for (const protocol of ["thrift", "dubbo"]) {
     const mine = [...rows].filter(([k]) => k.startsWith(protocol + " ")).map(([, v]) => v);
@@ -77,7 +108,7 @@ test("npm run demo -- --duration: both versions, the method route, limit and fau
 
 test("Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) stops the demo with a final summary and leaves nothing", { timeout: 600_000 }, async () => {
   let sent = false;
-  const r = await run(path.join(repoRoot, "scripts/demo.sh"), [], (out, pgid) => {
+  const r = await run("npm", ["run", "demo"], (out, pgid) => {
     if (!sent && out.includes("--- summary")) { sent = true; process.kill(-pgid, "SIGINT"); }
   });
   assert.ok(sent, `the demo never printed a summary:\n${r.out}`);
