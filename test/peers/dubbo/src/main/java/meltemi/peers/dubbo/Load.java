@@ -17,7 +17,7 @@ import org.apache.dubbo.rpc.RpcContext;
  * An open-loop load generator for the demo: calls EchoService at URL at RATE calls a second, each call
  * one of the given methods drawn by weight, until stdin closes (its parent is gone) or it is killed.
  * Usage: Load URL RATE METHOD:WEIGHT[,METHOD:WEIGHT...]   (methods: echo, nothing)
- * Prints "READY", then one JSON line per finished call:
+ * Warms the path up (warmUp), prints "READY", then one JSON line per finished call:
  *   {"method":"echo","ok":true,"servedBy":"greeter-v1","micros":812}
  *   {"method":"echo","ok":false,"micros":640,"error":"<innermost cause message>"}
  * No retries (a rejected call is reported, not retried); at most 64 calls in flight, so a stalled
@@ -59,6 +59,7 @@ public final class Load {
         ref.setTimeout(3000);
         ref.setRetries(0);
         EchoService echo = ref.get();
+        warmUp(url, methods);
         System.out.println("READY");
         System.out.flush();
 
@@ -99,6 +100,30 @@ public final class Load {
                     System.out.flush();
                 }
             });
+        }
+    }
+
+    /**
+     * A few calls of each method with a long timeout before the measured load, through the same path:
+     * cold JVMs (this one and the providers) on a busy machine otherwise answer the first calls after the
+     * load's 3 s timeout. Their outcomes (rejections included) are not reported.
+     */
+    private static void warmUp(String url, List<String> methods) {
+        ReferenceConfig<EchoService> ref = new ReferenceConfig<>();
+        ref.setInterface(EchoService.class);
+        ref.setUrl(url + "?serialization=hessian2&prefer.serialization=hessian2&client=loopback");
+        ref.setCheck(false);
+        ref.setTimeout(30000);
+        ref.setRetries(0);
+        EchoService echo = ref.get();
+        for (int i = 0; i < 8; i++) {
+            for (String method : methods) {
+                try {
+                    if (method.equals("nothing")) echo.nothing("warm-up"); else echo.echo("warm-up");
+                } catch (RuntimeException e) {
+                    // a rejection or a slow start: the point is only to have run the path
+                }
+            }
         }
     }
 
