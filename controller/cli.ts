@@ -56,6 +56,13 @@ interface ControllerFlags extends TranslateFlags {
   discoveryInterval: number;
   resync: number;
   logLevel: LogLevel;
+  prometheusUrl?: string;
+  adaptiveQueries?: string;
+  adaptiveRefresh: number;
+  adaptiveQueryTimeoutMs: number;
+  adaptiveConfirmations: number;
+  adaptiveQuotaTolerance: number;
+  adaptiveMinUpdateInterval: number;
 }
 
 function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOptions>; warnings: string[] } {
@@ -153,6 +160,13 @@ export function program(): Command {
     .option("--discovery-interval <s>", "seconds between API discovery reads (CRDs installed later)", positiveInt, 30)
     .option("--resync <s>", "seconds between full reconciles without a change (repairs drift)", positiveInt, 300)
     .addOption(new Option("--log-level <level>", "log level (JSON lines on stdout)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
+    .option("--prometheus-url <url>", "Prometheus for adaptive limits (SmartLimiter, RpcRateLimit adaptive); unset: they are not evaluated")
+    .option("--adaptive-queries <file>", "YAML map of query name -> PromQL ($namespace, $pod_name, $service, $set), over the defaults cpu.sum, cpu.max, memory.sum, memory.max")
+    .option("--adaptive-refresh <s>", "seconds between metric reads", positiveInt, 10)
+    .option("--adaptive-query-timeout-ms <ms>", "timeout of one Prometheus query", positiveInt, 5000)
+    .option("--adaptive-confirmations <n>", "refreshes in a row a changed condition must hold before the limit follows", positiveInt, 2)
+    .option("--adaptive-quota-tolerance <f>", "relative quota change ignored while a limit holds", Number, 0.1)
+    .option("--adaptive-min-update-interval <s>", "least seconds between two quota changes of one limiter", nonNegativeInt, 0)
     .action(async (flags: ControllerFlags) => {
       // A placeholder module in a cluster would give every sidecar a plugin it cannot fetch.
       if (!flags.wasmUrl) throw new InvalidArgumentError("--wasm-url is required (the module wasm-build published, pinned by digest)");
@@ -180,6 +194,24 @@ export function program(): Command {
         logLevel: flags.logLevel,
       };
       if (flags.kubeconfig) config.kubeconfig = flags.kubeconfig;
+      if (flags.prometheusUrl) {
+        const { adaptiveConfig } = await import("./adaptive/config");
+        const adaptive: Parameters<typeof adaptiveConfig>[0] = {
+          prometheusUrl: flags.prometheusUrl,
+          refreshSeconds: flags.adaptiveRefresh,
+          queryTimeoutMs: flags.adaptiveQueryTimeoutMs,
+          confirmations: flags.adaptiveConfirmations,
+          quotaTolerance: flags.adaptiveQuotaTolerance,
+          minUpdateIntervalSeconds: flags.adaptiveMinUpdateInterval,
+          clusterDomain: options.clusterDomain ?? DEFAULT_OPTIONS.clusterDomain,
+        };
+        if (flags.adaptiveQueries) adaptive.queriesFile = flags.adaptiveQueries;
+        try {
+          config.adaptive = adaptiveConfig(adaptive);
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+      }
       const { runController } = await import("./runtime/main");
       await runController(config, warnings);
     });

@@ -17,7 +17,7 @@ export function objectSchema(def: CrdDefinition): Schema {
       kind: { type: "string" },
       metadata,
       spec: def.spec,
-      status,
+      status: def.statusFields ? { ...status, properties: { ...(status.properties as Schema), ...def.statusFields } } : status,
     },
   };
 }

@@ -25,7 +25,7 @@ export async function generatedFiles(): Promise<Map<string, string>> {
   }
   const parts: string[] = [];
   for (const def of crdDefinitions) {
-    // oneOf holds value validations only (which field of a union is set); it carries no type information
+    // oneOf / anyOf hold value validations only (which field of a union is set); it carries no type information
     // and would turn into `{[k: string]: unknown}` intersections.
     const schema = { ...withoutOneOf(plainJsonSchema(def)), title: def.kind };
     parts.push(
@@ -51,7 +51,7 @@ function withoutOneOf(value: unknown): Schema {
   if (Array.isArray(value)) return value.map(withoutOneOf) as never;
   if (value === null || typeof value !== "object") return value as never;
   const out: Schema = {};
-  for (const [k, v] of Object.entries(value)) if (k !== "oneOf") out[k] = withoutOneOf(v);
+  for (const [k, v] of Object.entries(value)) if (k !== "oneOf" && k !== "anyOf") out[k] = withoutOneOf(v);
   return out;
 }
 

@@ -256,7 +256,7 @@ export interface RpcRouter {
 }
 
 /**
- * Local rate limits of one RPC service host, enforced by each serving proxy (the budget is per pod, shared by its Envoy worker threads).
+ * Rate limits of one RPC service host, enforced by each serving proxy (the budget is per pod, shared by its Envoy worker threads): fixed (local) and/or following live metrics (adaptive).
  */
 export interface RpcRateLimit {
   apiVersion?: string;
@@ -274,7 +274,7 @@ export interface RpcRateLimit {
     /**
      * Token buckets per serving proxy.
      */
-    local: {
+    local?: {
       /**
        * The bucket for requests no condition matches; without it they are not limited.
        */
@@ -339,6 +339,67 @@ export interface RpcRateLimit {
         };
       }[];
     };
+    /**
+     * Quotas that follow live metrics, resolved by the controller every refresh (Slime SmartLimiter semantics).
+     */
+    adaptive?: {
+      /**
+       * By set: `_base` (every pod of the service) or a DestinationRule subset name.
+       */
+      sets: {
+        [k: string]: {
+          /**
+           * In order: those with a match are conditions (first match wins), the first without one limits the other requests.
+           *
+           * @minItems 1
+           * @maxItems 100
+           */
+          descriptors: {
+            /**
+             * When the limit applies, over metrics: `{{.<set>.<query>}}` (a configured PromQL query over the set's ready pods) and `{{.<set>.pod}}` (their number), numbers, `+ - * / ( )`, `> < >= <= == !=`, `&& ||` (or `& |`), `!`; "true" for always. E.g. `{{._base.cpu.sum}}>100`.
+             */
+            condition: string;
+            /**
+             * Requests per fillInterval, a number or arithmetic over the same metrics (rounded up), e.g. `30/{{._base.pod}}`.
+             */
+            quota: string;
+            /**
+             * The bucket refills quota tokens every fillInterval, e.g. 1s.
+             */
+            fillInterval: string;
+            /**
+             * single (default): the quota is each pod's. average: the quota is the set's, shared out over its ready pods (unless the quota already divides by {{.<set>.pod}}).
+             */
+            strategy?: "single" | "average";
+            /**
+             * Conditions on request metadata keys (interface, method, version, group, service, Dubbo attachments, THeader headers...), all of which must hold.
+             */
+            match?: {
+              /**
+               * Exactly one of exact, prefix, suffix, regex or present; invert negates it.
+               */
+              [k: string]: {
+                exact?: string;
+                prefix?: string;
+                suffix?: string;
+                /**
+                 * RE2 subset, matched against the whole value in linear time; backreferences and lookaround are rejected.
+                 */
+                regex?: string;
+                /**
+                 * The key is present, whatever its value.
+                 */
+                present?: true;
+                /**
+                 * Negate the match.
+                 */
+                invert?: boolean;
+              };
+            };
+          }[];
+        };
+      };
+    };
   };
   /**
    * Set by the Meltemi controller.
@@ -359,6 +420,60 @@ export interface RpcRateLimit {
       reason: string;
       message: string;
     }[];
+    /**
+     * The metric values of the last refresh: `<set>.<metric>` -> value (`_base.pod`: ready pods).
+     */
+    metricStatus?: {
+      [k: string]: string;
+    };
+    /**
+     * By set: the adaptive descriptors in force (their condition held), quotas resolved.
+     */
+    ratelimitStatus?: {
+      [k: string]: {
+        /**
+         * @maxItems 100
+         */
+        descriptor?: {
+          action?: {
+            /**
+             * Requests per fill interval per pod, resolved.
+             */
+            quota?: string;
+            fill_interval?: {
+              seconds?: number;
+              nanos?: number;
+            };
+            strategy?: string;
+          };
+          /**
+           * Conditions on request metadata keys (interface, method, version, group, service, Dubbo attachments, THeader headers...), all of which must hold.
+           */
+          match?: {
+            /**
+             * Exactly one of exact, prefix, suffix, regex or present; invert negates it.
+             */
+            [k: string]: {
+              exact?: string;
+              prefix?: string;
+              suffix?: string;
+              /**
+               * RE2 subset, matched against the whole value in linear time; backreferences and lookaround are rejected.
+               */
+              regex?: string;
+              /**
+               * The key is present, whatever its value.
+               */
+              present?: true;
+              /**
+               * Negate the match.
+               */
+              invert?: boolean;
+            };
+          };
+        }[];
+      };
+    };
   };
 }
 

@@ -14,4 +14,5 @@ export type RpcAuthorizationPolicyObject = KubeObject<RpcAuthorizationPolicySpec
 
 export type StringMatch = NonNullable<NonNullable<RpcRouterSpec["routes"]>[number]["match"]>[string];
 export type Match = Record<string, StringMatch>;
-export type TokenBucket = NonNullable<RpcRateLimitSpec["local"]["tokenBucket"]>;
+export type TokenBucket = NonNullable<NonNullable<RpcRateLimitSpec["local"]>["tokenBucket"]>;
+export type RpcRateLimitAdaptive = NonNullable<RpcRateLimitSpec["adaptive"]>;

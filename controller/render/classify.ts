@@ -1,6 +1,7 @@
 // Sorting loaded objects into the translation's snapshot by apiVersion and kind. Objects of other kinds
 // (Deployments in a demo file...) are counted and left out.
 import { API_VERSION } from "../api/schema/definition";
+import { SLIME_API_VERSION, SMART_LIMITER } from "../adaptive/smart_limiter";
 import { DUBBO_API, METAPROTOCOL_API } from "../k8s/aeraki";
 import type { KubeObject } from "../k8s/objects";
 import { emptySnapshot, type Snapshot } from "../translate/snapshot";
@@ -28,6 +29,7 @@ function slotOf(obj: KubeObject): { slot: Slot; clusterScoped?: boolean } | unde
     if (kind === "MetaRouter") return { slot: "metaRouters" };
   }
   if (apiVersion === DUBBO_API && kind === "DubboAuthorizationPolicy") return { slot: "dubboAuthorizationPolicies" };
+  if (apiVersion === SLIME_API_VERSION && kind === SMART_LIMITER) return { slot: "smartLimiters" };
   return undefined;
 }
 

@@ -5,7 +5,7 @@
 import { MANAGED_BY, MANAGED_BY_LABEL, type KubeObject, type ObjectRef } from "../k8s/objects";
 import type { Diagnostic } from "../translate/diagnostics";
 import { OWNER_ANNOTATION } from "../translate/ownership";
-import type { Informers } from "./informers";
+import { isOwned, type Informers } from "./informers";
 import { isNotFound, type KubeHttp } from "./kube_http";
 import { objectPath, OUTPUTS, type Resource } from "./resources";
 import { stableHash, stableJson } from "./stable_json";
@@ -50,6 +50,11 @@ export interface ApplyInput {
   desired: KubeObject[];
   /** Owner keys (Kind/namespace/name) of inputs that are invalid now: their outputs are not deleted. */
   invalidOwners: Set<string>;
+  /**
+   * Kinds of inputs watched now. An output whose owner is of another kind (its CRD not served, or not
+   * registered yet by an API server that is starting) is kept: its input is unknown, not gone.
+   */
+  watchedKinds: Set<string>;
   /** Is this replica still allowed to write (the leader)? Checked before every write. */
   mayWrite: () => boolean;
 }
@@ -68,7 +73,12 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
       continue;
     }
     const hash = stableHash(desired);
-    const live = informers.ownedObject(resource, namespace, name);
+    const seen = informers.outputObject(resource, namespace, name);
+    if (seen && !isOwned(seen)) {
+      result.diagnostics.push(nameTaken(owner, desired));
+      continue;
+    }
+    const live = seen;
     if (live && upToDate(live, desired, hash)) {
       result.unchanged++;
       continue;
@@ -76,13 +86,13 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
     const path = objectPath(resource.group, served.version, resource.plural, namespace, name);
     try {
       if (!live) {
-        // Not among Meltemi's objects: is the name taken by someone else's?
+        // Not seen yet: is the name taken by someone else's object the watch has not delivered?
         const existing = await http.request<KubeObject>("GET", path).catch((err: unknown) => {
           if (isNotFound(err)) return undefined;
           throw err;
         });
         if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
-          result.diagnostics.push({ severity: "error", object: owner, reason: "NameTaken", message: `${desired.kind} ${namespace}/${name} exists and is not managed by Meltemi (no label ${MANAGED_BY_LABEL}=${MANAGED_BY}); it is left alone, so this is not applied` });
+          result.diagnostics.push(nameTaken(owner, desired));
           continue;
         }
       }
@@ -105,7 +115,7 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
     // Never touch an object without the label (the reflector selects by it; checked again here).
     if (object.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) continue;
     const owner = ownerOf(object);
-    if (owner && input.invalidOwners.has(owner)) {
+    if (owner && (input.invalidOwners.has(owner) || !input.watchedKinds.has(owner.split("/")[0]!))) {
       result.kept++;
       continue;
     }
@@ -121,6 +131,11 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
     }
   }
   return result;
+}
+
+function nameTaken(owner: ObjectRef, desired: KubeObject): Diagnostic {
+  const { namespace, name } = desired.metadata;
+  return { severity: "error", object: owner, reason: "NameTaken", message: `${desired.kind} ${namespace}/${name} exists and is not managed by Meltemi (no label ${MANAGED_BY_LABEL}=${MANAGED_BY}); it is left alone, so this is not applied` };
 }
 
 /** The input a desired object came from, from its owner annotation (`Kind/namespace/name`). */

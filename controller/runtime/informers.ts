@@ -1,5 +1,7 @@
 // The controller's view of the cluster: one reflector per served input resource (every slot of the
-// translation's snapshot) and one per output resource (label-selected: only Meltemi's own objects).
+// translation's snapshot) and one per output resource. Outputs are watched whole, not only those
+// labelled managed-by=meltemi: a user's object that holds a name Meltemi wants must be seen, and so must
+// its deletion (which frees the name). Only labelled ones count as Meltemi's (`owned`).
 // API discovery is re-read periodically: a resource that becomes served (CRD installed) starts being
 // watched, one that disappears (CRD deleted) stops and its objects leave the snapshot.
 import type { Logger } from "pino";
@@ -11,7 +13,17 @@ import type { KubeHttp } from "./kube_http";
 import { Reflector } from "./reflector";
 import { apiVersionOf, collectionPath, INPUTS, OUTPUTS, type InputResource, type Resource } from "./resources";
 
-export const OWNED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+export function isOwned(obj: KubeObject): boolean {
+  return obj.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+}
+
+/**
+ * Discovery reads in a row that must miss a resource before it is dropped. A starting API server
+ * answers discovery before every CRD group is registered (seen in the kube tests: 403 and 429 answers
+ * for a while after a restart); dropping the resource at once would empty its slot of the snapshot and
+ * delete the outputs of all its objects, to write them again a moment later.
+ */
+const MISSES_BEFORE_DROP = 3;
 
 interface Watched {
   served: Served;
@@ -20,6 +32,7 @@ interface Watched {
 
 export class Informers {
   private readonly watched = new Map<Resource, Watched>();
+  private readonly misses = new Map<Resource, number>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -81,17 +94,19 @@ export class Informers {
     return snap;
   }
 
-  /** Meltemi's own outputs (label managed-by=meltemi) of every served output resource. */
+  /** Meltemi's own outputs (label managed-by=meltemi) of every served output resource; nothing else. */
   owned(): { resource: Resource; served: Served; object: KubeObject }[] {
     const out = [];
     for (const r of OUTPUTS) {
       const w = this.watched.get(r);
-      if (w) for (const object of w.reflector.list()) out.push({ resource: r, served: w.served, object });
+      if (!w) continue;
+      for (const object of w.reflector.list()) if (isOwned(object)) out.push({ resource: r, served: w.served, object });
     }
     return out;
   }
 
-  ownedObject(r: Resource, namespace: string | undefined, name: string): KubeObject | undefined {
+  /** An output object as watched, Meltemi's or not. */
+  outputObject(r: Resource, namespace: string | undefined, name: string): KubeObject | undefined {
     return this.watched.get(r)?.reflector.get(namespace, name);
   }
 
@@ -107,6 +122,12 @@ export class Informers {
     for (const r of all) {
       const now = served.get(r);
       const current = this.watched.get(r);
+      if (current && !now) {
+        const misses = (this.misses.get(r) ?? 0) + 1;
+        this.misses.set(r, misses);
+        if (misses < MISSES_BEFORE_DROP) continue;
+      }
+      this.misses.delete(r);
       if (current && (!now || now.version !== current.served.version)) {
         current.reflector.stop();
         this.watched.delete(r);
@@ -119,7 +140,6 @@ export class Informers {
           path: collectionPath(r.group, now.version, r.plural),
           apiVersion: apiVersionOf(r.group, now.version),
           kind: r.kind,
-          ...(isOutput ? { labelSelector: OWNED_SELECTOR } : {}),
         }, this.onChange, this.log);
         this.watched.set(r, { served: now, reflector });
         reflector.start();

@@ -35,6 +35,10 @@ export async function startController(config: RuntimeConfig, log: Logger, source
   const events = new EventRecorder(http, log, le.namespace);
   // Every change the informers see schedules a reconcile (the reconciler is made just below).
   let reconciler: Reconciler | undefined;
+  if (config.adaptive) {
+    const { AdaptiveSource } = await import("../adaptive/runtime_source");
+    sources = [...sources, new AdaptiveSource(http, config.adaptive, log, metrics.registry)];
+  }
   const informers = new Informers(http, () => reconciler?.trigger(), log, config.discoveryIntervalSeconds * 1000);
   reconciler = new Reconciler({
     http, informers, events, metrics, log, options: config.translate, sources, isLeader,

@@ -132,7 +132,8 @@ export class Reconciler {
 
     const statusByOwner = new Map(result.status.map((s) => [ownerKey(s.object), s]));
     const invalidOwners = new Set([...statusByOwner].filter(([, s]) => s.conditions[0]!.status === "False").map(([k]) => k));
-    const applied = await applyOutputs(http, informers, { desired: result.objects, invalidOwners, mayWrite });
+    const watchedKinds = new Set(informers.servedResources().map(([r]) => r.kind));
+    const applied = await applyOutputs(http, informers, { desired: result.objects, invalidOwners, watchedKinds, mayWrite });
     metrics.writes.inc({ operation: "apply" }, applied.applied);
     metrics.writes.inc({ operation: "delete" }, applied.deleted);
     metrics.errors.inc({ operation: "apply" }, applied.errors.length);

@@ -38,6 +38,8 @@ export const INPUTS: readonly InputResource[] = [
   { group: "metaprotocol.aeraki.io", versions: ["v1alpha1"], plural: "applicationprotocols", kind: "ApplicationProtocol", namespaced: true, slot: "applicationProtocols", hasStatus: true },
   { group: "metaprotocol.aeraki.io", versions: ["v1alpha1"], plural: "metarouters", kind: "MetaRouter", namespaced: true, slot: "metaRouters", hasStatus: true },
   { group: "dubbo.aeraki.io", versions: ["v1alpha1"], plural: "dubboauthorizationpolicies", kind: "DubboAuthorizationPolicy", namespaced: true, slot: "dubboAuthorizationPolicies", hasStatus: true },
+  // Slime's SmartLimiter (manifests/slime/ installs its CRD where Slime is absent).
+  { group: "microservice.slime.io", versions: ["v1alpha2"], plural: "smartlimiters", kind: "SmartLimiter", namespaced: true, slot: "smartLimiters", hasStatus: true },
 ];
 
 /** What the translation emits. Only objects labelled managed-by=meltemi are ever listed, changed or deleted. */

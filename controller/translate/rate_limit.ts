@@ -1,4 +1,9 @@
-// The translation of an RpcRateLimit into a rate-limit intent (token buckets of the serving proxies).
+// The translation of an RpcRateLimit into a rate-limit intent (token buckets of the serving proxies):
+// its fixed `local` buckets, and the buckets its `adaptive` block has in force (resolved by the adaptive
+// engine, handed in through the snapshot), adaptive ones first.
+import { adaptiveRateLimitIntent } from "../adaptive/intent";
+import { limiterKey, type ResolvedSets } from "../adaptive/limiter";
+import { adaptiveOfRpcRateLimit } from "../adaptive/rpc_rate_limit";
 import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
 import type { RpcRateLimitObject } from "../api/types";
 import { resolveHost } from "../discovery/hosts";
@@ -11,7 +16,12 @@ import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject } from "./schema_check";
 
-export function readRpcRateLimit(obj: RpcRateLimitObject, options: TranslateOptions, diags: Diagnostics): RateLimitIntent | null {
+export function readRpcRateLimit(
+  obj: RpcRateLimitObject,
+  options: TranslateOptions,
+  diags: Diagnostics,
+  adaptiveQuotas?: ReadonlyMap<string, ResolvedSets>,
+): RateLimitIntent | null {
   const ref = refOf(obj);
   const report = checkMeltemiObject(rpcRateLimit, obj);
   if (report.errors.length > 0) {
@@ -21,15 +31,16 @@ export function readRpcRateLimit(obj: RpcRateLimitObject, options: TranslateOpti
   for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
   const spec = obj.spec!;
   const ns = obj.metadata.namespace ?? "default";
+  const host = resolveHost(spec.host, ns, options.clusterDomain);
   const local: FilterLocalRateLimit = {};
   let ok = true;
-  if (spec.local.tokenBucket) {
+  if (spec.local?.tokenBucket) {
     const b = tokenBucketOf(spec.local.tokenBucket, "spec.local.tokenBucket", ref, diags);
     if (b) local.tokenBucket = b;
     else ok = false;
   }
   const conditions: { match: FilterMatch; tokenBucket: FilterTokenBucket }[] = [];
-  (spec.local.conditions ?? []).forEach((c, i) => {
+  (spec.local?.conditions ?? []).forEach((c, i) => {
     const path = `spec.local.conditions[${i}]`;
     const match = fromMeltemiMatch(c.match, `${path}.match`, ref, diags);
     const bucket = tokenBucketOf(c.tokenBucket, `${path}.tokenBucket`, ref, diags);
@@ -39,9 +50,22 @@ export function readRpcRateLimit(obj: RpcRateLimitObject, options: TranslateOpti
     }
     conditions.push({ match: match ?? {}, tokenBucket: bucket });
   });
-  if (!ok) return null;
   if (conditions.length > 0) local.conditions = conditions;
-  const intent: RateLimitIntent = { source: ref, host: resolveHost(spec.host, ns, options.clusterDomain), localRateLimit: local };
+  let merged = local;
+  if (spec.adaptive) {
+    const limiter = adaptiveOfRpcRateLimit(ref, ns, host, spec.port, spec.adaptive, diags);
+    if (!limiter) ok = false;
+    else {
+      const adaptive = adaptiveRateLimitIntent(limiter, adaptiveQuotas?.get(limiterKey(ref)), diags).localRateLimit;
+      merged = {};
+      const conds = [...(adaptive.conditions ?? []), ...(local.conditions ?? [])];
+      if (conds.length > 0) merged.conditions = conds;
+      const fallback = adaptive.tokenBucket ?? local.tokenBucket;
+      if (fallback) merged.tokenBucket = fallback;
+    }
+  }
+  if (!ok) return null;
+  const intent: RateLimitIntent = { source: ref, host, localRateLimit: merged };
   if (spec.port !== undefined) intent.port = spec.port;
   return intent;
 }

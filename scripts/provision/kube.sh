@@ -113,10 +113,12 @@ if ! (cd "$tmp/etcd" && build build -ldflags "-s -w" -o "$dir.part/bin/etcd" go.
   fail "building etcd $etcd failed"
 fi
 
-"$dir.part/bin/kube-apiserver" --version | grep -qx "Kubernetes $k8s" \
-  || fail "the built kube-apiserver reports '$("$dir.part/bin/kube-apiserver" --version)', not Kubernetes $k8s"
-"$dir.part/bin/etcd" --version | grep -q "etcd Version: ${etcd#v}" \
-  || fail "the built etcd reports '$("$dir.part/bin/etcd" --version | head -1)', not $etcd"
+# Versions are read into variables first: `etcd --version | grep -q` under pipefail fails at random
+# (grep -q exits at the first line, etcd dies of SIGPIPE writing the next; 3 of 30 runs here).
+apiserver_version=$("$dir.part/bin/kube-apiserver" --version) || fail "the built kube-apiserver does not run"
+[ "$apiserver_version" = "Kubernetes $k8s" ] || fail "the built kube-apiserver reports '$apiserver_version', not Kubernetes $k8s"
+etcd_version=$("$dir.part/bin/etcd" --version) || fail "the built etcd does not run"
+[[ "$etcd_version" == *"etcd Version: ${etcd#v}"* ]] || fail "the built etcd reports '${etcd_version%%$'\n'*}', not $etcd"
 
 touch "$dir.part/.complete"
 rm -rf "$dir"

@@ -81,3 +81,20 @@ test("render: directories are read recursively, in name order", () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("controller: --help lists the runtime flags; a missing --wasm-url or inconsistent lease timing is refused", () => {
+  const help = meltemi(["controller", "--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  for (const flag of ["--kubeconfig", "--wasm-url", "--health-probe-bind-address", "--metrics-bind-address", "--leader-election-namespace", "--leader-election-id", "--no-leader-elect", "--log-level"]) {
+    assert.match(help.stdout, new RegExp(flag));
+  }
+  const noUrl = meltemi(["controller"]);
+  assert.equal(noUrl.code, 1);
+  assert.match(noUrl.stderr, /--wasm-url is required/);
+  const timing = meltemi(["controller", ...wasm, "--lease-duration", "5", "--renew-deadline", "5"]);
+  assert.equal(timing.code, 1);
+  assert.match(timing.stderr, /--renew-deadline must be shorter than --lease-duration/);
+  const badDigest = meltemi(["controller", "--wasm-url", "oci://r/m:latest", "--kubeconfig", "/nonexistent"]);
+  assert.equal(badDigest.code, 1);
+  assert.match(badDigest.stderr, /--wasm-sha256 is required/);
+});

@@ -112,7 +112,7 @@ test("RpcRateLimit, RpcProtocol, RpcAuthorizationPolicy schemas", () => {
   const obj = (kind: string, spec: unknown, name = "x") => ({ apiVersion: "meltemi.dev/v1alpha1", kind, metadata: { name }, spec });
   assert.deepEqual(checkMeltemiObject(rpcRateLimit, obj("RpcRateLimit", { host: "a", local: { tokenBucket: { maxTokens: 10, fillInterval: "1s" } } })).errors, []);
   assert.ok(checkMeltemiObject(rpcRateLimit, obj("RpcRateLimit", { host: "a", local: { tokenBucket: { maxTokens: -1, fillInterval: "1s" } } })).errors.length > 0);
-  assert.ok(checkMeltemiObject(rpcRateLimit, obj("RpcRateLimit", { host: "a" })).errors.length > 0, "local is required");
+  assert.ok(checkMeltemiObject(rpcRateLimit, obj("RpcRateLimit", { host: "a" })).errors.length > 0, "local or adaptive is required");
   assert.deepEqual(checkMeltemiObject(rpcProtocol, obj("RpcProtocol", { codec: "thrift", thrift: { transport: "FRAMED" } }, "legacy")).errors, []);
   assert.ok(checkMeltemiObject(rpcProtocol, obj("RpcProtocol", { codec: "thrift" }, "has-dash")).errors.length > 0, "protocol names cannot hold '-' (port names split on it)");
   assert.ok(checkMeltemiObject(rpcProtocol, obj("RpcProtocol", { codec: "Thrift" }, "t")).errors.length > 0);

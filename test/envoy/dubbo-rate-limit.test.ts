@@ -5,11 +5,10 @@
 // Meltemi; after a refill the same connections carry calls again. Real Apache Dubbo provider upstream.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { peersClasspath, startProvider, waitUntil } from "../codec/dubbo/peers";
-import { DubboFrameReader, dubboRequest } from "../codec/dubbo/frames";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
+import { DubboConnection } from "./dubbo_connection";
 import { withEnvoy } from "./envoy";
 import { LIMIT, OFFERED, assertAdmittedForWindow, busyWorkers, sendPaced } from "./rate_limit";
 
@@ -20,32 +19,6 @@ const config = {
   protocol: "dubbo",
   localRateLimit: { tokenBucket: LIMIT },
 };
-
-interface Outcome { id: bigint; ok: boolean; body: string }
-
-/** A Dubbo connection speaking raw frames: send requests, collect responses by id. */
-class DubboConnection {
-  readonly outcomes = new Map<bigint, Outcome>();
-  private readonly frames = new DubboFrameReader();
-  private constructor(private readonly socket: net.Socket) {
-    socket.on("data", (d) => {
-      for (const f of this.frames.push(d)) {
-        const id = f.readBigInt64BE(4);
-        const event = (f[2] & 0x20) !== 0;
-        if (!event) this.outcomes.set(id, { id, ok: f[3] === 20, body: f.subarray(16).toString("latin1") });
-      }
-    });
-  }
-  static open(port: number): Promise<DubboConnection> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, "127.0.0.1", () => resolve(new DubboConnection(s)));
-      s.once("error", reject);
-    });
-  }
-  send(id: bigint): void { this.socket.write(dubboRequest(id, "echo", {}, "meltemi.peers.dubbo.EchoService", `call ${id}`)); }
-  get closed(): boolean { return this.socket.destroyed; }
-  close(): void { this.socket.destroy(); }
-}
 
 test("10 requests/s over 4.5 s across 4 workers admits about 50; rejected calls get error replies; connections live on", async (t) => {
   const provider = await startProvider(peersClasspath());

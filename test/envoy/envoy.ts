@@ -117,6 +117,24 @@ export class Envoy {
     return line === undefined ? undefined : Number(line.slice(name.length + 2));
   }
 
+  /**
+   * A metric the Wasm module defines (`wasmcustom.<name>` in /stats), summed over all its tag values:
+   * the module writes Istio-style tags into the stat name (`wasmcustom.reason=.=over_limit;.;<name>`),
+   * and /stats shows that full name whatever the bootstrap's tag extraction rules are. For tests that
+   * count events regardless of their labels.
+   */
+  async wasmStatTotal(name: string): Promise<number> {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const line = new RegExp(`^wasmcustom\\.(?:[A-Za-z_]+=\\.=[^;]*;\\.;)*${escaped}: (\\d+)$`);
+    const text = await this.admin("/stats?filter=" + encodeURIComponent(escaped));
+    let total = 0;
+    for (const l of text.split("\n")) {
+      const m = line.exec(l);
+      if (m) total += Number(m[1]);
+    }
+    return total;
+  }
+
   /** Prometheus text from /stats/prometheus, parsed into `name{labels}` (or `name`) -> value. */
   async prometheus(): Promise<Map<string, number>> {
     return parsePrometheus(await this.admin("/stats/prometheus"));

@@ -52,8 +52,8 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
     };
     let a = await start("replica-a");
     try {
-      const readyBody = await waitReady(a);
-      assert.match(readyBody, /leader/);
+      // Ready as leader once it holds the Lease and has reconciled (standby is ready too, earlier).
+      await waitReady(a, /leader/);
 
       await t.test("a Service and an RpcRouter: outputs appear, change and disappear; status follows", async () => {
         const ns = await namespace(c, "shop");
@@ -96,6 +96,166 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         assert.equal((await c.owned(K.wasmPlugin, ns)).length, 1, "the server side stays while the Service does");
         await c.delete(K.service, ns, "orders");
         await waitFor("WasmPlugin deleted", async () => ((await c.owned(K.wasmPlugin, ns)).length === 0 ? true : undefined));
+      });
+
+      await t.test("invalid input: the schema rejects it, or status says why and the last good outputs stay", async () => {
+        const ns = await namespace(c, "invalid");
+        await assert.rejects(c.create(K.rpcRouter, router(ns, "bad", HOST("x", ns), [["v1", 1]], { routingMode: "sideways" })), (err: Error & { code?: number }) => err.code === 422 && /routingMode/.test(err.message));
+        await c.create(K.service, dubboService(ns, "pay"));
+        await c.create(K.rpcRouter, router(ns, "pay", HOST("pay", ns), [["v1", 1]]));
+        const ef = await waitFor("EnvoyFilter of the valid router", async () => (await c.owned(K.envoyFilter, ns))[0]);
+        await c.patch(K.rpcRouter, ns, "pay", { spec: { host: HOST("nowhere", ns) } });
+        const failed = await waitFor("Ready=False", async () => {
+          const r = await c.ready(K.rpcRouter, ns, "pay");
+          return r?.status === "False" ? r : undefined;
+        });
+        assert.equal(failed.reason, "NoService");
+        assert.match(failed.message, /nowhere/);
+        assert.equal(failed.observedGeneration, 2);
+        const kept = await c.owned(K.envoyFilter, ns);
+        assert.deepEqual(kept.map((o) => [o.metadata.name, o.metadata.uid]), [[ef.metadata.name, ef.metadata.uid]], "the last good EnvoyFilter stays while the router is invalid");
+        await c.delete(K.rpcRouter, ns, "pay");
+        await waitFor("EnvoyFilter deleted with its router", async () => ((await c.owned(K.envoyFilter, ns)).length === 0 ? true : undefined));
+      });
+
+      await t.test("a user's objects are never changed or deleted, even with the name Meltemi would use", async () => {
+        const ns = await namespace(c, "users");
+        const userFilter = await c.create(K.envoyFilter, { apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: { name: "my-filter", namespace: ns }, spec: { workloadSelector: { labels: { app: "mine" } }, configPatches: [] } });
+        const userPlugin = await c.create(K.wasmPlugin, { apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: { name: "meltemi-server-ledger-20880", namespace: ns }, spec: { selector: { matchLabels: { app: "ledger" } }, url: "oci://user.example/own-plugin:1", type: "NETWORK" } });
+        await c.create(K.service, dubboService(ns, "ledger"));
+        const events = await waitFor("NameTaken event on the Service", async () => {
+          const list = (await c.list(K.event, ns)).filter((e) => (e as unknown as { reason: string }).reason === "NameTaken");
+          return list.length > 0 ? list : undefined;
+        });
+        assert.equal((events[0] as unknown as { involvedObject: { name: string } }).involvedObject.name, "ledger");
+        const pluginNow = (await c.get(K.wasmPlugin, ns, "meltemi-server-ledger-20880"))!;
+        assert.equal(pluginNow.metadata.resourceVersion, userPlugin.metadata.resourceVersion, "the user's WasmPlugin is untouched");
+        assert.equal((pluginNow.spec as { url: string }).url, "oci://user.example/own-plugin:1");
+        const filterNow = (await c.get(K.envoyFilter, ns, "my-filter"))!;
+        assert.equal(filterNow.metadata.resourceVersion, userFilter.metadata.resourceVersion, "the user's EnvoyFilter is untouched");
+        // Once the name is free, Meltemi writes its own.
+        await c.delete(K.wasmPlugin, ns, "meltemi-server-ledger-20880");
+        const mine = await waitFor("Meltemi's own WasmPlugin", async () => (await c.owned(K.wasmPlugin, ns))[0]);
+        assert.equal(mine.metadata.name, "meltemi-server-ledger-20880");
+        assert.ok(await c.get(K.envoyFilter, ns, "my-filter"), "still there after more reconciles");
+      });
+
+      await t.test("Aeraki CRDs installed later are picked up; what Meltemi cannot honour goes to status or events", async () => {
+        const ns = await namespace(c, "aeraki");
+        await c.create(K.service, dubboService(ns, "demo"));
+        await installCrds(admin, path.join(repoRoot, "test/kube/testdata/aeraki-crds.yaml"));
+        await c.create(K.metaRouter, {
+          apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "MetaRouter", metadata: { name: "demo", namespace: ns },
+          spec: {
+            hosts: [HOST("demo", ns)],
+            routes: [{ name: "v1", route: [{ destination: { host: HOST("demo", ns), subset: "v1" } }], mirror: { host: HOST("demo", ns), subset: "v2" }, mirrorPercentage: { value: 10 } }],
+          },
+        });
+        const ef = await waitFor("EnvoyFilter of the MetaRouter", async () => (await c.owned(K.envoyFilter, ns))[0]);
+        assert.equal(ownerOf(ef), `MetaRouter/${ns}/demo`);
+        const r = await waitFor("MetaRouter status", () => c.ready(K.metaRouter, ns, "demo"));
+        assert.equal(r.status, "True");
+        assert.equal(r.reason, "AcceptedWithWarnings");
+        assert.match(r.message, /mirror/i);
+
+        await c.create(K.dubboAuthorizationPolicy, {
+          apiVersion: "dubbo.aeraki.io/v1alpha1", kind: "DubboAuthorizationPolicy", metadata: { name: "deny-hello", namespace: ns },
+          spec: { action: "DENY", rules: [{ to: [{ operation: { methods: ["sayHello"] } }] }] },
+        });
+        const plugin = await waitFor("server plugin enforcing the policy", async () => {
+          const [p] = await c.owned(K.wasmPlugin, ns);
+          return p && (p.spec as { failStrategy?: string }).failStrategy === "FAIL_CLOSE" ? p : undefined;
+        });
+        assert.match(JSON.stringify(plugin.spec), /sayHello/);
+        assert.equal((await waitFor("policy status", () => c.ready(K.dubboAuthorizationPolicy, ns, "deny-hello"))).status, "True");
+
+        // A Service diagnostic has no status to go to: an Event on the Service.
+        await c.create(K.service, { apiVersion: "v1", kind: "Service", metadata: { name: "named", namespace: ns }, spec: { selector: { app: "named" }, ports: [{ name: "tcp-metaprotocol-dubbo", port: 20880, targetPort: "dubbo" }] } });
+        await waitFor("NamedTargetPort event", async () => (await c.list(K.event, ns)).find((e) => (e as unknown as { reason: string; involvedObject: { name: string } }).reason === "NamedTargetPort"));
+      });
+
+      await t.test("ServiceEntries and protocols: a cluster-scoped RpcProtocol, an Aeraki ApplicationProtocol", async () => {
+        const ns = await namespace(c, "mesh-external");
+        await c.create(K.rpcProtocol, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "legacythrift" }, spec: { codec: "thrift", routingMode: "perConnection" } });
+        await c.create(K.applicationProtocol, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "trpc", namespace: ns }, spec: { protocol: "trpc", codec: "aeraki.meta_protocol.codec.trpc" } });
+        const se = await c.create(K.serviceEntry, {
+          apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "ledger", namespace: ns },
+          spec: { hosts: ["ledger.example.internal"], addresses: ["240.240.0.20"], ports: [{ number: 7000, name: "tcp-metaprotocol-legacythrift-api", protocol: "TCP", targetPort: 7000 }], workloadSelector: { labels: { app: "ledger" } }, resolution: "STATIC" },
+        });
+        const plugin = await waitFor("server WasmPlugin of the ServiceEntry", async () => (await c.owned(K.wasmPlugin, ns))[0]);
+        assert.equal(plugin.metadata.ownerReferences?.[0]?.uid, se.metadata.uid);
+        assert.match(JSON.stringify(plugin.spec), /"protocol":"thrift"/);
+        const proto = await waitFor("RpcProtocol status", () => c.ready(K.rpcProtocol, undefined, "legacythrift"));
+        assert.equal(proto.status, "True");
+        assert.equal(proto.observedGeneration, 1);
+        // No Meltemi codec for tRPC: accepted or not, the reason is written, not dropped.
+        const ap = await waitFor("ApplicationProtocol status", () => c.ready(K.applicationProtocol, ns, "trpc"));
+        assert.notEqual(ap.reason, "Accepted", `a codec the filter lacks is reported: ${ap.reason}: ${ap.message}`);
+        await c.delete(K.serviceEntry, ns, "ledger");
+        await waitFor("WasmPlugin deleted with its ServiceEntry", async () => ((await c.owned(K.wasmPlugin, ns)).length === 0 ? true : undefined));
+        await c.delete(K.rpcProtocol, undefined, "legacythrift");
+      });
+
+      const allOwned = async () => {
+        const objs = [...await c.list(K.wasmPlugin, undefined, "app.kubernetes.io/managed-by=meltemi"), ...await c.list(K.envoyFilter, undefined, "app.kubernetes.io/managed-by=meltemi")];
+        return objs.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name} rv=${o.metadata.resourceVersion}`).sort();
+      };
+      const lease = async () => (await c.get(K.lease, CONTROLLER_NAMESPACE, "meltemi-controller"))?.spec as { holderIdentity?: string } | undefined;
+
+      await t.test("a controller restart converges with no duplicates and no rewrites; SIGTERM releases the Lease", async () => {
+        const before = await allOwned();
+        assert.ok(before.length >= 4, `owned objects: ${before.join(", ")}`);
+        assert.equal((await lease())?.holderIdentity, "replica-a");
+        await a.stop("SIGTERM");
+        assert.equal(a.child.exitCode, 0, "clean exit on SIGTERM");
+        assert.ok(a.entries("released the lease").length === 1, "lease released");
+        assert.ok(!(await lease())?.holderIdentity, "no holder after release");
+        a = await start("replica-a2");
+        await waitReady(a, /leader/);
+        const first = await waitFor("first reconcile of the new replica", () => a.entries("reconciled")[0]);
+        assert.equal(first.applied, 0);
+        assert.equal(first.deleted, 0);
+        assert.deepEqual(await allOwned(), before, "same objects, same resourceVersions");
+      });
+
+      await t.test("an API server crash in the middle of the watches: the controller recovers", async () => {
+        const uids = async () => [...await c.list(K.wasmPlugin, undefined, "app.kubernetes.io/managed-by=meltemi"), ...await c.list(K.envoyFilter, undefined, "app.kubernetes.io/managed-by=meltemi")].map((o) => o.metadata.uid!);
+        const before = await uids();
+        await kube.restartApiserver("SIGKILL");
+        const ns = await namespace(c, "after-crash");
+        await c.create(K.service, dubboService(ns, "books"));
+        await c.create(K.rpcRouter, router(ns, "books", HOST("books", ns), [["v1", 1]]));
+        await waitFor("outputs after the restart", async () => ((await c.owned(K.envoyFilter, ns)).length === 1 && (await c.owned(K.wasmPlugin, ns)).length === 1 ? true : undefined), 60_000);
+        await waitFor("status after the restart", () => c.ready(K.rpcRouter, ns, "books"));
+        const after = new Set(await uids());
+        assert.deepEqual(before.filter((u) => !after.has(u)), [], "no output was deleted (and re-created) around the restart");
+      });
+
+      await t.test("two replicas: only the Lease holder writes; the other takes over when it dies", async () => {
+        const b = await start("replica-b");
+        assert.match(await waitReady(b), /standby/, "a is still the leader");
+        const metric = async (p: ControllerProcess, name: string) => {
+          const text = (await p.get("/metrics")).body;
+          const line = text.split("\n").find((l) => l.startsWith(name));
+          return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+        };
+        const ns = await namespace(c, "ha");
+        await c.create(K.service, dubboService(ns, "one"));
+        await waitFor("output by the leader", async () => (await c.owned(K.wasmPlugin, ns))[0]);
+        assert.equal(await metric(b, "meltemi_leader"), 0);
+        assert.equal(await metric(b, 'meltemi_reconciles_total{result="success"}'), 0, "the standby never reconciled");
+        assert.equal(await metric(b, 'meltemi_object_writes_total{operation="apply"}'), 0, "the standby never wrote");
+        assert.ok((await metric(a, 'meltemi_reconciles_total{result="success"}'))! > 0);
+        assert.ok((await metric(a, "meltemi_reconcile_duration_seconds_count"))! > 0);
+
+        await a.stop("SIGKILL"); // no release: b must wait the lease out
+        await waitFor("replica-b holds the Lease", async () => ((await lease())?.holderIdentity === "replica-b" ? true : undefined), 30_000);
+        await c.create(K.service, dubboService(ns, "two"));
+        await waitFor("output by the new leader", async () => ((await c.owned(K.wasmPlugin, ns)).length === 2 ? true : undefined));
+        assert.equal(await metric(b, "meltemi_leader"), 1);
+        assert.ok((await metric(b, 'meltemi_object_writes_total{operation="apply"}'))! > 0);
+        await b.stop("SIGTERM");
+        assert.ok(!(await lease())?.holderIdentity, "released on SIGTERM");
       });
     } catch (err) {
       for (const p of started) console.error(`---- controller ${p.identity} log ----\n${p.logs.slice(-80).join("\n")}`);

@@ -127,9 +127,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export async function waitReady(c: ControllerProcess, timeoutMs = 60_000): Promise<string> {
-  return waitFor(`${c.identity} /readyz`, async () => {
+/** Waits until /readyz answers 200 (with a body matching `body`, e.g. /leader/). */
+export async function waitReady(c: ControllerProcess, body = /./, timeoutMs = 60_000): Promise<string> {
+  return waitFor(`${c.identity} /readyz ${body}`, async () => {
     const r = await c.get("/readyz");
-    return r.status === 200 ? r.body : undefined;
+    return r.status === 200 && body.test(r.body) ? r.body : undefined;
   }, timeoutMs);
 }

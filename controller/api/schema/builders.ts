@@ -47,6 +47,8 @@ export function bool(opts: Common = {}): Schema {
 export interface ObjectOptions extends Common {
   required?: string[];
   oneOfRequired?: string[][];
+  /** At least one of these field groups is present (anyOf of `required`, a value validation). */
+  anyOfRequired?: string[][];
   minProperties?: number;
   rules?: CelRule[];
 }
@@ -56,6 +58,7 @@ export function obj(properties: Record<string, Schema>, opts: ObjectOptions = {}
   if (opts.required?.length) schema.required = opts.required;
   if (opts.minProperties !== undefined) schema.minProperties = opts.minProperties;
   if (opts.oneOfRequired) schema.oneOf = opts.oneOfRequired.map((r) => ({ required: r }));
+  if (opts.anyOfRequired) schema.anyOf = opts.anyOfRequired.map((r) => ({ required: r }));
   if (opts.rules?.length) schema["x-kubernetes-validations"] = opts.rules;
   return withCommon(schema, opts);
 }

@@ -20,6 +20,8 @@ export interface CrdDefinition {
   /** Constraint on metadata.name (the only metadata a structural schema may constrain). */
   name?: { pattern: string; maxLength: number };
   printerColumns: PrinterColumn[];
+  /** Status fields besides observedGeneration and conditions. */
+  statusFields?: Record<string, Schema>;
 }
 
 export const GROUP = "meltemi.dev";

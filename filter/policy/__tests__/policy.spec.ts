@@ -92,3 +92,42 @@ describe("faults", () => {
     expect(out.abort || out.delayMs > 0 || out.fault !== null).toBe(false);
   });
 });
+
+describe("Caller.fromUriSan", () => {
+  it("reads the principal and namespace of a SPIFFE id as Istio does", () => {
+    const c = Caller.fromUriSan("spiffe://cluster.local/ns/shop/sa/frontend");
+    expect(c.known).toBe(true);
+    expect(String.UTF8.decode(c.principal)).toBe("cluster.local/ns/shop/sa/frontend");
+    expect(String.UTF8.decode(c.namespace)).toBe("shop");
+  });
+  it("takes the first /ns/ segment, even when the service account is called ns", () => {
+    const c = Caller.fromUriSan("spiffe://td/ns/a/sa/ns");
+    expect(String.UTF8.decode(c.namespace)).toBe("a");
+    expect(String.UTF8.decode(Caller.fromUriSan("spiffe://td/ns/last").namespace)).toBe("last");
+  });
+  it("keeps a non-SPIFFE URI whole, with no namespace", () => {
+    const c = Caller.fromUriSan("urn:example:client");
+    expect(c.known).toBe(true);
+    expect(String.UTF8.decode(c.principal)).toBe("urn:example:client");
+    expect(c.namespace.byteLength).toBe(0);
+  });
+  it("an empty SAN is an unknown caller, denied by a positive list and let through a negative one", () => {
+    const c = Caller.fromUriSan("");
+    expect(c.known).toBe(false);
+    const only = new Source();
+    only.namespaces = new PatternList(["*"]);
+    expect(only.matches(c)).toBe(false);
+    const not = new Source();
+    not.notNamespaces = new PatternList(["shop"]);
+    expect(not.matches(c)).toBe(true);
+  });
+  it("a SPIFFE caller matches namespace and principal patterns", () => {
+    const c = Caller.fromUriSan("spiffe://cluster.local/ns/shop/sa/frontend");
+    const s = new Source();
+    s.namespaces = new PatternList(["sh*"]);
+    s.principals = new PatternList(["*/sa/frontend"]);
+    expect(s.matches(c)).toBe(true);
+    s.notPrincipals = new PatternList(["cluster.local/ns/shop/*"]);
+    expect(s.matches(c)).toBe(false);
+  });
+});

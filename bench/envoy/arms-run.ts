@@ -1,0 +1,123 @@
+// The Envoy part of the benchmark: one Envoy (the pinned official binary) with the four arms of both
+// protocols as listeners, the lean upstreams, and the load generator; arms interleaved in every round
+// (1 2 3 4 1 2 3 4 ...), closed loop (saturation) then open loop (each fixed rate).
+import { Envoy } from "../../test/envoy/envoy";
+import { closedLoop, openLoop, quantile } from "../load/client";
+import { startUpstream, type Upstream } from "../load/upstream";
+import { benchWire, type BenchWire, type ProtocolName } from "../load/wire";
+import { ARMS, type Arm, benchBootstrap, listenerName } from "./arms";
+import { cpuSeconds, pin } from "./proc";
+
+export interface EnvoyRunOptions {
+  protocols: ProtocolName[];
+  rounds: number;
+  workers: number;
+  connections: number;
+  depth: number;
+  warmupMs: number;
+  closedMs: number;
+  openMs: number;
+  rates: number[];
+  log: (s: string) => void;
+  /** Called between measurements (e.g. to sample the load average). */
+  onPhase?: () => void;
+}
+
+export interface ClosedSample { round: number; protocol: ProtocolName; arm: Arm; rps: number; envoyCpuUsPerRequest: number; envoyCoreUse: number; generatorCpu: number; invalid: number }
+export interface OpenSample {
+  round: number; protocol: ProtocolName; arm: Arm; rate: number;
+  p50Ms: number; p99Ms: number; p999Ms: number; meanMs: number; count: number; lost: number; invalid: number; sendLagP99Ms: number; envoyCpuUsPerRequest: number;
+}
+
+export interface EnvoyRun {
+  closed: ClosedSample[];
+  open: OpenSample[];
+  pinned: boolean;
+  upstreamErrors: string[];
+}
+
+/** Starts the upstreams and Envoy, runs `body`, and always tears them down. */
+export async function withBenchEnvoy<T>(
+  protocols: ProtocolName[], workers: number, doPin: boolean,
+  body: (ctx: BenchEnvoy) => Promise<T>,
+): Promise<T> {
+  const wires = {} as Record<ProtocolName, BenchWire>;
+  const upstreams = {} as Record<ProtocolName, Upstream>;
+  try {
+    for (const p of ["thrift", "dubbo"] as const) {
+      wires[p] = await benchWire(p);
+      upstreams[p] = await startUpstream(wires[p]);
+    }
+    const envoy = await Envoy.start({ bootstrap: benchBootstrap({ thrift: upstreams.thrift.port, dubbo: upstreams.dubbo.port }, { protocols }), concurrency: workers });
+    try {
+      const pinned = doPin && pin(envoy.process.pid!, "0") && pin(process.pid, "1");
+      return await body({ envoy, wires, upstreams, pinned });
+    } catch (e) {
+      console.error(`---- envoy log (${envoy.dir}) ----\n${envoy.log().slice(-4000)}\n---- end of envoy log ----`);
+      throw e;
+    } finally {
+      await envoy.stop();
+      envoy.cleanup();
+    }
+  } finally {
+    for (const u of Object.values(upstreams)) await u.close();
+  }
+}
+
+export interface BenchEnvoy { envoy: Envoy; wires: Record<ProtocolName, BenchWire>; upstreams: Record<ProtocolName, Upstream>; pinned: boolean }
+
+/** Runs the rounds of the four arms in the Envoy of withBenchEnvoy. */
+export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<EnvoyRun> {
+  const { envoy, wires, upstreams, pinned } = ctx;
+  {
+    const pid = envoy.process.pid!;
+    const ports = new Map<string, number>();
+    for (const p of o.protocols) for (const arm of ARMS) ports.set(listenerName(p, arm), await envoy.listenerPort(listenerName(p, arm)));
+    const closed: ClosedSample[] = [];
+    const open: OpenSample[] = [];
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const p of o.protocols) {
+        for (const arm of ARMS) {
+          o.onPhase?.();
+          let c0 = 0;
+          let c1 = 0;
+          const r = await closedLoop({
+            wire: wires[p], port: ports.get(listenerName(p, arm))!, connections: o.connections, depth: o.depth,
+            warmupMs: o.warmupMs, durationMs: o.closedMs,
+            onWindow: (e) => { if (e === "start") c0 = cpuSeconds(pid); else c1 = cpuSeconds(pid); },
+          });
+          if (r.invalid > 0) o.log(`${p} arm ${arm}: ${r.invalid} invalid replies (counted as errors), first: ${r.firstInvalid}`);
+          const s: ClosedSample = {
+            round, protocol: p, arm, rps: r.rps, envoyCpuUsPerRequest: ((c1 - c0) * 1e6) / r.replies,
+            envoyCoreUse: (c1 - c0) / r.seconds / o.workers, generatorCpu: r.generatorCpu, invalid: r.invalid,
+          };
+          closed.push(s);
+          o.log(`round ${round} ${p} arm ${arm} closed: ${Math.round(s.rps)} req/s, Envoy ${s.envoyCpuUsPerRequest.toFixed(2)} us CPU/req, Envoy core ${(100 * s.envoyCoreUse).toFixed(0)}%, generator ${(100 * s.generatorCpu).toFixed(0)}%`);
+        }
+        for (const rate of o.rates) {
+          for (const arm of ARMS) {
+            o.onPhase?.();
+            let c0 = 0;
+            let c1 = 0;
+            const r = await openLoop({
+              wire: wires[p], port: ports.get(listenerName(p, arm))!, connections: o.connections, rate,
+              warmupMs: o.warmupMs, durationMs: o.openMs,
+              onWindow: (e) => { if (e === "start") c0 = cpuSeconds(pid); else c1 = cpuSeconds(pid); },
+            });
+            if (r.invalid > 0) o.log(`${p} arm ${arm} at ${rate}/s: ${r.invalid} invalid replies (counted as errors), first: ${r.firstInvalid}`);
+            const l = r.latenciesMs;
+            const s: OpenSample = {
+              round, protocol: p, arm, rate,
+              p50Ms: quantile(l, 0.5), p99Ms: quantile(l, 0.99), p999Ms: quantile(l, 0.999),
+              meanMs: l.reduce((a, b) => a + b, 0) / l.length, count: l.length, lost: r.lost, invalid: r.invalid,
+              sendLagP99Ms: r.sendLagP99Ms, envoyCpuUsPerRequest: ((c1 - c0) * 1e6) / (rate * o.openMs / 1000),
+            };
+            open.push(s);
+            o.log(`round ${round} ${p} arm ${arm} open ${rate}/s: p50 ${(s.p50Ms * 1000).toFixed(0)} us, p99 ${(s.p99Ms * 1000).toFixed(0)} us, p99.9 ${(s.p999Ms * 1000).toFixed(0)} us, lost ${s.lost}, generator lag p99 ${(s.sendLagP99Ms * 1000).toFixed(0)} us`);
+          }
+        }
+      }
+    }
+    return { closed, open, pinned, upstreamErrors: [...upstreams.thrift.errors, ...upstreams.dubbo.errors] };
+  }
+}

@@ -1,0 +1,146 @@
+// The four arms of PERFORMANCE.md for one protocol, as Envoy listeners, and ONE bootstrap holding all
+// of them (both protocols: 8 listeners) so that every arm runs in the same Envoy process, with the same
+// workers and the same upstreams, and the arms can be interleaved without restarting anything.
+//
+// Every filter comes from the controller's translation (controller/translate/envoy): tcp_proxy with
+// the early data perConnection mode needs (the same tcp_proxy in arms 1 and 2), the Wasm filter, and
+// thrift_proxy / dubbo_proxy with the route table Meltemi's routing key needs (arm 4). The one thing
+// the benchmark writes itself is arm 3's route table: the controller never generates a native route
+// table without Meltemi in front (routing is Meltemi's job), so nativeRouteTable below renders the
+// SAME routes as the Meltemi configuration (method -> cluster, first match) in the native router's
+// own terms, and replaces the routing-key table in the translated filter.
+import path from "node:path";
+import { repoRoot } from "../../test/envoy/envoy";
+import { staticCluster } from "../../test/envoy/bootstrap";
+import { DEFAULT_OPTIONS } from "../../controller/translate/options";
+import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
+import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
+import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
+import { wasmNetworkFilter } from "../../controller/translate/envoy/wasm_filter";
+import type { ProtocolName } from "../load/wire";
+
+export const ARMS = [1, 2, 3, 4] as const;
+export type Arm = (typeof ARMS)[number];
+
+export const ARM_NAMES: Record<Arm, string> = {
+  1: "tcp_proxy",
+  2: "Meltemi + tcp_proxy (perConnection)",
+  3: "native proxy",
+  4: "Meltemi + native proxy (perRequest)",
+};
+
+export function nativeName(p: ProtocolName): string {
+  return p === "thrift" ? "thrift_proxy" : "dubbo_proxy";
+}
+
+/** Istio-style cluster names (they hold dots and '|', as in a mesh). */
+export function clusters(p: ProtocolName): { v1: string; v2: string } {
+  const port = p === "thrift" ? 9090 : 20880;
+  return { v1: `outbound|${port}|v1|greeter.bench.svc.cluster.local`, v2: `outbound|${port}|v2|greeter.bench.svc.cluster.local` };
+}
+
+/**
+ * The benchmark's routes, the same for Meltemi and for arm 3's native table: `echo` goes to v2,
+ * everything else to v1. The load calls `hello`, so each request tests the first route and takes the
+ * second, in both.
+ */
+export function meltemiConfig(p: ProtocolName, mode: "perConnection" | "perRequest"): object {
+  const { v1, v2 } = clusters(p);
+  return {
+    version: 1,
+    name: `greeter-${p}-${mode}`,
+    protocol: p,
+    routingMode: mode,
+    routes: [
+      { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: v2 }] },
+      { name: "rest-to-v1", destinations: [{ cluster: v1 }] },
+    ],
+  };
+}
+
+/** The native router's own route table with the routes of meltemiConfig (arm 3). */
+export function nativeRouteTable(p: ProtocolName, name: string): Record<string, unknown> {
+  const { v1, v2 } = clusters(p);
+  if (p === "thrift") {
+    // thrift_proxy route.proto: an empty method_name matches any method.
+    return { name, routes: [{ match: { method_name: "echo" }, route: { cluster: v2 } }, { match: { method_name: "" }, route: { cluster: v1 } }] };
+  }
+  return {
+    name,
+    route_config: [{
+      name,
+      interface: "*",
+      routes: [
+        { match: { method: { name: { exact: "echo" } } }, route: { cluster: v2 } },
+        { match: { method: { name: { safe_regex: { regex: ".*" } } } }, route: { cluster: v1 } },
+      ],
+    }],
+  };
+}
+
+export function listenerName(p: ProtocolName, arm: Arm): string {
+  return `${p}-arm${arm}`;
+}
+
+function nativeFilter(p: ProtocolName, statPrefix: string): Record<string, unknown> {
+  const { v1, v2 } = clusters(p);
+  const opts = { statPrefix, routeConfigName: statPrefix, clusters: [v1, v2] };
+  return p === "thrift" ? thriftProxyFilter(opts) : dubboProxyFilter(opts);
+}
+
+/** The network filters of one arm. */
+export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string): object[] {
+  const { v1 } = clusters(p);
+  const statPrefix = listenerName(p, arm);
+  const wasm = (mode: "perConnection" | "perRequest") => wasmNetworkFilter({
+    name: `bench-${p}-${mode}`,
+    // One VM per worker for every Meltemi listener, as Istio's WasmPlugins (no vm_id) share one.
+    vmId: "meltemi",
+    code: { local: wasmPath },
+    configuration: meltemiConfig(p, mode),
+  });
+  const tcp = () => tcpProxyFilter({ statPrefix, cluster: v1, earlyDataBytes: DEFAULT_OPTIONS.earlyDataBytes });
+  switch (arm) {
+    case 1: return [tcp()];
+    case 2: return [wasm("perConnection"), tcp()];
+    case 3: {
+      const native = nativeFilter(p, statPrefix);
+      const typed = native.typed_config as Record<string, unknown>;
+      if (p === "thrift") typed.route_config = nativeRouteTable(p, statPrefix);
+      else typed.multiple_route_config = nativeRouteTable(p, statPrefix);
+      return [native];
+    }
+    case 4: return [wasm("perRequest"), nativeFilter(p, statPrefix)];
+  }
+}
+
+// Istio gives every cluster circuit breakers at the maximum (pilot's cluster builder), so that Envoy's
+// defaults (1024 connections, requests, pending requests) do not cap a mesh; the native proxies hold one
+// upstream connection per request in flight and would hit the 1024 default under a pipelined load.
+const ISTIO_UNLIMITED = 4294967295;
+
+function meshCluster(name: string, port: number): object {
+  return {
+    ...staticCluster(name, port),
+    circuit_breakers: { thresholds: [{ max_connections: ISTIO_UNLIMITED, max_pending_requests: ISTIO_UNLIMITED, max_requests: ISTIO_UNLIMITED, max_retries: ISTIO_UNLIMITED }] },
+  };
+}
+
+/** Admin, one listener per (protocol, arm) on 127.0.0.1:0, and the clusters (v1, v2 -> the protocol's upstream). */
+export function benchBootstrap(upstreamPorts: Record<ProtocolName, number>, opts: { wasmPath?: string; protocols?: ProtocolName[] } = {}): object {
+  const wasmPath = opts.wasmPath ?? path.join(repoRoot, "build/meltemi.wasm");
+  const protocols = opts.protocols ?? ["thrift", "dubbo"];
+  const listeners = protocols.flatMap((p) => ARMS.map((arm) => ({
+    name: listenerName(p, arm),
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    filter_chains: [{ filters: armFilters(p, arm, wasmPath) }],
+  })));
+  const cls = protocols.flatMap((p) => {
+    const { v1, v2 } = clusters(p);
+    return [meshCluster(v1, upstreamPorts[p]), meshCluster(v2, upstreamPorts[p])];
+  });
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    static_resources: { listeners, clusters: cls },
+  };
+}

@@ -1,0 +1,156 @@
+// Turns the measurements into the figures PERFORMANCE.md sets bars for (medians over rounds of
+// per-round ratios, arms of a round being minutes apart at most) and prints them as tables.
+import type { ClosedSample, EnvoyRun, OpenSample } from "./envoy/arms-run";
+import { ARMS, ARM_NAMES, type Arm, nativeName } from "./envoy/arms";
+import type { CodecFigure } from "./micro/codec";
+import type { FilterFigure } from "./micro/filter";
+import { median } from "./micro/timing";
+import type { SoakResult } from "./soak";
+import type { ProtocolName } from "./load/wire";
+
+export interface Bar {
+  figure: string;
+  protocol: ProtocolName | "-";
+  value: number;
+  unit: string;
+  bar: string;
+  /** true: met, false: missed, null: not measured / not meaningful (see note). */
+  met: boolean | null;
+  note?: string;
+}
+
+const fmt = (v: number, unit: string) => (Number.isNaN(v) ? "n/a" : unit === "x" ? v.toFixed(3) : unit === "us" || unit === "ns" ? v.toFixed(unit === "us" ? 1 : 0) : unit === "MiB" ? v.toFixed(2) : unit === "KB" ? v.toFixed(1) : String(v));
+
+function perRound<T extends { round: number; protocol: ProtocolName; arm: Arm }>(samples: T[], p: ProtocolName, f: (byArm: Map<Arm, T>) => number): number[] {
+  const rounds = [...new Set(samples.map((s) => s.round))];
+  return rounds.map((r) => {
+    const byArm = new Map(samples.filter((s) => s.round === r && s.protocol === p).map((s) => [s.arm, s] as [Arm, T]));
+    return byArm.size === ARMS.length ? f(byArm) : NaN;
+  }).filter((x) => !Number.isNaN(x));
+}
+
+export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: number[]): Bar[] {
+  const bars: Bar[] = [];
+  for (const p of protocols) {
+    const closed = run.closed.filter((s) => s.protocol === p);
+    const saturated = (a: Arm) => median(closed.filter((s) => s.arm === a).map((s) => s.envoyCoreUse));
+    for (const [num, den, figure] of [[2, 1, "throughput arm 2 / arm 1 (saturation)"], [4, 3, "throughput arm 4 / arm 3 (saturation)"]] as [Arm, Arm, string][]) {
+      const ratio = median(perRound(closed, p, (m) => m.get(num)!.rps / m.get(den)!.rps));
+      const sat = Math.min(saturated(num), saturated(den));
+      const errors = closed.filter((s) => s.arm === num || s.arm === den).reduce((n, s) => n + s.invalid, 0);
+      const note = [
+        sat < 0.9 ? `Envoy used ${(100 * sat).toFixed(0)}% of its core: not saturated, the load generator or other processes limited the rate` : "",
+        errors > 0 ? `${errors} error replies` : "",
+      ].filter(Boolean).join("; ") || undefined;
+      bars.push({ figure, protocol: p, value: ratio, unit: "x", bar: ">= 0.90", met: ratio >= 0.9, note });
+      // The same ratio from Envoy's CPU per request (what one Envoy core could serve), robust when Envoy is not saturated.
+      const cpuRatio = median(perRound(closed, p, (m) => m.get(den)!.envoyCpuUsPerRequest / m.get(num)!.envoyCpuUsPerRequest));
+      bars.push({ figure: `${figure.replace(" (saturation)", "")} from Envoy CPU/request`, protocol: p, value: cpuRatio, unit: "x", bar: ">= 0.90", met: cpuRatio >= 0.9 });
+    }
+    // Meltemi's own CPU per request in Envoy (V8, real host calls): the Envoy CPU per request it adds.
+    for (const [withM, without, mode] of [[2, 1, "perConnection"], [4, 3, "perRequest"]] as [Arm, Arm, string][]) {
+      const added = median(perRound(closed, p, (m) => m.get(withM)!.envoyCpuUsPerRequest - m.get(without)!.envoyCpuUsPerRequest));
+      bars.push({ figure: `filter CPU per request in Envoy (${mode}: Envoy CPU/request arm ${withM} - arm ${without})`, protocol: p, value: added, unit: "us", bar: "<= 2 us (bar set for the Node host)", met: added <= 2 });
+    }
+    for (const rate of rates) {
+      const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
+      const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
+      const d99 = median(perRound(open, p, (m) => (m.get(2)!.p99Ms - m.get(1)!.p99Ms) * 1000));
+      const lost = open.filter((x) => x.arm <= 2).reduce((s, x) => s + x.lost, 0);
+      const errors = open.filter((x) => x.arm <= 2).reduce((s, x) => s + x.invalid, 0);
+      const note = [lost > 0 ? `${lost} requests lost` : "", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; ") || undefined;
+      bars.push({ figure: `added latency p50, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d50, unit: "us", bar: "<= +50 us", met: d50 <= 50, note });
+      bars.push({ figure: `added latency p99, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d99, unit: "us", bar: "<= +200 us", met: d99 <= 200, note });
+    }
+  }
+  return bars;
+}
+
+export function microBars(filter: FilterFigure[], codec: CodecFigure[]): Bar[] {
+  const bars: Bar[] = [];
+  const FULL = "authz + rate limit + routes";
+  for (const p of ["thrift", "dubbo"] as const) {
+    for (const perCallback of [1, 16]) {
+      const f = filter.find((x) => x.protocol === p && x.config === FULL && x.perCallback === perCallback);
+      const base = filter.find((x) => x.protocol === p && x.config.startsWith("pass-through") && x.perCallback === perCallback);
+      if (!f || !base) continue;
+      const net = f.ns - base.ns;
+      bars.push({ figure: `filter CPU per request, Node host (${FULL}; ${perCallback}/callback; minus host baseline)`, protocol: p, value: net / 1000, unit: "us", bar: "<= 2 us", met: net <= 2000 });
+      const inWasm = f.ns * f.wasmShare;
+      bars.push({ figure: `filter CPU per request in Wasm code, Node host (${FULL}; ${perCallback}/callback; V8 profile share ${(100 * f.wasmShare).toFixed(0)}%)`, protocol: p, value: inWasm / 1000, unit: "us", bar: "<= 2 us", met: inWasm <= 2000 });
+    }
+  }
+  for (const c of codec) {
+    const dubbo = c.name.startsWith("Dubbo");
+    const bar = dubbo ? 1000 : 500;
+    const allocOk = !dubbo || c.allocBytesPerDecode === 0;
+    bars.push({
+      figure: `decode: ${c.name}`, protocol: dubbo ? "dubbo" : "thrift", value: c.ns, unit: "ns",
+      bar: dubbo ? "<= 1000 ns, no allocation" : "<= 500 ns", met: c.ns <= bar && allocOk,
+      note: `${c.allocBytesPerDecode} bytes allocated per decode`,
+    });
+  }
+  return bars;
+}
+
+export function soakBars(s: SoakResult): Bar[] {
+  const MiB = 1048576;
+  return [
+    { figure: `Wasm linear memory per VM, max over ${s.requests} requests`, protocol: "-", value: s.wasmMax / MiB, unit: "MiB", bar: "<= 10 MiB", met: s.wasmMax <= 10 * MiB, note: s.errors > 0 ? `${s.errors} error replies` : undefined },
+    { figure: "Wasm linear memory flat after warm-up (growth)", protocol: "-", value: (s.wasmMax - s.wasmAfterWarmup) / MiB, unit: "MiB", bar: "<= 64 KiB", met: s.wasmFlat },
+    { figure: "Envoy RSS growth after warm-up", protocol: "-", value: (s.rssMax - s.rssAfterWarmup) / MiB, unit: "MiB", bar: `<= 5% (${(s.rssAfterWarmup * 0.05 / MiB).toFixed(1)} MiB)`, met: s.rssFlat },
+  ];
+}
+
+export function sizeBar(bytes: number): Bar {
+  return { figure: "optimized module size (build/meltemi.wasm)", protocol: "-", value: bytes / 1000, unit: "KB", bar: "< 200 KB", met: bytes < 200_000 };
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => "| " + r.map((c, i) => c.padEnd(w[i])).join(" | ") + " |";
+  return [line(head), "|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|", ...rows.map(line)].join("\n");
+}
+
+export function barsTable(bars: Bar[]): string {
+  return table(["figure", "protocol", "measured", "bar", "met"], bars.map((b) => [
+    b.figure, b.protocol, `${fmt(b.value, b.unit)} ${b.unit === "x" ? "" : b.unit}`.trim(), b.bar,
+    (b.met === null ? "n/a" : b.met ? "yes" : "NO") + (b.note ? ` (${b.note})` : ""),
+  ]));
+}
+
+/** Per arm: medians over rounds of throughput, Envoy CPU per request, and latencies at each rate. */
+export function armsTable(run: EnvoyRun, protocols: ProtocolName[], rates: number[]): string {
+  const rows: string[][] = [];
+  for (const p of protocols) {
+    for (const arm of ARMS) {
+      const c = run.closed.filter((s: ClosedSample) => s.protocol === p && s.arm === arm);
+      const name = ARM_NAMES[arm].replace("native proxy", nativeName(p));
+      const lat = rates.map((rate) => {
+        const o = run.open.filter((s: OpenSample) => s.protocol === p && s.arm === arm && s.rate === rate);
+        const us = (f: (s: OpenSample) => number) => (median(o.map(f)) * 1000).toFixed(0);
+        return `${us((s) => s.p50Ms)} / ${us((s) => s.p99Ms)} / ${us((s) => s.p999Ms)}`;
+      });
+      const o = run.open.filter((s: OpenSample) => s.protocol === p && s.arm === arm);
+      const errors = c.reduce((n, s) => n + s.invalid, 0) + o.reduce((n, s) => n + s.invalid, 0);
+      const lost = o.reduce((n, s) => n + s.lost, 0);
+      rows.push([p, `${arm}: ${name}`, median(c.map((s) => s.rps)).toFixed(0), median(c.map((s) => s.envoyCpuUsPerRequest)).toFixed(2),
+        (100 * median(c.map((s) => s.envoyCoreUse))).toFixed(0) + "%", ...lat, `${errors} / ${lost}`]);
+    }
+  }
+  return table(["protocol", "arm", "req/s (closed)", "Envoy CPU us/req", "Envoy core", ...rates.map((r) => `p50/p99/p99.9 us @${r}/s`), "error replies / lost"], rows);
+}
+
+export function microTable(filter: FilterFigure[], codec: CodecFigure[]): string {
+  const f = table(["protocol", "configuration", "requests/callback", "CPU ns/request", "wall ns/request", "in Wasm code"],
+    filter.map((x) => [x.protocol, x.config, String(x.perCallback), x.ns.toFixed(0), x.wallNs.toFixed(0), `${(100 * x.wasmShare).toFixed(0)}%`]));
+  const c = table(["frame", "bytes", "metadata entries", "CPU ns/decode", "wall ns/decode", "bytes allocated/decode"],
+    codec.map((x) => [x.name, String(x.frameBytes), String(x.metadataEntries), x.ns.toFixed(0), x.wallNs.toFixed(0), String(x.allocBytesPerDecode)]));
+  return f + "\n\n" + c;
+}
+
+export function soakTable(s: SoakResult): string {
+  const MiB = 1048576;
+  return table(["requests", "seconds", "Wasm memory MiB", "Envoy RSS MiB"],
+    s.samples.map((x) => [String(x.requests), x.seconds.toFixed(1), (x.wasmBytes / MiB).toFixed(3), (x.rssBytes / MiB).toFixed(1)]));
+}

@@ -1,0 +1,29 @@
+// Every adaptive limiter of a snapshot, for the engine: Slime's SmartLimiters (and RpcRateLimits with
+// `adaptive`). Read with their own diagnostics; the translation reports problems on the objects.
+import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
+import type { RpcRateLimitObject } from "../api/types";
+import { resolveHost } from "../discovery/hosts";
+import { refOf } from "../k8s/objects";
+import { Diagnostics } from "../translate/diagnostics";
+import { checkMeltemiObject } from "../translate/schema_check";
+import type { Snapshot } from "../translate/snapshot";
+import type { AdaptiveLimiter } from "./limiter";
+import { adaptiveOfRpcRateLimit } from "./rpc_rate_limit";
+import { readSmartLimiter } from "./smart_limiter";
+
+export function adaptiveLimitersOf(snapshot: Snapshot, clusterDomain = "cluster.local"): AdaptiveLimiter[] {
+  const diags = new Diagnostics();
+  const out: AdaptiveLimiter[] = [];
+  for (const sl of snapshot.smartLimiters) {
+    const l = readSmartLimiter(sl, clusterDomain, diags);
+    if (l) out.push(l);
+  }
+  for (const rl of snapshot.rpcRateLimits as RpcRateLimitObject[]) {
+    const spec = rl.spec;
+    if (!spec?.adaptive || checkMeltemiObject(rpcRateLimit, rl).errors.length > 0) continue;
+    const ns = rl.metadata.namespace ?? "default";
+    const l = adaptiveOfRpcRateLimit(refOf(rl), ns, resolveHost(spec.host, ns, clusterDomain), spec.port, spec.adaptive, diags);
+    if (l) out.push(l);
+  }
+  return out;
+}

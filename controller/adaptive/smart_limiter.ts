@@ -1,0 +1,209 @@
+// Slime's SmartLimiter (microservice.slime.io/v1alpha2, slime-io/slime modules/limiter
+// api/v1alpha2/smart_limiter.proto) read as it is, for a Meltemi service: the SmartLimiter has the
+// name and namespace of the Service (Slime's rule), or names it in `spec.host`.
+//
+// Fields and what Meltemi does with them:
+// - spec.sets{<subset | _base>: {descriptor: [...]}}: conditions, quotas, fill_interval, strategy;
+// - descriptor.match[] (name + exact_match | prefix_match | suffix_match | regex_match | present_match,
+//   invert_match, is_exact_match_empty): on RPC metadata keys (interface, method, attachments...);
+// - target.port (descriptor's, else the spec's): that service port only; target.direction outbound,
+//   target.route/host (HTTP routes): not applicable to RPC, reported;
+// - strategy global (Envoy rate limit service), custom_key/custom_value, headers_to_add, match on
+//   query/body/source IP, gateway/workloadSelector: not supported, reported; the descriptor is skipped.
+import { resolveHost } from "../discovery/hosts";
+import { refOf, type KubeObject } from "../k8s/objects";
+import type { Diagnostics } from "../translate/diagnostics";
+import type { FilterMatch, FilterStringMatch } from "../translate/filter_config";
+import { regexProblem } from "../translate/regex_check";
+import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./limiter";
+
+export const SLIME_API_VERSION = "microservice.slime.io/v1alpha2";
+export const SMART_LIMITER = "SmartLimiter";
+
+type Loose = Record<string, unknown>;
+const isObject = (v: unknown): v is Loose => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const SPEC_FIELDS = new Set(["sets", "rls", "workloadSelector", "gateway", "host", "target"]);
+const DESCRIPTOR_FIELDS = new Set(["condition", "action", "match", "target", "custom_key", "custom_value"]);
+const ACTION_FIELDS = new Set(["quota", "fill_interval", "strategy", "headers_to_add"]);
+const MATCH_FIELDS = new Set(["name", "exact_match", "prefix_match", "suffix_match", "regex_match", "present_match", "invert_match", "is_exact_match_empty", "matchSource", "useQueryMatch", "present_match_separate"]);
+const MAX_FILL_INTERVAL_MS = 86_400_000;
+
+export function isSmartLimiter(obj: KubeObject): boolean {
+  return obj.apiVersion === SLIME_API_VERSION && obj.kind === SMART_LIMITER;
+}
+
+export function readSmartLimiter(obj: KubeObject, clusterDomain: string, diags: Diagnostics): AdaptiveLimiter | null {
+  const ref = refOf(obj);
+  const namespace = obj.metadata.namespace ?? "default";
+  const spec = obj.spec;
+  if (!isObject(spec) || !isObject(spec.sets) || Object.keys(spec.sets).length === 0) {
+    diags.error(ref, "InvalidSpec", "spec.sets is required: a map from a DestinationRule subset name (or _base) to descriptors", "spec.sets");
+    return null;
+  }
+  for (const k of Object.keys(spec)) if (!SPEC_FIELDS.has(k)) diags.warn(ref, "UnknownField", `spec.${k}: ignored`, `spec.${k}`);
+  if (spec.gateway === true || (isObject(spec.workloadSelector) && Object.keys(spec.workloadSelector).length > 0)) {
+    diags.error(ref, "GatewayNotSupported", "gateway limiters (spec.gateway, spec.workloadSelector) are for HTTP gateways; Meltemi limits the serving pods of a service", "spec.gateway");
+    return null;
+  }
+  if (spec.rls !== undefined) diags.warn(ref, "GlobalRateLimitNotSupported", "spec.rls: ignored (the global strategy is not supported)", "spec.rls");
+  const service = obj.metadata.name ?? "";
+  const hostName = typeof spec.host === "string" && spec.host !== "" ? spec.host : service;
+  const specPort = portOf(spec.target, "spec.target", ref, diags);
+  if (specPort === null) return null;
+
+  const limiter: AdaptiveLimiter = { source: ref, namespace, service, host: resolveHost(hostName, namespace, clusterDomain), sets: [] };
+  let port = specPort;
+  for (const setName of Object.keys(spec.sets).sort()) {
+    const set = spec.sets[setName];
+    const path = `spec.sets.${setName}`;
+    const list = isObject(set) ? set.descriptor : undefined;
+    if (!Array.isArray(list)) {
+      diags.error(ref, "InvalidSpec", "descriptor must be a list", `${path}.descriptor`);
+      continue;
+    }
+    const descriptors: AdaptiveDescriptor[] = [];
+    list.forEach((raw, i) => {
+      const d = readDescriptor(raw, `${path}.descriptor[${i}]`, ref, diags);
+      if (!d) return;
+      if (d.port !== undefined) {
+        if (port !== undefined && port !== d.port) {
+          diags.error(ref, "MixedPorts", `descriptors target ports ${port} and ${d.port}; Meltemi applies one SmartLimiter to one port (use one per port, or none for every port)`, `${path}.descriptor[${i}].target.port`);
+          return;
+        }
+        port = d.port;
+      }
+      descriptors.push(d.descriptor);
+    });
+    if (setName !== BASE_SET && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i.test(setName)) {
+      diags.error(ref, "InvalidSet", `set "${setName}" is neither _base nor a subset name`, path);
+      continue;
+    }
+    limiter.sets.push({ name: setName, descriptors });
+  }
+  if (port !== undefined) limiter.port = port;
+  return limiter;
+}
+
+function portOf(target: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): number | undefined | null {
+  if (target === undefined || target === null) return undefined;
+  if (!isObject(target)) {
+    diags.error(ref, "InvalidSpec", "target must be an object", path);
+    return null;
+  }
+  if (target.direction !== undefined && target.direction !== "" && target.direction !== "inbound") {
+    diags.error(ref, "OutboundNotSupported", `target.direction ${JSON.stringify(target.direction)}: Meltemi limits on the serving side (inbound); caller-side limits are not supported`, `${path}.direction`);
+    return null;
+  }
+  for (const k of ["route", "host"]) {
+    if (Array.isArray(target[k]) && (target[k] as unknown[]).length > 0) diags.warn(ref, "HttpRouteIgnored", `${path}.${k}: HTTP routes and virtual hosts do not apply to RPC; ignored`, `${path}.${k}`);
+  }
+  if (target.port === undefined || target.port === 0) return undefined;
+  if (typeof target.port !== "number" || !Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    diags.error(ref, "InvalidSpec", `target.port must be a port number, got ${JSON.stringify(target.port)}`, `${path}.port`);
+    return null;
+  }
+  return target.port;
+}
+
+function readDescriptor(raw: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): { descriptor: AdaptiveDescriptor; port?: number } | null {
+  if (!isObject(raw)) {
+    diags.error(ref, "InvalidSpec", "a descriptor must be an object", path);
+    return null;
+  }
+  for (const k of Object.keys(raw)) if (!DESCRIPTOR_FIELDS.has(k)) diags.warn(ref, "UnknownField", `${path}.${k}: ignored`, `${path}.${k}`);
+  if (raw.custom_key || raw.custom_value) {
+    diags.warn(ref, "CustomKeyNotSupported", "custom_key/custom_value need an HTTP plugin; this descriptor is skipped (Slime skips it too)", path);
+    return null;
+  }
+  if (typeof raw.condition !== "string" || raw.condition.trim() === "") {
+    diags.warn(ref, "NoCondition", 'no condition: the descriptor never applies (as in Slime); write condition: "true" for always', `${path}.condition`);
+    return null;
+  }
+  const action = raw.action;
+  if (!isObject(action)) {
+    diags.error(ref, "InvalidSpec", "action is required", `${path}.action`);
+    return null;
+  }
+  for (const k of Object.keys(action)) if (!ACTION_FIELDS.has(k)) diags.warn(ref, "UnknownField", `${path}.action.${k}: ignored`, `${path}.action.${k}`);
+  if (Array.isArray(action.headers_to_add) && action.headers_to_add.length > 0) diags.warn(ref, "HeadersToAddIgnored", "headers_to_add: RPC error replies carry no HTTP headers; ignored", `${path}.action.headers_to_add`);
+  const quota = typeof action.quota === "number" ? String(action.quota) : action.quota;
+  if (typeof quota !== "string" || quota.trim() === "") {
+    diags.error(ref, "InvalidSpec", "action.quota is required (a number or a template such as 100/{{._base.pod}})", `${path}.action.quota`);
+    return null;
+  }
+  const strategy = action.strategy === undefined || action.strategy === "" ? "single" : action.strategy;
+  if (strategy === "global") {
+    diags.error(ref, "GlobalRateLimitNotSupported", "strategy global (one budget shared through Envoy's rate limit service) is not supported by the Meltemi filter; use average (the quota shared out over the ready pods)", `${path}.action.strategy`);
+    return null;
+  }
+  if (strategy !== "single" && strategy !== "average") {
+    diags.error(ref, "InvalidSpec", `strategy ${JSON.stringify(strategy)}: expected single, average or global`, `${path}.action.strategy`);
+    return null;
+  }
+  const fi = action.fill_interval;
+  const seconds = isObject(fi) ? Number(fi.seconds ?? 0) : NaN;
+  const nanos = isObject(fi) ? Number(fi.nanos ?? 0) : NaN;
+  const ms = seconds * 1000 + Math.floor(nanos / 1_000_000);
+  if (!Number.isFinite(ms) || ms < 1 || ms > MAX_FILL_INTERVAL_MS) {
+    diags.error(ref, "InvalidDuration", "action.fill_interval must be {seconds, nanos} between 1ms and 24h", `${path}.action.fill_interval`);
+    return null;
+  }
+  const descriptor: AdaptiveDescriptor = { condition: raw.condition, quota, fillIntervalMs: ms, strategy: strategy as Strategy, path };
+  if (raw.match !== undefined && raw.match !== null) {
+    const match = readMatch(raw.match, `${path}.match`, ref, diags);
+    if (match === null) return null;
+    if (match) descriptor.match = match;
+  }
+  const port = portOf(raw.target, `${path}.target`, ref, diags);
+  if (port === null) return null;
+  return port === undefined ? { descriptor } : { descriptor, port };
+}
+
+function readMatch(raw: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): FilterMatch | undefined | null {
+  if (!Array.isArray(raw)) {
+    diags.error(ref, "InvalidSpec", "match must be a list", path);
+    return null;
+  }
+  if (raw.length === 0) return undefined;
+  const out: FilterMatch = {};
+  for (let i = 0; i < raw.length; i++) {
+    const m = raw[i];
+    const at = `${path}[${i}]`;
+    if (!isObject(m) || typeof m.name !== "string" || m.name === "") {
+      diags.error(ref, "InvalidMatch", "a match needs a name (the metadata key)", at);
+      return null;
+    }
+    for (const k of Object.keys(m)) if (!MATCH_FIELDS.has(k)) diags.warn(ref, "UnknownField", `${at}.${k}: ignored`, `${at}.${k}`);
+    if ((m.matchSource !== undefined && m.matchSource !== "HeadMatch") || m.useQueryMatch === true || m.present_match_separate === true) {
+      diags.error(ref, "MatchNotSupported", "query, body, source IP and present_match_separate matches are HTTP-only; RPC matches read metadata keys", at);
+      return null;
+    }
+    const kinds: FilterStringMatch[] = [];
+    if (typeof m.exact_match === "string" && m.exact_match !== "") kinds.push({ exact: m.exact_match });
+    if (m.is_exact_match_empty === true) kinds.push({ exact: "" });
+    if (typeof m.prefix_match === "string" && m.prefix_match !== "") kinds.push({ prefix: m.prefix_match });
+    if (typeof m.suffix_match === "string" && m.suffix_match !== "") kinds.push({ suffix: m.suffix_match });
+    if (typeof m.regex_match === "string" && m.regex_match !== "") kinds.push({ regex: m.regex_match });
+    if (m.present_match === true) kinds.push({ present: true });
+    if (kinds.length !== 1) {
+      diags.error(ref, "InvalidMatch", `"${m.name}" needs exactly one of exact_match, prefix_match, suffix_match, regex_match, present_match (has ${kinds.length})`, at);
+      return null;
+    }
+    const fm = kinds[0]!;
+    if (fm.regex !== undefined) {
+      const problem = regexProblem(fm.regex);
+      if (problem !== null) {
+        diags.error(ref, "UnsupportedRegex", `regex ${JSON.stringify(fm.regex)} is rejected by the filter: ${problem}`, `${at}.regex_match`);
+        return null;
+      }
+    }
+    if (m.invert_match === true) fm.invert = true;
+    if (out[m.name]) {
+      diags.error(ref, "InvalidMatch", `"${m.name}" is matched twice in one descriptor`, at);
+      return null;
+    }
+    out[m.name] = fm;
+  }
+  return out;
+}

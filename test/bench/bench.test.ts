@@ -1,0 +1,45 @@
+// The benchmark command (bench/run.ts) runs end to end in its smoke mode and produces a well-formed
+// result: every bar of PERFORMANCE.md it covers, for both protocols, the four arms in the real Envoy
+// with every reply validated, and a soak curve. Nothing here looks at the figures themselves: timings
+// are never asserted (DEVELOPERS.md); the smoke mode measures nothing meaningful.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { repoRoot } from "../envoy/envoy";
+import { armsTable, barsTable, type Bar } from "../../bench/report";
+import type { EnvoyRun } from "../../bench/envoy/arms-run";
+
+test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "--smoke", "--json", "--no-pin"], {
+    cwd: repoRoot, maxBuffer: 64 << 20, timeout: 110_000,
+  });
+  const r = JSON.parse(stdout) as { bars: Bar[]; arms: EnvoyRun; soak: { requests: number; samples: { wasmBytes: number; rssBytes: number }[] }; micro: { filter: unknown[] }; environment: { nproc: number; loadavg1: { max: number } } };
+  for (const b of r.bars) {
+    assert.equal(typeof b.value, "number", b.figure);
+    assert.ok(b.met === true || b.met === false, `${b.figure}: met is ${b.met}`);
+  }
+  const figures = (p: string) => r.bars.filter((b) => b.protocol === p).map((b) => b.figure);
+  for (const p of ["thrift", "dubbo"]) {
+    for (const f of ["throughput arm 2 / arm 1 (saturation)", "throughput arm 4 / arm 3 (saturation)", "added latency p50, arm 2 - arm 1 at 500/s", "added latency p99, arm 2 - arm 1 at 500/s"]) {
+      assert.ok(figures(p).includes(f), `${p}: ${f} missing from ${JSON.stringify(figures(p))}`);
+    }
+    assert.ok(figures(p).some((f) => f.startsWith("filter CPU per request")), `${p}: filter CPU missing`);
+    for (const arm of [1, 2, 3, 4]) {
+      const c = r.arms.closed.find((s) => s.protocol === p && s.arm === arm);
+      assert.ok(c && c.rps > 0 && c.invalid === 0, `${p} arm ${arm}: ${JSON.stringify(c)}`);
+      const o = r.arms.open.find((s) => s.protocol === p && s.arm === arm);
+      assert.ok(o && o.count > 0 && o.invalid === 0 && o.p50Ms > 0, `${p} arm ${arm} open: ${JSON.stringify(o)}`);
+    }
+  }
+  assert.deepEqual(r.arms.upstreamErrors, []);
+  assert.ok(r.bars.some((b) => b.figure.startsWith("Wasm linear memory per VM")));
+  assert.ok(r.soak.requests >= 4000 && r.soak.samples.length > 2);
+  for (const s of r.soak.samples) assert.ok(s.wasmBytes > 0 && s.rssBytes > 0, JSON.stringify(s));
+  assert.equal(r.micro.filter.length, 12);
+  assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
+  // The tables render from the same data.
+  assert.match(barsTable(r.bars), /^\| figure +\| protocol +\| measured +\| bar +\| met +\|$/m);
+  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 8);
+});
