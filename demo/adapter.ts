@@ -15,7 +15,7 @@
 // Nothing here is hand-written Envoy configuration for Meltemi: every Meltemi filter, routing table
 // and routing-mode setting is taken from render's output.
 import type { KubeObject } from "../controller/k8s/objects";
-import { TCP_PROXY, TYPE_TCP_PROXY, wasmNetworkFilter } from "../controller/translate/envoy/index";
+import { meltemiStatsConfig, TCP_PROXY, TYPE_TCP_PROXY, wasmNetworkFilter } from "../controller/translate/envoy/index";
 import { downstreamMtls, type IssuedCert, upstreamMtls } from "../test/envoy/tls";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -178,13 +178,23 @@ export function serverSide(opts: {
   return { listenerName: `virtualInbound_${opts.targetPort}`, filterChain, clusters: [plainCluster(inbound, opts.appPort)] };
 }
 
-/** A bootstrap with an admin interface and the given listeners (127.0.0.1:0 each) and clusters. */
-export function bootstrap(node: string, listeners: { name: string; filterChain: Obj }[], clusters: Obj[]): Obj {
+/**
+ * A sidecar's bootstrap: an admin interface, the given listeners (127.0.0.1:0 each) and clusters. As in
+ * Istio: listeners carry their traffic direction (the filter's `reporter` label comes from it), and the
+ * stats tag rules that turn Meltemi's metric names into labels (Istio's extraStatTags form).
+ */
+export function bootstrap(node: string, direction: "INBOUND" | "OUTBOUND", listeners: { name: string; filterChain: Obj }[], clusters: Obj[]): Obj {
   return {
     node: { id: node, cluster: node },
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    stats_config: meltemiStatsConfig(),
     static_resources: {
-      listeners: listeners.map((l) => ({ name: l.name, address: { socket_address: { address: "127.0.0.1", port_value: 0 } }, filter_chains: [l.filterChain] })),
+      listeners: listeners.map((l) => ({
+        name: l.name,
+        address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+        traffic_direction: direction,
+        filter_chains: [l.filterChain],
+      })),
       clusters,
     },
   };

@@ -119,13 +119,13 @@ async function main(): Promise<void> {
           : (await startDubboService(procs, classpath, runDir, version)).port;
         const side = serverSide({ rendered, labels, targetPort, appPort: app, wasmPath, server: serverId, caCert: pki.caFile });
         const pod = `${s.service}-${version}`;
-        const envoy = await startEnvoy(pod, bootstrap(pod, [{ name: side.listenerName, filterChain: side.filterChain }], side.clusters));
+        const envoy = await startEnvoy(pod, bootstrap(pod, "INBOUND", [{ name: side.listenerName, filterChain: side.filterChain }], side.clusters));
         scrape.push({ job: pod, adminUrl: envoy.adminUrl, labels: { pod, app: s.service, version, side: "server" } });
         console.log(`  pod ${pod}: ${s.protocol} app 127.0.0.1:${app} <- sidecar (mTLS, Meltemi server side) 127.0.0.1:${await envoy.listenerPort(side.listenerName)}, admin ${envoy.adminUrl}`);
         return { labels, port: await envoy.listenerPort(side.listenerName) };
       }));
       const client = clientSide({ rendered, config, service: s.service, namespace: NAMESPACE, wasmPath, endpoints, caller: pki.certs.get(s.caller)!, caCert: pki.caFile, serverSpiffe: serverId.spiffeId });
-      const envoy = await startEnvoy(s.caller, bootstrap(s.caller, [{ name: client.listenerName, filterChain: { filters: client.filters } }], client.clusters));
+      const envoy = await startEnvoy(s.caller, bootstrap(s.caller, "OUTBOUND", [{ name: client.listenerName, filterChain: { filters: client.filters } }], client.clusters));
       scrape.push({ job: s.caller, adminUrl: envoy.adminUrl, labels: { pod: s.caller, app: s.caller, side: "client" } });
       const port = await envoy.listenerPort(client.listenerName);
       console.log(`  caller ${s.caller} -> sidecar (Meltemi client side, ${client.filters.map((f) => f.name.replace(/^envoy\.filters\.network\./, "")).join(" -> ")}) 127.0.0.1:${port} as ${client.host}:${client.port}, admin ${envoy.adminUrl}`);

@@ -8,11 +8,26 @@
 // configuration falls back to the same previous one. With none, defaultConfig() (pass-through).
 import { RootContext, StreamContext } from "./abi/context";
 import {
-  BufferType, LogLevel, WasmResult, getProperty, getSharedData, hostBytes, log, readBuffer, refreshLogLevel, setSharedData,
+  BufferType, LogLevel, WasmResult, getProperty, getPropertyI64, getSharedData, hostBytes, log, readBuffer, refreshLogLevel, setSharedData,
 } from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { Connection } from "./network/connection";
 import { count, metrics, noteMemory } from "./telemetry/metrics";
+import { labelValue } from "./telemetry/label_value";
+import { RequestMetrics } from "./telemetry/request_metrics";
+
+/**
+ * Istio's `reporter` label from the listener's traffic direction (envoy.config.core.v3.TrafficDirection):
+ * an inbound listener reports as the destination, an outbound one as the source. Envoy 1.37 answers
+ * the attribute `xds.listener_direction` in a connection's context only (the older top-level
+ * `listener_direction` and any lookup from the root context are NotFound: seen in
+ * test/envoy/telemetry.test.ts), so the first connection of a root reads it.
+ */
+function readReporter(): string {
+  let direction = getPropertyI64("xds\0listener_direction", -1);
+  if (direction < 0) direction = getPropertyI64("listener_direction", 0);
+  return direction == 1 ? "destination" : direction == 2 ? "source" : "unknown";
+}
 
 // Shared data is shared by every plugin with the same vm_id on the proxy: prefix our keys (PLATFORM.md).
 const LAST_GOOD_KEY_PREFIX = "meltemi.config.last_good/";
@@ -32,6 +47,21 @@ function recallLastGood(plugin: string): FilterConfig | null {
 export class MeltemiRoot extends RootContext {
   config: FilterConfig = defaultConfig();
   pluginName: string = "";
+  reporter: string = "unknown";
+  private reporterKnown: bool = false;
+  /** Request telemetry; kept across configurations while its labels stay the same (its cache stays warm). */
+  requestMetrics: RequestMetrics = new RequestMetrics("unknown", "", "unknown", 1);
+
+  /** Applies a configuration (accepted, or the previous / default one). */
+  private use(config: FilterConfig): void {
+    this.config = config;
+    const rm = this.requestMetrics;
+    const nameUtf8 = String.UTF8.encode(config.name);
+    const service = labelValue(changetype<usize>(nameUtf8), <u32>nameUtf8.byteLength);
+    if (rm.reporter != this.reporter || rm.protocol != config.protocol || rm.defaultService != service || rm.maxLabelSets != config.maxLabelSets) {
+      this.requestMetrics = new RequestMetrics(this.reporter, config.protocol, service, config.maxLabelSets);
+    }
+  }
 
   onVmStart(size: u32): bool {
     metrics.define();
@@ -54,7 +84,7 @@ export class MeltemiRoot extends RootContext {
     const result = parseConfig(text);
     noteMemory();
     if (result.config !== null) {
-      this.config = result.config as FilterConfig;
+      this.use(result.config as FilterConfig);
       rememberLastGood(this.pluginName, text);
       count(metrics.configAccepted, 1);
       log(LogLevel.Info, this.prefix() + "configuration accepted");
@@ -64,14 +94,22 @@ export class MeltemiRoot extends RootContext {
     count(metrics.configRejected, 1);
     const previous = recallLastGood(this.pluginName);
     if (previous !== null) {
-      this.config = previous;
+      this.use(previous);
       log(LogLevel.Error, this.prefix() + "configuration rejected: " + result.error + "; keeping the previous configuration");
     } else {
-      this.config = defaultConfig();
+      this.use(defaultConfig());
       log(LogLevel.Error, this.prefix() + "configuration rejected: " + result.error + "; no previous configuration, running the default (pass-through)");
     }
     // Accept the plugin anyway: returning false would make Envoy fail the whole listener update.
     return true;
+  }
+
+  /** Reads the reporter from the first connection (see readReporter); later calls are free. */
+  learnReporter(): void {
+    if (this.reporterKnown) return;
+    this.reporterKnown = true;
+    this.reporter = readReporter();
+    this.use(this.config);
   }
 
   prefix(): string {

@@ -5,6 +5,8 @@ export interface ObjectMeta {
   name?: string;
   namespace?: string;
   uid?: string;
+  /** Set by the API server (the runtime reads it; the translation never does). */
+  resourceVersion?: string;
   generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;

@@ -7,6 +7,7 @@ import type { Diagnostic } from "../translate/diagnostics";
 import { OWNER_ANNOTATION } from "../translate/ownership";
 import { isOwned, type Informers } from "./informers";
 import { isNotFound, type KubeHttp } from "./kube_http";
+import { forEachLimited, WRITE_CONCURRENCY } from "./parallel";
 import { objectPath, OUTPUTS, type Resource } from "./resources";
 import { stableHash, stableJson } from "./stable_json";
 
@@ -61,27 +62,26 @@ export interface ApplyInput {
 
 export async function applyOutputs(http: KubeHttp, informers: Informers, input: ApplyInput): Promise<ApplyResult> {
   const result: ApplyResult = { applied: 0, deleted: 0, unchanged: 0, kept: 0, diagnostics: [], errors: [] };
-  const desiredKeys = new Set<string>();
-  for (const desired of input.desired) {
+  const desiredKeys = new Set(input.desired.map((d) => outputKey(d.kind, d.metadata.namespace, d.metadata.name ?? "")));
+  await forEachLimited(input.desired, WRITE_CONCURRENCY, async (desired) => {
     const { namespace, name } = desired.metadata as { namespace?: string; name: string };
-    desiredKeys.add(outputKey(desired.kind, namespace, name));
     const owner = ownerRefOf(desired);
     const resource = resourceOf(desired.kind);
     const served = resource && informers.served(resource);
     if (!resource || !served) {
       result.diagnostics.push({ severity: "error", object: owner, reason: "OutputNotServed", message: `the API server does not serve ${desired.apiVersion} ${desired.kind} (is Istio's CRD installed?); ${desired.kind} ${namespace}/${name} cannot be written` });
-      continue;
+      return;
     }
     const hash = stableHash(desired);
     const seen = informers.outputObject(resource, namespace, name);
     if (seen && !isOwned(seen)) {
       result.diagnostics.push(nameTaken(owner, desired));
-      continue;
+      return;
     }
     const live = seen;
     if (live && upToDate(live, desired, hash)) {
       result.unchanged++;
-      continue;
+      return;
     }
     const path = objectPath(resource.group, served.version, resource.plural, namespace, name);
     try {
@@ -93,10 +93,10 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
         });
         if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
           result.diagnostics.push(nameTaken(owner, desired));
-          continue;
+          return;
         }
       }
-      if (!input.mayWrite()) return result;
+      if (!input.mayWrite()) return;
       const body = {
         ...desired,
         apiVersion: `${resource.group}/${served.version}`,
@@ -107,19 +107,19 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
     } catch (err) {
       result.errors.push(err as Error);
     }
-  }
+  });
 
-  for (const { resource, served, object } of informers.owned()) {
+  const stale = informers.owned().filter(({ object }) => !desiredKeys.has(outputKey(object.kind, object.metadata.namespace, object.metadata.name ?? "")));
+  await forEachLimited(stale, WRITE_CONCURRENCY, async ({ resource, served, object }) => {
     const { namespace, name, uid } = object.metadata as { namespace?: string; name: string; uid?: string };
-    if (desiredKeys.has(outputKey(object.kind, namespace, name))) continue;
-    // Never touch an object without the label (the reflector selects by it; checked again here).
-    if (object.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) continue;
+    // Never touch an object without the label (owned() only lists labelled ones; checked again here).
+    if (object.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
     const owner = ownerOf(object);
     if (owner && (input.invalidOwners.has(owner) || !input.watchedKinds.has(owner.split("/")[0]!))) {
       result.kept++;
-      continue;
+      return;
     }
-    if (!input.mayWrite()) return result;
+    if (!input.mayWrite()) return;
     try {
       // The uid precondition: never delete a newer object of the same name the reflector has not seen.
       await http.request("DELETE", objectPath(resource.group, served.version, resource.plural, namespace, name), {
@@ -129,7 +129,9 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
     } catch (err) {
       if (!isNotFound(err)) result.errors.push(err as Error);
     }
-  }
+  });
+  // Writes ran concurrently: a stable order keeps status messages (which join diagnostics) stable.
+  result.diagnostics.sort((a, b) => (ownerKey(a.object) + a.message < ownerKey(b.object) + b.message ? -1 : 1));
   return result;
 }
 

@@ -129,7 +129,7 @@ export class Reflector {
         this.abort?.abort();
         return;
       }
-      const rv = (object.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+      const rv = object.metadata?.resourceVersion;
       if (rv) this.resourceVersion = rv;
       if (type === "BOOKMARK") return;
       this.backoffMs = MIN_BACKOFF_MS;

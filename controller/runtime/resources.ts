@@ -42,7 +42,10 @@ export const INPUTS: readonly InputResource[] = [
   { group: "microservice.slime.io", versions: ["v1alpha2"], plural: "smartlimiters", kind: "SmartLimiter", namespaced: true, slot: "smartLimiters", hasStatus: true },
 ];
 
-/** What the translation emits. Only objects labelled managed-by=meltemi are ever listed, changed or deleted. */
+/**
+ * What the translation emits. Watched whole (a user's object may hold a name Meltemi wants), but only
+ * objects labelled managed-by=meltemi are ever changed or deleted.
+ */
 export const OUTPUTS: readonly Resource[] = [
   { group: "extensions.istio.io", versions: ["v1alpha1"], plural: "wasmplugins", kind: "WasmPlugin", namespaced: true },
   { group: "extensions.istio.io", versions: ["v1alpha1"], plural: "trafficextensions", kind: "TrafficExtension", namespaced: true },

@@ -8,6 +8,7 @@ import type { Condition, InputStatus } from "../translate/status";
 import type { EventRecorder } from "./events";
 import type { Informers } from "./informers";
 import { KubeError, type KubeHttp } from "./kube_http";
+import { forEachLimited, WRITE_CONCURRENCY } from "./parallel";
 import { INPUTS, objectPath, type InputResource } from "./resources";
 
 interface LiveCondition extends Partial<Omit<Condition, "type">> {
@@ -55,15 +56,15 @@ export interface StatusResult {
 export async function writeStatuses(http: KubeHttp, informers: Informers, events: EventRecorder, statuses: InputStatus[], log: Logger): Promise<StatusResult> {
   const result: StatusResult = { written: 0, errors: [] };
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z"); // metav1.Time is RFC 3339 in seconds
-  for (const wanted of statuses) {
+  await forEachLimited(statuses, WRITE_CONCURRENCY, async (wanted) => {
     const ref = wanted.object;
     const resource = inputResourceOf(ref.apiVersion, ref.kind);
     const served = resource && informers.served(resource);
-    if (!resource || !served) continue;
+    if (!resource || !served) return;
     const live = informers.input(resource, ref.namespace, ref.name);
-    if (!live) continue; // deleted since the snapshot
+    if (!live) return; // deleted since the snapshot
     const status = nextStatus(live, wanted, now);
-    if (!status) continue;
+    if (!status) return;
     const namespace = served.namespaced ? ref.namespace : undefined;
     try {
       // The uid precondition in the patch: a recreated object of the same name is not written.
@@ -83,6 +84,6 @@ export async function writeStatuses(http: KubeHttp, informers: Informers, events
         result.errors.push(err as Error);
       }
     }
-  }
+  });
   return result;
 }

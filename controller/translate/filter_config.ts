@@ -50,6 +50,8 @@ export interface FilterConfig {
   localRateLimit?: FilterLocalRateLimit;
   faults?: FilterFault[];
   authorization?: FilterAuthorizationPolicy[];
+  metrics?: { maxLabelSets?: number };
+  accessLog?: { enabled?: boolean; format?: string };
 }
 
 export interface ClientConfigInput {

@@ -112,6 +112,17 @@ export function getProperty(path: string): string | null {
   return s;
 }
 
+/** Reads an integer property (Envoy serializes int64 as 8 bytes little-endian); `fallback` when absent. */
+export function getPropertyI64(path: string, fallback: i64): i64 {
+  const p = String.UTF8.encode(path);
+  clearOut();
+  if (abi.proxy_get_property(changetype<usize>(p), p.byteLength, scratch, scratch + 8) != WasmResult.Ok) return fallback;
+  takeHostBytes();
+  const v = hostBytes.len == 8 ? load<i64>(hostBytes.ptr) : fallback;
+  hostBytes.release();
+  return v;
+}
+
 // ---- metrics ----
 /** Defines a metric; returns its id, or u32.MAX_VALUE when the host refused it (then updates are no-ops). */
 export function defineMetric(type: MetricType, name: string): u32 {

@@ -35,6 +35,8 @@ export class FilterConfig {
   rateLimitConditions: Array<RateLimitCondition> = [];
   faults: Array<Fault> = [];
   authorizer: Authorizer = new Authorizer();
+  /** Distinct (service, method) label sets per VM before "_overflow" (request_metrics.ts). */
+  maxLabelSets: i32 = 256;
   accessLog: bool = false;
   accessLogFormat: string = "";
 
@@ -395,7 +397,7 @@ export function parseConfig(text: string): ConfigResult {
   }
 
   const c = new Checker();
-  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "faults", "authorization", "accessLog"])) {
+  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "faults", "authorization", "metrics", "accessLog"])) {
     result.error = c.error;
     return result;
   }
@@ -436,6 +438,11 @@ export function parseConfig(text: string): ConfigResult {
       const p = parsePolicy(c, authz.items[i], at("authorization", i));
       if (p !== null) config.authorizer.policies.push(p);
     }
+  }
+  const metricsV = root.get("metrics");
+  if (metricsV !== null && !c.failed && c.object(metricsV, "metrics", ["maxLabelSets"])) {
+    const m = metricsV.get("maxLabelSets");
+    if (m !== null) config.maxLabelSets = <i32>c.integer(m, "metrics.maxLabelSets", 1, 10000);
   }
   const log = root.get("accessLog");
   if (log !== null && !c.failed && c.object(log, "accessLog", ["enabled", "format"])) {

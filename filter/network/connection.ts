@@ -29,10 +29,12 @@ import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
 import { Destination } from "../route/route_table";
-import { count, metrics, noteMemory } from "../telemetry/metrics";
+import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
+import { LabelSet, STATUS_ERROR, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus } from "../telemetry/request_metrics";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
+import { InFlight } from "./in_flight";
 import { PendingReplies } from "./pending_replies";
 import { setTcpProxyCluster } from "./upstream";
 
@@ -52,6 +54,7 @@ class Framing {
   responseMd: Metadata;
   out: ByteWriter = new ByteWriter();
   pending: PendingReplies = new PendingReplies();
+  inFlight: InFlight = new InFlight();
   decision: Decision = new Decision();
 
   constructor(public readonly codec: Codec) {
@@ -76,6 +79,8 @@ export class Connection extends StreamContext {
   private awaitingFirstRequest: bool = false;
   /** Set after a decode error or an undeliverable rejection: bytes pass unchanged until close. */
   private passThrough: bool = false;
+  /** The clock, read at most once per callback (a host call): requests read together arrived together. */
+  private clockNs: u64 = 0;
 
   constructor(id: u32, public readonly plugin: MeltemiRoot) {
     super(id);
@@ -88,6 +93,7 @@ export class Connection extends StreamContext {
     count(metrics.activeConnections, 1);
     const config = this.plugin.config;
     if (config.protocol.length == 0) return FilterStatus.Continue;
+    this.plugin.learnReporter();
     const codec = createCodec(config.protocol, config.limits);
     if (codec === null) {
       log(LogLevel.Error, this.plugin.prefix() + "no codec for protocol \"" + config.protocol + "\"; passing bytes through");
@@ -106,6 +112,7 @@ export class Connection extends StreamContext {
     if (length > 0) count(metrics.rxBytes, length);
     if (this.framing === null || this.passThrough || length == 0) return this.readStatus();
     const f = this.framing as Framing;
+    this.clockNs = 0;
     if (!readBuffer(BufferType.DownstreamData, 0, length)) return this.readStatus();
     f.requests.push(hostBytes.ptr, hostBytes.len);
     hostBytes.release();
@@ -136,6 +143,7 @@ export class Connection extends StreamContext {
     if (length > 0) count(metrics.txBytes, length);
     if (this.framing === null || this.passThrough || length == 0) return FilterStatus.Continue;
     const f = this.framing as Framing;
+    this.clockNs = 0;
     if (!readBuffer(BufferType.UpstreamData, 0, length)) return FilterStatus.Continue;
     f.responses.push(hostBytes.ptr, hostBytes.len);
     hostBytes.release();
@@ -149,6 +157,7 @@ export class Connection extends StreamContext {
         break;
       }
       const md = f.responseMd;
+      if (f.inFlight.size > 0 && md.kind != MessageKind.Request && md.kind != MessageKind.Oneway) this.finish(f, md);
       const at = md.kind == MessageKind.Request || md.kind == MessageKind.Oneway ? -1 : f.pending.indexOf(md.requestId);
       if (at >= 0) {
         const reply = f.pending.replyAt(at);
@@ -168,6 +177,30 @@ export class Connection extends StreamContext {
     return FilterStatus.Continue;
   }
 
+  private now(): u64 {
+    if (this.clockNs == 0) this.clockNs = nowNanos();
+    return this.clockNs;
+  }
+
+  /** Starts timing a two-way request; `status` is decided now for a rejection, else by its answer. */
+  private track(f: Framing, md: Metadata, labels: LabelSet, status: u8): void {
+    if (!f.inFlight.add(md.requestId, this.now(), labels, status)) {
+      labels.record(status == STATUS_FROM_RESPONSE ? STATUS_UNKNOWN : status, -1);
+    }
+  }
+
+  /** The answer to a timed request reached us: count it with its status and duration. */
+  private finish(f: Framing, md: Metadata): void {
+    const i = f.inFlight.indexOf(md.requestId);
+    if (i < 0) return;
+    let status = f.inFlight.statusAt(i);
+    if (status == STATUS_FROM_RESPONSE) status = md.kind == MessageKind.Response ? STATUS_OK : STATUS_ERROR;
+    const start = f.inFlight.startAt(i);
+    const now = this.now();
+    f.inFlight.setAt(i).record(status, now > start ? <i64>(now - start) : 0);
+    f.inFlight.remove(i);
+  }
+
   private readStatus(): FilterStatus {
     return this.awaitingFirstRequest ? FilterStatus.Pause : FilterStatus.Continue;
   }
@@ -177,13 +210,13 @@ export class Connection extends StreamContext {
       f.out.bytes(ptr, md.frameLength); // heartbeats and the like go on untouched
       return;
     }
-    count(metrics.requests, 1);
     const config = this.plugin.config;
     if (this.caller === null && config.authorizer.policies.length > 0) this.caller = readCaller();
     const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
     const d = f.decision;
     // The clock is a host call: read it only when a token bucket needs it.
-    decide(config, md, caller, sharedStore, config.hasRateLimit ? nowNanos() : 0, vmRandom(), d);
+    decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(), d);
+    const labels = this.plugin.requestMetrics.labelsFor(md);
     if (d.limiterContended) count(metrics.limiterContended, 1);
 
     if (this.awaitingFirstRequest) {
@@ -205,14 +238,20 @@ export class Connection extends StreamContext {
         written = f.codec.encodeMutated(ptr, md, route.requestMutation, f.out);
       }
       if (!written) f.out.bytes(ptr, md.frameLength);
+      if (md.kind == MessageKind.Oneway) labels.record(STATUS_ONEWAY, -1);
+      else this.track(f, md, labels, STATUS_FROM_RESPONSE);
       return;
     }
 
-    count(metrics.rejections, 1);
+    countRejection(d.kind);
     if (logEnabled(LogLevel.Debug)) {
       log(LogLevel.Debug, this.plugin.prefix() + "rejected request " + md.requestId.toString() + ": " + errorKindName(d.kind));
     }
-    if (md.kind == MessageKind.Oneway) return; // no one waits for an answer: drop it
+    if (md.kind == MessageKind.Oneway) { // no one waits for an answer: drop it
+      labels.record(rejectedStatus(d.kind), -1);
+      return;
+    }
+    this.track(f, md, labels, rejectedStatus(d.kind));
     const reply = f.pending.add(md.requestId);
     f.codec.encodeError(md, d.kind, d.message, reply);
     const probed = config.routingMode == RoutingMode.PerRequest
@@ -233,7 +272,7 @@ export class Connection extends StreamContext {
   }
 
   private decodeFailed(f: Framing, direction: string): void {
-    count(metrics.decodeErrors, 1);
+    countDecodeError(f.codec.error);
     log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " " + direction + " " + decodeErrorName(f.codec.error) + ": " +
       f.codec.errorDetail + "; closing the connection");
     this.stopDeciding();

@@ -3,6 +3,8 @@
 // Every worker VM defines the same names, and Envoy's stats store gives them one counter, so the values
 // are per proxy, not per worker.
 import { MetricType, defineMetric, getMetric, incrementMetric, recordMetric } from "../abi/host";
+import { DecodeError, ErrorKind, decodeErrorName, errorKindName } from "../codec/codec";
+import { TAG_REASON, tag } from "./tags";
 
 export const CONNECTIONS_TOTAL = "meltemi_connections_total";
 export const ACTIVE_CONNECTIONS = "meltemi_active_connections";
@@ -10,12 +12,18 @@ export const DOWNSTREAM_RX_BYTES = "meltemi_downstream_rx_bytes_total";
 export const DOWNSTREAM_TX_BYTES = "meltemi_downstream_tx_bytes_total";
 export const CONFIG_ACCEPTED = "meltemi_config_accepted_total";
 export const CONFIG_REJECTED = "meltemi_config_rejected_total";
-export const REQUESTS_TOTAL = "meltemi_requests_total";
+// Request counters and durations: request_metrics.ts. Rejections and decode errors carry a `reason`.
 export const REJECTIONS_TOTAL = "meltemi_rejections_total";
 export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
 export const LIMITER_CONTENDED_TOTAL = "meltemi_rate_limiter_contended_total";
 export const ROUTING_KEY_FAILURES_TOTAL = "meltemi_routing_key_failures_total";
 export const VM_MEMORY_BYTES = "meltemi_vm_memory_bytes";
+
+function unset(n: i32): StaticArray<u32> {
+  const a = new StaticArray<u32>(n);
+  for (let i = 0; i < n; i++) a[i] = u32.MAX_VALUE;
+  return a;
+}
 
 class Metrics {
   defined: bool = false;
@@ -25,9 +33,10 @@ class Metrics {
   txBytes: u32 = u32.MAX_VALUE;
   configAccepted: u32 = u32.MAX_VALUE;
   configRejected: u32 = u32.MAX_VALUE;
-  requests: u32 = u32.MAX_VALUE;
-  rejections: u32 = u32.MAX_VALUE;
-  decodeErrors: u32 = u32.MAX_VALUE;
+  /** By ErrorKind. */
+  rejections: StaticArray<u32> = unset(5);
+  /** By DecodeError (None unused). */
+  decodeErrors: StaticArray<u32> = unset(7);
   limiterContended: u32 = u32.MAX_VALUE;
   routingKeyFailures: u32 = u32.MAX_VALUE;
   vmMemory: u32 = u32.MAX_VALUE;
@@ -42,9 +51,12 @@ class Metrics {
     this.txBytes = defineMetric(MetricType.Counter, DOWNSTREAM_TX_BYTES);
     this.configAccepted = defineMetric(MetricType.Counter, CONFIG_ACCEPTED);
     this.configRejected = defineMetric(MetricType.Counter, CONFIG_REJECTED);
-    this.requests = defineMetric(MetricType.Counter, REQUESTS_TOTAL);
-    this.rejections = defineMetric(MetricType.Counter, REJECTIONS_TOTAL);
-    this.decodeErrors = defineMetric(MetricType.Counter, DECODE_ERRORS_TOTAL);
+    for (let k = 0; k < this.rejections.length; k++) {
+      this.rejections[k] = defineMetric(MetricType.Counter, tag("", TAG_REASON, errorKindName(<ErrorKind>k)) + REJECTIONS_TOTAL);
+    }
+    for (let e = 1; e < this.decodeErrors.length; e++) {
+      this.decodeErrors[e] = defineMetric(MetricType.Counter, tag("", TAG_REASON, decodeErrorName(<DecodeError>e)) + DECODE_ERRORS_TOTAL);
+    }
     this.limiterContended = defineMetric(MetricType.Counter, LIMITER_CONTENDED_TOTAL);
     this.routingKeyFailures = defineMetric(MetricType.Counter, ROUTING_KEY_FAILURES_TOTAL);
     this.vmMemory = defineMetric(MetricType.Gauge, VM_MEMORY_BYTES);
@@ -52,6 +64,15 @@ class Metrics {
 }
 
 export const metrics = new Metrics();
+
+export function countRejection(kind: ErrorKind): void {
+  incrementMetric(metrics.rejections[<i32>kind], 1);
+}
+
+export function countDecodeError(error: DecodeError): void {
+  const e = <i32>error;
+  if (e > 0 && e < metrics.decodeErrors.length) incrementMetric(metrics.decodeErrors[e], 1);
+}
 
 export function count(id: u32, delta: i64): void {
   incrementMetric(id, delta);

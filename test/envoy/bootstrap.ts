@@ -1,6 +1,7 @@
 // Envoy bootstraps for tests: listeners on 127.0.0.1:0 (usually one, "meltemi", whose filter chain is the
 // Meltemi Wasm network filter followed by tcp_proxy or a native router) and static loopback clusters.
 import path from "node:path";
+import { meltemiStatsConfig } from "../../controller/translate/envoy/stats_tags";
 import { repoRoot } from "./envoy";
 
 export interface WasmFilterOptions {
@@ -77,6 +78,8 @@ export function listener(spec: ListenerSpec): object {
 export function staticBootstrap(listeners: ListenerSpec[], clusters: object[]): object {
   return {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    // Labels of Meltemi's metrics, as the controller's translation writes them.
+    stats_config: meltemiStatsConfig(),
     static_resources: { listeners: listeners.map(listener), clusters },
   };
 }
@@ -99,6 +102,7 @@ export function fileLdsBootstrap(ldsPath: string, upstreamPort: number): object 
   return {
     node: { id: "meltemi-test", cluster: "meltemi-test" },
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    stats_config: meltemiStatsConfig(),
     dynamic_resources: { lds_config: { path_config_source: { path: ldsPath }, resource_api_version: "V3" } },
     static_resources: { clusters: [staticCluster("upstream", upstreamPort)] },
   };

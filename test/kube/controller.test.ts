@@ -196,6 +196,62 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         await c.delete(K.rpcProtocol, undefined, "legacythrift");
       });
 
+      await t.test("update and delete of every other input kind change and remove what it put there", async () => {
+        const ns = await namespace(c, "kinds");
+        const plugin = async () => (await c.owned(K.wasmPlugin, ns))[0];
+        const spec = async () => JSON.stringify((await plugin())?.spec ?? null);
+        const until = (what: string, test: (s: string) => boolean) => waitFor(what, async () => (test(await spec()) ? true : undefined));
+        await c.create(K.service, dubboService(ns, "reviews"));
+        await until("server plugin", (s) => s !== "null");
+
+        // RpcRateLimit: create, update, delete.
+        await c.create(K.rpcRateLimit, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcRateLimit", metadata: { name: "reviews", namespace: ns }, spec: { host: "reviews", local: { tokenBucket: { maxTokens: 100, tokensPerFill: 100, fillInterval: "1s" } } } });
+        await until("bucket of 100", (s) => /"localRateLimit"/.test(s) && /"maxTokens":100/.test(s));
+        await c.patch(K.rpcRateLimit, ns, "reviews", { spec: { local: { tokenBucket: { maxTokens: 7, tokensPerFill: 7, fillInterval: "1s" } } } });
+        await until("bucket of 7", (s) => /"maxTokens":7/.test(s));
+        assert.equal((await c.ready(K.rpcRateLimit, ns, "reviews"))?.status, "True");
+        await c.delete(K.rpcRateLimit, ns, "reviews");
+        await until("no bucket", (s) => s !== "null" && !/"localRateLimit"/.test(s));
+
+        // RpcAuthorizationPolicy: create (fail closed), update, delete (back to the default).
+        await c.create({ group: "meltemi.dev", version: "v1alpha1", plural: "rpcauthorizationpolicies" }, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcAuthorizationPolicy", metadata: { name: "no-admin", namespace: ns }, spec: { action: "DENY", rules: [{ to: [{ operation: { methods: ["admin*"] } }] }] } });
+        await until("policy enforced, fail closed", (s) => /admin\*/.test(s) && /FAIL_CLOSE/.test(s));
+        await c.patch({ group: "meltemi.dev", version: "v1alpha1", plural: "rpcauthorizationpolicies" }, ns, "no-admin", { spec: { rules: [{ to: [{ operation: { methods: ["root*"] } }] }] } });
+        await until("policy updated", (s) => /root\*/.test(s) && !/admin\*/.test(s));
+        await c.delete({ group: "meltemi.dev", version: "v1alpha1", plural: "rpcauthorizationpolicies" }, ns, "no-admin");
+        await until("policy gone, fail open", (s) => /FAIL_OPEN/.test(s) && !/root\*/.test(s));
+
+        // DubboAuthorizationPolicy (Aeraki): delete.
+        await c.create(K.dubboAuthorizationPolicy, { apiVersion: "dubbo.aeraki.io/v1alpha1", kind: "DubboAuthorizationPolicy", metadata: { name: "deny", namespace: ns }, spec: { action: "DENY", rules: [{ to: [{ operation: { methods: ["drop*"] } }] }] } });
+        await until("Aeraki policy enforced", (s) => /drop\*/.test(s));
+        await c.delete(K.dubboAuthorizationPolicy, ns, "deny");
+        await until("Aeraki policy gone", (s) => !/drop\*/.test(s));
+
+        // MetaRouter (Aeraki) and DestinationRule: update and delete.
+        await c.create(K.metaRouter, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "MetaRouter", metadata: { name: "reviews", namespace: ns }, spec: { hosts: [HOST("reviews", ns)], routes: [{ name: "r", route: [{ destination: { host: HOST("reviews", ns), subset: "blue" } }] }] } });
+        const routed = (subset: string) => waitFor(`EnvoyFilter routes to ${subset}`, async () => {
+          const [ef] = await c.owned(K.envoyFilter, ns);
+          return ef && JSON.stringify(ef.spec).includes(`outbound|20880|${subset}|`) ? ef : undefined;
+        });
+        await routed("blue");
+        await waitFor("SubsetNotFound warning", async () => ((await c.ready(K.metaRouter, ns, "reviews"))?.message.includes("blue") ? true : undefined));
+        await c.create(K.destinationRule, { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "reviews", namespace: ns }, spec: { host: HOST("reviews", ns), subsets: [{ name: "blue", labels: { c: "blue" } }] } });
+        await waitFor("accepted with the subset defined", async () => ((await c.ready(K.metaRouter, ns, "reviews"))?.reason === "Accepted" ? true : undefined));
+        await c.delete(K.destinationRule, ns, "reviews");
+        await waitFor("warning again without it", async () => ((await c.ready(K.metaRouter, ns, "reviews"))?.reason === "AcceptedWithWarnings" ? true : undefined));
+        await c.patch(K.metaRouter, ns, "reviews", { spec: { routes: [{ name: "r", route: [{ destination: { host: HOST("reviews", ns), subset: "green" } }] }] } });
+        await routed("green");
+        await c.delete(K.metaRouter, ns, "reviews");
+        await waitFor("EnvoyFilter gone with the MetaRouter", async () => ((await c.owned(K.envoyFilter, ns)).length === 0 ? true : undefined));
+
+        // Service update: a new port number renames the server plugin; the old one goes.
+        await c.patch(K.service, ns, "reviews", { spec: { ports: [{ name: "tcp-metaprotocol-dubbo-api", port: 20881, targetPort: 20881 }] } });
+        await waitFor("plugin for the new port only", async () => {
+          const names = (await c.owned(K.wasmPlugin, ns)).map((o) => o.metadata.name);
+          return names.length === 1 && names[0] === "meltemi-server-reviews-20881" ? true : undefined;
+        });
+      });
+
       const allOwned = async () => {
         const objs = [...await c.list(K.wasmPlugin, undefined, "app.kubernetes.io/managed-by=meltemi"), ...await c.list(K.envoyFilter, undefined, "app.kubernetes.io/managed-by=meltemi")];
         return objs.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name} rv=${o.metadata.resourceVersion}`).sort();

@@ -67,7 +67,7 @@ export async function startController(kubeconfig: string, identity: string, extr
     "--leader-election-namespace", CONTROLLER_NAMESPACE,
     "--identity", identity,
     // Short enough for a test to see a takeover; the ratios are those of the defaults.
-    "--lease-duration", "6", "--renew-deadline", "4", "--retry-period", "1",
+    "--lease-duration", "8", "--renew-deadline", "6", "--retry-period", "1",
     "--debounce-ms", "50", "--discovery-interval", "1",
     "--log-level", "debug",
     ...extraArgs,

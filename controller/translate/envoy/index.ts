@@ -6,3 +6,4 @@ export * from "./tcp_proxy";
 export * from "./thrift_proxy";
 export * from "./dubbo_proxy";
 export * from "./wasm_filter";
+export * from "./stats_tags";

@@ -1,0 +1,83 @@
+// The requests of one connection that wait for their answer: request id -> when it arrived, its label
+// set and, for a rejected request, the status decided in advance. The answer with the same id ends
+// it (request telemetry, request_metrics.ts). A ring, oldest first: answers mostly come in order, so the
+// match is usually the oldest entry and removing it is O(1); a client reusing an id (some Thrift
+// clients send seqid 0 every time) is matched in order. Bounded: past MAX_IN_FLIGHT the caller counts
+// the request untimed.
+import { LabelSet } from "../telemetry/request_metrics";
+
+export const MAX_IN_FLIGHT: i32 = 4096;
+
+export class InFlight {
+  private ids: StaticArray<i64> = new StaticArray<i64>(16);
+  private starts: StaticArray<u64> = new StaticArray<u64>(16);
+  private sets: StaticArray<LabelSet | null> = new StaticArray<LabelSet | null>(16);
+  private statuses: StaticArray<u8> = new StaticArray<u8>(16);
+  private head: i32 = 0;
+  private count: i32 = 0;
+
+  get size(): i32 { return this.count; }
+
+  @inline private slot(i: i32): i32 { return (this.head + i) & (this.ids.length - 1); }
+
+  add(id: i64, startNs: u64, set: LabelSet, status: u8): bool {
+    if (this.count >= MAX_IN_FLIGHT) return false;
+    if (this.count == this.ids.length) this.grow();
+    const s = this.slot(this.count++);
+    unchecked(this.ids[s] = id);
+    unchecked(this.starts[s] = startNs);
+    unchecked(this.sets[s] = set);
+    unchecked(this.statuses[s] = status);
+    return true;
+  }
+
+  /** Position (0 = oldest) of the oldest entry with `id`, or -1. */
+  indexOf(id: i64): i32 {
+    for (let i = 0; i < this.count; i++) if (unchecked(this.ids[this.slot(i)]) == id) return i;
+    return -1;
+  }
+
+  startAt(i: i32): u64 { return unchecked(this.starts[this.slot(i)]); }
+  setAt(i: i32): LabelSet { return unchecked(this.sets[this.slot(i)]) as LabelSet; }
+  statusAt(i: i32): u8 { return unchecked(this.statuses[this.slot(i)]); }
+
+  /** Forgets entry i, keeping the order of the others. */
+  remove(i: i32): void {
+    if (i == 0) {
+      unchecked(this.sets[this.head] = null);
+      this.head = this.slot(1);
+      this.count--;
+      return;
+    }
+    for (let j = i; j < this.count - 1; j++) {
+      const to = this.slot(j);
+      const from = this.slot(j + 1);
+      unchecked(this.ids[to] = unchecked(this.ids[from]));
+      unchecked(this.starts[to] = unchecked(this.starts[from]));
+      unchecked(this.sets[to] = unchecked(this.sets[from]));
+      unchecked(this.statuses[to] = unchecked(this.statuses[from]));
+    }
+    this.count--;
+    unchecked(this.sets[this.slot(this.count)] = null);
+  }
+
+  private grow(): void {
+    const n = this.ids.length * 2;
+    const ids = new StaticArray<i64>(n);
+    const starts = new StaticArray<u64>(n);
+    const sets = new StaticArray<LabelSet | null>(n);
+    const statuses = new StaticArray<u8>(n);
+    for (let i = 0; i < this.count; i++) {
+      const s = this.slot(i);
+      unchecked(ids[i] = unchecked(this.ids[s]));
+      unchecked(starts[i] = unchecked(this.starts[s]));
+      unchecked(sets[i] = unchecked(this.sets[s]));
+      unchecked(statuses[i] = unchecked(this.statuses[s]));
+    }
+    this.ids = ids;
+    this.starts = starts;
+    this.sets = sets;
+    this.statuses = statuses;
+    this.head = 0;
+  }
+}
