@@ -8,10 +8,11 @@
 // configuration falls back to the same previous one. With none, defaultConfig() (pass-through).
 import { RootContext, StreamContext } from "./abi/context";
 import {
-  BufferType, LogLevel, WasmResult, getProperty, getPropertyI64, getSharedData, hostBytes, log, readBuffer, refreshLogLevel, setSharedData,
+  BufferType, LogLevel, WasmResult, getProperty, nowNanos, setTickPeriod, getPropertyI64, getSharedData, hostBytes, log, readBuffer, refreshLogLevel, setSharedData,
 } from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { Connection } from "./network/connection";
+import { HOLD_TICK_MS, HeldConnections } from "./network/held_connections";
 import { count, metrics, noteMemory } from "./telemetry/metrics";
 import { labelValue } from "./telemetry/label_value";
 import { RequestMetrics } from "./telemetry/request_metrics";
@@ -51,6 +52,35 @@ export class MeltemiRoot extends RootContext {
   private reporterKnown: bool = false;
   /** Request telemetry; kept across configurations while its labels stay the same (its cache stays warm). */
   requestMetrics: RequestMetrics = new RequestMetrics("unknown", "", "unknown", 1);
+
+  /** Connections held by a fault delay (network/held_connections.ts). */
+  readonly held: HeldConnections = new HeldConnections();
+  private tickMs: u32 = 0;
+
+  /** Holds a connection until its delay is over (it returned Pause). */
+  holdConnection(c: Connection): void {
+    this.held.hold(c);
+    this.updateTick();
+  }
+
+  /** A connection closed while held. */
+  forgetConnection(c: Connection): void {
+    this.held.forget(c);
+    this.updateTick();
+  }
+
+  onTick(): void {
+    this.held.onTick(nowNanos());
+    this.updateTick();
+  }
+
+  /** Ticks only while something needs it (set_tick_period is per root and per worker). */
+  private updateTick(): void {
+    const want: u32 = this.held.size > 0 ? HOLD_TICK_MS : 0;
+    if (want == this.tickMs) return;
+    this.tickMs = want;
+    setTickPeriod(want);
+  }
 
   /** Applies a configuration (accepted, or the previous / default one). */
   private use(config: FilterConfig): void {

@@ -86,6 +86,40 @@ export class AdaptiveEngine {
     return Promise.all(limiters.map((l) => this.refreshOne(l, now)));
   }
 
+  /**
+   * Starts a limiter the engine has not seen from the quotas its status says are in force (the
+   * `ratelimitStatus` a previous controller wrote), so that a restart or a new leader neither lifts
+   * limits nor re-applies them only after `confirmations` refreshes. Status descriptors are matched to
+   * the spec's by set, interval, strategy and match, in order. Returns the quotas seeded.
+   */
+  seed(limiter: AdaptiveLimiter, ratelimitStatus: unknown): ResolvedSets {
+    const key = limiterKey(limiter.source);
+    if (this.states.has(key)) return this.states.get(key)!.published;
+    const state = this.stateOf(limiter);
+    if (typeof ratelimitStatus !== "object" || ratelimitStatus === null) return state.published;
+    const compiled = this.compileAll(limiter);
+    for (const set of limiter.sets) {
+      const entries = (ratelimitStatus as Record<string, { descriptor?: unknown }>)[set.name]?.descriptor;
+      if (!Array.isArray(entries)) continue;
+      const used = new Set<string>();
+      for (const e of entries as { action?: { quota?: unknown; fill_interval?: { seconds?: unknown; nanos?: unknown }; strategy?: unknown }; match?: unknown }[]) {
+        const quota = Number(e.action?.quota);
+        const ms = Number(e.action?.fill_interval?.seconds ?? 0) * 1000 + Math.floor(Number(e.action?.fill_interval?.nanos ?? 0) / 1_000_000);
+        if (!Number.isInteger(quota) || quota < 0) continue;
+        const c = compiled.find((x) => x.set === set.name && !x.error && !used.has(x.id) && x.descriptor.fillIntervalMs === ms && x.descriptor.strategy === (e.action?.strategy ?? "single") && JSON.stringify(x.descriptor.match ?? null) === JSON.stringify(e.match ?? null));
+        if (!c) continue;
+        used.add(c.id);
+        state.descriptors.set(c.id, { active: true, quota, seen: true, seenCount: this.confirmations });
+        const r: ResolvedDescriptor = { quota, fillIntervalMs: ms, strategy: c.descriptor.strategy, path: c.descriptor.path };
+        if (c.descriptor.match) r.match = c.descriptor.match;
+        const list = state.published.get(set.name) ?? [];
+        list.push(r);
+        state.published.set(set.name, list);
+      }
+    }
+    return state.published;
+  }
+
   private stateOf(limiter: AdaptiveLimiter): LimiterState {
     const key = limiterKey(limiter.source);
     let s = this.states.get(key);
@@ -178,7 +212,7 @@ export class AdaptiveEngine {
     if (failures.length > 0) {
       // Nothing is decided on partial data: the quotas in force stay as they are.
       for (const [k, v] of values) state.values.set(k, v);
-      const kept = state.everEvaluated ? "the last good quotas stay in force" : "no quotas were ever resolved, so none are applied";
+      const kept = state.everEvaluated || state.published.size > 0 ? "the last good quotas stay in force" : "no quotas were ever resolved, so none are applied";
       conditions.push({ type: "MetricsAvailable", status: "False", reason: failures[0]!.reason, message: `${failures.map((f) => f.message).join("; ")}; ${kept}` });
       conditions.push(readyCondition(templateErrors));
       return { limiter, quotas: state.published, status: this.statusOf(state, conditions), changed: false };
@@ -210,7 +244,9 @@ export class AdaptiveEngine {
             ds.seen = holds;
             ds.seenCount = 1;
           }
-          if (ds.seen !== ds.active && ds.seenCount >= this.confirmations) {
+          // A constant condition ("true") cannot flap: it needs no confirmation.
+          const needed = c.condition!.metrics.length === 0 ? 1 : this.confirmations;
+          if (ds.seen !== ds.active && ds.seenCount >= needed) {
             ds.active = ds.seen;
             if (ds.active) ds.quota = quota;
           } else if (ds.active && holds && quotaMoved(ds.quota, quota, this.tolerance)) {

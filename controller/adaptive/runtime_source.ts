@@ -8,9 +8,11 @@
 //   conditions, e.g. the runtime's Ready).
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { indexSubsets } from "../discovery/subsets";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
+import { Diagnostics } from "../translate/diagnostics";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
-import type { KubeObject } from "../k8s/objects";
+import { refOf, type KubeObject } from "../k8s/objects";
 import type { Snapshot } from "../translate/snapshot";
 import { AdaptiveEngine, type LimiterResult } from "./engine";
 import { BASE_SET, limiterKey, type AdaptiveLimiter, type ResolvedSets } from "./limiter";
@@ -81,6 +83,15 @@ export class AdaptiveSource implements SnapshotSource {
   contribute(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     this.limiters = adaptiveLimitersOf(snapshot, this.config.clusterDomain);
+    // A limiter seen for the first time (controller start, new leader) starts from the quotas its status
+    // says are in force, so the first reconcile does not lift them.
+    const objects = new Map([...snapshot.smartLimiters, ...snapshot.rpcRateLimits].map((o) => [limiterKey(refOf(o)), o]));
+    for (const l of this.limiters) {
+      const key = limiterKey(l.source);
+      if (this.quotas.has(key)) continue;
+      const seeded = this.engine.seed(l, (objects.get(key)?.status as { ratelimitStatus?: unknown } | undefined)?.ratelimitStatus);
+      if (seeded.size > 0) this.quotas.set(key, seeded);
+    }
     snapshot.adaptiveQuotas = this.quotas;
   }
 
@@ -110,21 +121,8 @@ export class AdaptiveSource implements SnapshotSource {
         this.log.warn({ err: String((err as Error).message), service: key }, "cannot list the service's endpoints");
       }
     }
-    const rules = this.snapshot?.destinationRules ?? [];
-    this.pods.current = endpointSlicePods({
-      slices,
-      podLabels,
-      subsetLabels: (host, subset) => {
-        for (const dr of rules) {
-          const spec = dr.spec as { host?: string; subsets?: { name?: string; labels?: Record<string, string> }[] } | undefined;
-          const drHost = spec?.host && !spec.host.includes(".") ? `${spec.host}.${dr.metadata.namespace ?? "default"}.svc.${this.config.clusterDomain}` : spec?.host;
-          if (drHost !== host) continue;
-          const s = spec?.subsets?.find((x) => x.name === subset);
-          if (s) return s.labels ?? {};
-        }
-        return undefined;
-      },
-    });
+    const subsets = indexSubsets(this.snapshot?.destinationRules ?? [], this.config.clusterDomain, new Diagnostics());
+    this.pods.current = endpointSlicePods({ slices, podLabels, subsetLabels: (host, subset) => subsets.labels(host, subset) });
   }
 
   private async onResults(results: LimiterResult[]): Promise<void> {

@@ -6,16 +6,24 @@ import { resolveHost } from "./hosts";
 
 export interface SubsetIndex {
   subsets(host: string): ReadonlySet<string>;
+  /** The labels a subset selects pods by; undefined when no DestinationRule defines it. */
+  labels(host: string, subset: string): Record<string, string> | undefined;
 }
 
 export function indexSubsets(rules: DestinationRule[], clusterDomain: string, diags: Diagnostics): SubsetIndex {
   const byHost = new Map<string, Set<string>>();
+  const labelsOf = new Map<string, Record<string, string>>();
   for (const dr of rules) {
     const spec = dr.spec && typeof dr.spec === "object" ? dr.spec : {};
     if (typeof spec.host !== "string" || spec.host === "") continue;
     const host = resolveHost(spec.host, dr.metadata.namespace ?? "default", clusterDomain);
     const set = byHost.get(host) ?? new Set<string>();
-    for (const s of Array.isArray(spec.subsets) ? spec.subsets : []) if (s && typeof s.name === "string") set.add(s.name);
+    for (const s of Array.isArray(spec.subsets) ? spec.subsets : []) {
+      if (!s || typeof s.name !== "string") continue;
+      set.add(s.name);
+      const labels = s.labels && typeof s.labels === "object" ? (s.labels as Record<string, string>) : {};
+      if (!labelsOf.has(`${host}|${s.name}`)) labelsOf.set(`${host}|${s.name}`, labels);
+    }
     byHost.set(host, set);
     const hash = spec.trafficPolicy?.loadBalancer?.consistentHash;
     if (hash && typeof hash.httpHeaderName === "string") {
@@ -30,5 +38,5 @@ export function indexSubsets(rules: DestinationRule[], clusterDomain: string, di
     }
   }
   const empty = new Set<string>();
-  return { subsets: (host) => byHost.get(host) ?? empty };
+  return { subsets: (host) => byHost.get(host) ?? empty, labels: (host, subset) => labelsOf.get(`${host}|${subset}`) };
 }

@@ -39,6 +39,11 @@ export interface RateLimitIntent {
   host: string;
   port?: number;
   localRateLimit: FilterLocalRateLimit;
+  /**
+   * Buckets of the pods of DestinationRule subsets (adaptive sets): each gets its own server-side plugin
+   * selecting the subset's labels, on top of the service-wide one (as Slime stacks one EnvoyFilter per set).
+   */
+  subsets?: { name: string; localRateLimit: FilterLocalRateLimit }[];
 }
 
 export interface AuthorizationIntent {

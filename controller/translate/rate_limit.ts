@@ -52,11 +52,14 @@ export function readRpcRateLimit(
   });
   if (conditions.length > 0) local.conditions = conditions;
   let merged = local;
+  let subsets: RateLimitIntent["subsets"];
   if (spec.adaptive) {
     const limiter = adaptiveOfRpcRateLimit(ref, ns, host, spec.port, spec.adaptive, diags);
     if (!limiter) ok = false;
     else {
-      const adaptive = adaptiveRateLimitIntent(limiter, adaptiveQuotas?.get(limiterKey(ref)), diags).localRateLimit;
+      const adaptiveIntent = adaptiveRateLimitIntent(limiter, adaptiveQuotas?.get(limiterKey(ref)), diags);
+      const adaptive = adaptiveIntent.localRateLimit;
+      subsets = adaptiveIntent.subsets;
       merged = {};
       const conds = [...(adaptive.conditions ?? []), ...(local.conditions ?? [])];
       if (conds.length > 0) merged.conditions = conds;
@@ -67,5 +70,6 @@ export function readRpcRateLimit(
   if (!ok) return null;
   const intent: RateLimitIntent = { source: ref, host, localRateLimit: merged };
   if (spec.port !== undefined) intent.port = spec.port;
+  if (subsets) intent.subsets = subsets;
   return intent;
 }

@@ -160,7 +160,7 @@ function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): 
   return null;
 }
 
-function serverSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, rateLimit: RateLimitIntent | undefined, policies: AuthorizationIntent[], ctx: Context): KubeObject | null {
+function serverSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, rateLimit: RateLimitIntent | undefined, policies: AuthorizationIntent[], ctx: Context): KubeObject[] | null {
   const { diags, options } = ctx;
   const policyRefs = [...(rateLimit ? [rateLimit.source] : []), ...policies.map((p) => p.source)];
   if (!service.selector) {
@@ -182,15 +182,38 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   if (rateLimit) input.localRateLimit = rateLimit.localRateLimit;
   const config = checkedConfig(serverConfig(input), [service.object, ...policyRefs], ctx);
   if (!config) return null;
-  return serverPlugin({
+  const nameBase = service.object.kind === "Service" ? service.object.name : shortHost(service.host, options.clusterDomain);
+  const subsetPlugins: KubeObject[] = [];
+  for (const subset of rateLimit?.subsets ?? []) {
+    const labels = ctx.subsets.labels(service.host, subset.name);
+    if (!labels || Object.keys(labels).length === 0) {
+      diags.warn(rateLimit!.source, "SubsetNotFound", `no DestinationRule defines subset "${subset.name}" of ${service.host} with labels: its limits are not applied`);
+      continue;
+    }
+    const subsetConfig = checkedConfig(
+      serverConfig({ name: `${input.name}/${subset.name}`, codec: binding.codec, ...(binding.limits ? { limits: binding.limits } : {}), localRateLimit: subset.localRateLimit, authorization: [] }),
+      [rateLimit!.source],
+      ctx,
+    );
+    if (!subsetConfig) continue;
+    subsetPlugins.push(serverPlugin({
+      service: { ...service, selector: { ...service.selector, ...labels } } as MeltemiService & { selector: Record<string, string> },
+      port: port as MeltemiPort & { targetPort: number },
+      config: subsetConfig,
+      failStrategy: options.failStrategy,
+      options,
+      nameBase: `${nameBase}-${subset.name}`,
+    }));
+  }
+  return [serverPlugin({
     service: service as MeltemiService & { selector: Record<string, string> },
     port: port as MeltemiPort & { targetPort: number },
     config,
     // A failed module must not let every call through where access control is enforced.
     failStrategy: policies.length > 0 ? "FAIL_CLOSE" : options.failStrategy,
     options,
-    nameBase: service.object.kind === "Service" ? service.object.name : shortHost(service.host, options.clusterDomain),
-  });
+    nameBase,
+  }), ...subsetPlugins];
 }
 
 function clientSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, router: RouterIntent, ctx: Context): KubeObject[] {
@@ -334,7 +357,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
         continue;
       }
       const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policiesFor(service, binding, authzByNamespace, options.rootNamespace), ctx);
-      if (server) objects.push(server);
+      if (server) objects.push(...server);
       const router = routerClaims.pick(service.host, port.number, diags);
       if (router) objects.push(...clientSide(service, port, binding, router, ctx));
     }

@@ -171,6 +171,10 @@ export function continueStream(type: StreamType): WasmResult {
 export function closeStream(type: StreamType): WasmResult {
   return abi.proxy_close_stream(type) as WasmResult;
 }
+/** Makes later calls act on context `id` (e.g. a connection, from the root's tick); Envoy resets it after the callback. */
+export function setEffectiveContext(id: u32): WasmResult {
+  return abi.proxy_set_effective_context(id) as WasmResult;
+}
 export function setTickPeriod(ms: u32): WasmResult {
   return abi.proxy_set_tick_period_milliseconds(ms) as WasmResult;
 }

@@ -53,6 +53,8 @@ class Framing {
   requestMd: Metadata;
   responseMd: Metadata;
   out: ByteWriter = new ByteWriter();
+  /** While a delay holds the connection: what Envoy's read buffer holds (already decided), in order. */
+  held: ByteWriter = new ByteWriter();
   pending: PendingReplies = new PendingReplies();
   inFlight: InFlight = new InFlight();
   decision: Decision = new Decision();
@@ -67,6 +69,7 @@ class Framing {
     this.requests.pending.free();
     this.responses.pending.free();
     this.out.free();
+    this.held.free();
     this.pending.free();
   }
 }
@@ -81,6 +84,16 @@ export class Connection extends StreamContext {
   private passThrough: bool = false;
   /** The clock, read at most once per callback (a host call): requests read together arrived together. */
   private clockNs: u64 = 0;
+  /**
+   * Fault delay: until when the connection is held (ns; 0 = not held). While held, on_downstream_data
+   * returns Pause, so Envoy keeps every byte of the connection in its read buffer, decided ones first
+   * (`framing.held`), and hands the whole buffer to us again with each new read; the root's tick
+   * continues the connection when the time is up (held_connections.ts). Requests that arrive while
+   * the connection is held wait too: Envoy can only resume the stream as a whole.
+   */
+  holdUntilNs: u64 = 0;
+  /** Bytes at the front of Envoy's read buffer that are already decided (framing.held). */
+  private heldInEnvoy: u32 = 0;
 
   constructor(id: u32, public readonly plugin: MeltemiRoot) {
     super(id);
@@ -109,11 +122,12 @@ export class Connection extends StreamContext {
 
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
     noteMemory();
-    if (length > 0) count(metrics.rxBytes, length);
-    if (this.framing === null || this.passThrough || length == 0) return this.readStatus();
+    const start = this.heldInEnvoy < length ? this.heldInEnvoy : length;
+    if (length > start) count(metrics.rxBytes, length - start);
+    if (this.framing === null || this.passThrough || length == start) return this.readStatus();
     const f = this.framing as Framing;
     this.clockNs = 0;
-    if (!readBuffer(BufferType.DownstreamData, 0, length)) return this.readStatus();
+    if (!readBuffer(BufferType.DownstreamData, start, length - start)) return this.readStatus();
     f.requests.push(hostBytes.ptr, hostBytes.len);
     hostBytes.release();
 
@@ -135,8 +149,23 @@ export class Connection extends StreamContext {
       f.out.bytes(f.requests.head, f.requests.buffered);
       f.requests.clear();
     }
+    if (this.holdUntilNs != 0 && !this.passThrough) {
+      // Held by a delay: Envoy keeps the buffer; it must hold the decided bytes, in order.
+      f.held.bytes(f.out.ptr, f.out.length);
+      writeBuffer(BufferType.DownstreamData, 0, length, f.held.ptr, f.held.length);
+      this.heldInEnvoy = f.held.length;
+      this.plugin.holdConnection(this);
+      return FilterStatus.Pause;
+    }
     writeBuffer(BufferType.DownstreamData, 0, length, f.out.ptr, f.out.length);
     return this.readStatus();
+  }
+
+  /** Called by the root's tick when the delay is over, just before it continues the connection. */
+  releaseHold(): void {
+    this.holdUntilNs = 0;
+    this.heldInEnvoy = 0;
+    if (this.framing !== null) (this.framing as Framing).held.clear();
   }
 
   onUpstreamData(length: u32, endOfStream: bool): FilterStatus {
@@ -202,7 +231,7 @@ export class Connection extends StreamContext {
   }
 
   private readStatus(): FilterStatus {
-    return this.awaitingFirstRequest ? FilterStatus.Pause : FilterStatus.Continue;
+    return this.awaitingFirstRequest || this.holdUntilNs != 0 ? FilterStatus.Pause : FilterStatus.Continue;
   }
 
   private onRequest(f: Framing, ptr: usize, md: Metadata): void {
@@ -238,6 +267,12 @@ export class Connection extends StreamContext {
         written = f.codec.encodeMutated(ptr, md, route.requestMutation, f.out);
       }
       if (!written) f.out.bytes(ptr, md.frameLength);
+      if (d.delayMs > 0) {
+        // Held from now until the delay is over (with the rest of the connection: see holdUntilNs).
+        const until = this.now() + <u64>d.delayMs * 1_000_000;
+        if (until > this.holdUntilNs) this.holdUntilNs = until;
+        count(metrics.delays, 1);
+      }
       if (md.kind == MessageKind.Oneway) labels.record(STATUS_ONEWAY, -1);
       else this.track(f, md, labels, STATUS_FROM_RESPONSE);
       return;
@@ -292,6 +327,10 @@ export class Connection extends StreamContext {
 
   onDelete(): void {
     this.close();
+    if (this.holdUntilNs != 0) {
+      this.holdUntilNs = 0;
+      this.plugin.forgetConnection(this);
+    }
     if (this.framing !== null) {
       (this.framing as Framing).free();
       this.framing = null;

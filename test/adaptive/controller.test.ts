@@ -99,6 +99,22 @@ test("meltemi controller: SmartLimiter status and WasmPlugin buckets follow Prom
         const metricsPort = ctl.entries("serving endpoints").find((e) => e.metrics === true)?.port;
         const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
         assert.match(metrics, /meltemi_adaptive_metric_failures_total\{reason="PrometheusUnreachable"\} [1-9]/);
+
+        // A controller restart while Prometheus is gone: the new one starts from status.ratelimitStatus,
+        // so the WasmPlugin keeps its bucket through its first reconciles.
+        await ctl.stop();
+        const ctl2 = await startController(kubeconfig, "replica-b", ["--prometheus-url", prometheus.url, "--adaptive-refresh", "1", "--adaptive-query-timeout-ms", "800"]);
+        try {
+          await waitReady(ctl2);
+          await waitFor("a reconcile by the new replica", () => ctl2.entries("reconciled").length > 0 || undefined);
+          for (let i = 0; i < 15; i++) {
+            assert.equal((await bucket())?.maxTokens, 10, "the bucket survives the restart");
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          assert.equal((await status()).ratelimitStatus?._base?.descriptor[0]?.action.quota, "10");
+        } finally {
+          await ctl2.stop();
+        }
       } finally {
         await ctl.stop();
       }

@@ -279,3 +279,54 @@ test("RpcRateLimit adaptive: the same engine; adaptive buckets come before the l
   assert.ok(reasons.some((m) => /must match a schema in anyOf/.test(m)), reasons.join(" | "));
   assert.ok(reasons.some((m) => /strategy/.test(m)), reasons.join(" | "));
 });
+
+test("a subset set gets its own server plugin selecting the subset's pods, with that set's buckets", async () => {
+  const dr = { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "reviews", namespace: "default" }, spec: { host: "reviews", subsets: [{ name: "v2", labels: { version: "v2" } }] } };
+  const sl = {
+    apiVersion: "microservice.slime.io/v1alpha2", kind: "SmartLimiter", metadata: { name: "reviews", namespace: "default" },
+    // doc/en/smart_limiter.md "Adaptive ratelimit based on metrics": a CPU condition on subset v2
+    spec: { sets: { v2: { descriptor: [{ action: { fill_interval: { seconds: 60 }, quota: "1" }, condition: "{{.v2.cpu.sum}}>10" }] } } },
+  };
+  const snapshot = { ...emptySnapshot(), services: [service] as never[], destinationRules: [dr] as never[], smartLimiters: [sl] };
+  const [l] = adaptiveLimitersOf(snapshot);
+  const src = new Scripted();
+  src.value = 178.349446242; // the documented v2.cpu.sum
+  const engine = new AdaptiveEngine(src, { podsOf: (_l, set) => (set === "v2" ? ["reviews-v2-0"] : ["reviews-v1-0", "reviews-v2-0", "reviews-v3-0"]) }, { queries: DEFAULT_QUERIES, confirmations: 1 });
+  const [r] = await engine.refresh([l!], 0);
+  assert.deepEqual(r!.status.metricStatus, { "_base.pod": "3", "v2.cpu.sum": "178.349446242", "v2.pod": "1" });
+  assert.deepEqual(r!.status.ratelimitStatus, { v2: { descriptor: [{ action: { quota: "1", fill_interval: { seconds: 60 }, strategy: "single" } }] } });
+  assert.match(src.queries[0]!, /pod=~"reviews-v2-0"/, "the query reads the subset's pods");
+  const res = translate({ ...snapshot, adaptiveQuotas: new Map([[limiterKey(l!.source), r!.quotas]]) }, TEST_OPTIONS);
+  const plugins = res.objects.filter((o) => o.kind === "WasmPlugin") as { metadata: { name: string }; spec: { selector: unknown; pluginConfig: { name: string; localRateLimit?: unknown } } }[];
+  assert.equal(plugins.length, 2);
+  const base = plugins.find((p) => p.spec.pluginConfig.name === "reviews.default:9080/server")!;
+  const v2 = plugins.find((p) => p.spec.pluginConfig.name === "reviews.default:9080/server/v2")!;
+  assert.deepEqual(base.spec.localRateLimit ?? base.spec.pluginConfig.localRateLimit, {});
+  assert.deepEqual(v2.spec.selector, { matchLabels: { app: "reviews", version: "v2" } });
+  assert.deepEqual(v2.spec.pluginConfig.localRateLimit, { tokenBucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 60_000 } });
+  for (const p of plugins) assertValidFilterConfig(p.spec.pluginConfig, p.metadata.name);
+  assert.notEqual(base.metadata.name, v2.metadata.name);
+});
+
+test("a restarted engine starts from the quotas the status says are in force; a constant condition applies at once", async () => {
+  const src = new Scripted();
+  src.fail = new MetricError("PrometheusUnreachable", "down");
+  const engine = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
+  const l = limiter("{{._base.cpu.sum}}>100", "30/{{._base.pod}}", "average");
+  const seeded = engine.seed(l, { _base: { descriptor: [{ action: { quota: "10", fill_interval: { seconds: 1 }, strategy: "average" } }] } });
+  assert.equal(seeded.get(BASE_SET)?.[0]?.quota, 10);
+  let r = (await engine.refresh([l], 0))[0]!;
+  assert.equal(quotaOf(r), 10, "Prometheus down at start: the seeded quotas hold");
+  assert.match(r.status.conditions[0]!.message, /the last good quotas stay in force/);
+  src.fail = null;
+  src.value = 50;
+  r = (await engine.refresh([l], 1000))[0]!;
+  assert.equal(quotaOf(r), 10, "one reading below does not lift it");
+  r = (await engine.refresh([l], 2000))[0]!;
+  assert.equal(quotaOf(r), undefined);
+  // A status that does not match the spec (another interval) seeds nothing.
+  const other = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
+  assert.equal(other.seed(l, { _base: { descriptor: [{ action: { quota: "10", fill_interval: { seconds: 60 }, strategy: "average" } }] } }).size, 0);
+  const constant = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
+  assert.equal(quotaOf((await constant.refresh([limiter("true", "7")], 0))[0]!), 7);
+});

@@ -112,6 +112,8 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
   setCpu(exporter, 10); // 3 ready pods x 10 = 30: below the condition's 100
   const prometheus = await Prometheus.start([exporter.target]);
   t.after(async () => { await prometheus.stop(); prometheus.cleanup(); });
+  const CPU_SUM = 'sum(container_cpu_usage_seconds_total{namespace="default",pod=~"greeter-0|greeter-1|greeter-2"})';
+  await prometheus.waitFor(CPU_SUM, (v) => v === 30); // the first scrape has landed
   const provider = await startProvider(peersClasspath());
   t.after(() => provider.process.kill("SIGKILL"));
 
@@ -168,7 +170,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     // 2. CPU high (3 x 50 = 150 > 100): the limit follows within two refresh intervals of Prometheus
     //    having the value; each pod admits 30/3 = 10 per second.
     setCpu(exporter, 50);
-    await prometheus.waitFor('sum(container_cpu_usage_seconds_total{namespace="default",pod=~"greeter-0|greeter-1|greeter-2"})', (v) => v === 150);
+    await prometheus.waitFor(CPU_SUM, (v) => v === 150);
     const seenAt = Date.now();
     await until("the limit pushed", () => rounds.some((r) => r.pushedVersion !== undefined && r.at >= seenAt), 4 * REFRESH_MS + 5000);
     const limitRound = rounds.find((r) => r.pushedVersion !== undefined && r.at >= seenAt)!;
@@ -184,7 +186,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
 
     // 3. CPU low again: the limit is lifted.
     setCpu(exporter, 10);
-    await prometheus.waitFor('sum(container_cpu_usage_seconds_total{namespace="default",pod=~"greeter-0|greeter-1|greeter-2"})', (v) => v === 30);
+    await prometheus.waitFor(CPU_SUM, (v) => v === 30);
     const lowAt = Date.now();
     await until("the lift pushed", () => rounds.some((r) => r.pushedVersion !== undefined && r.at >= lowAt), 4 * REFRESH_MS + 5000);
     const liftRound = rounds.find((r) => r.pushedVersion !== undefined && r.at >= lowAt)!;
@@ -196,7 +198,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
 
     // 4. High again, then Prometheus stops: the last quotas hold and the status says why.
     setCpu(exporter, 50);
-    await prometheus.waitFor('sum(container_cpu_usage_seconds_total{namespace="default",pod=~"greeter-0|greeter-1|greeter-2"})', (v) => v === 150);
+    await prometheus.waitFor(CPU_SUM, (v) => v === 150);
     const highAt = Date.now();
     await until("the limit pushed again", () => rounds.some((r) => r.pushedVersion !== undefined && r.at >= highAt), 4 * REFRESH_MS + 5000);
     const again = rounds.find((r) => r.pushedVersion !== undefined && r.at >= highAt)!;
