@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { envoyBinary, repoRoot } from "../test/envoy/envoy";
 import { runArms, withBenchEnvoy, type EnvoyRun } from "./envoy/arms-run";
 import { machine } from "./envoy/proc";
+import { perfAvailable } from "./envoy/perf";
 import { codecBenchmarks, type CodecFigure } from "./micro/codec";
 import { filterBenchmarks, type FilterFigure } from "./micro/filter";
 import { soak, type SoakResult } from "./soak";
@@ -35,6 +36,7 @@ const program = new Command("bench")
   .option("--soak-requests <n>", "requests through the filter in the soak", int)
   .addOption(new Option("--protocols <list>", "protocols").default("thrift,dubbo"))
   .option("--no-pin", "do not pin Envoy to core 0 and the generator to core 1")
+  .option("--no-perf", "do not record Envoy with perf during the closed loops")
   .option("--skip-micro", "skip the Node host micro-benchmarks")
   .option("--skip-envoy", "skip the four arms")
   .option("--skip-soak", "skip the soak")
@@ -57,6 +59,7 @@ const cfg = {
   soakRequests: opts.soakRequests ?? pick(1_000_000, 100_000, 4000),
   protocols: String(opts.protocols).split(",") as ProtocolName[],
   pin: opts.pin !== false && os.cpus().length >= 2,
+  perf: opts.perf !== false && perfAvailable(),
   microRequests: pick(10_000, 5000, 2000),
   codecIterations: pick(200_000, 100_000, 0),
   batches: pick(5, 3, 1),
@@ -93,20 +96,21 @@ async function main(): Promise<void> {
     bars.push(...microBars(filter, codec));
   }
   let pinned = false;
-  if (!opts.skipEnvoy || !opts.skipSoak) {
-    // One Envoy for the arms and then the soak.
+  // The arms, then the soak in a fresh Envoy (its curve starts from new VMs).
+  if (!opts.skipEnvoy) {
     await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
       pinned = ctx.pinned;
-      if (!opts.skipEnvoy) {
-        log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
-        arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
-        bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
-      }
-      if (!opts.skipSoak) {
-        log(`soak: ${cfg.soakRequests} requests through Meltemi in Envoy`);
-        soaked = await soak(ctx, { requests: cfg.soakRequests, protocols: cfg.protocols, connections: cfg.connections, depth: cfg.depth, log });
-        bars.push(...soakBars(soaked));
-      }
+      log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
+      arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
+      bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
+    });
+  }
+  if (!opts.skipSoak) {
+    await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
+      pinned = ctx.pinned;
+      log(`soak: ${cfg.soakRequests} requests through Meltemi in Envoy`);
+      soaked = await soak(ctx, { requests: cfg.soakRequests, protocols: cfg.protocols, connections: cfg.connections, depth: cfg.depth, log });
+      bars.push(...soakBars(soaked));
     });
   }
   sampleLoad();

@@ -7,7 +7,7 @@
 import { closedLoop } from "./load/client";
 import { type ProtocolName } from "./load/wire";
 import { type Arm, listenerName } from "./envoy/arms";
-import type { BenchEnvoy } from "./envoy/arms-run";
+import { type BenchEnvoy, wasmBytes } from "./envoy/arms-run";
 import { rssBytes } from "./envoy/proc";
 
 export const WASM_TOLERANCE_BYTES = 64 * 1024;
@@ -39,7 +39,7 @@ export async function soak(ctx: BenchEnvoy, o: { requests: number; protocols: Pr
     for (const [p, arm] of lanes) ports.set(listenerName(p, arm), await envoy.listenerPort(listenerName(p, arm)));
     const answered0 = o.protocols.reduce((s, p) => s + upstreams[p].answered, 0);
     const answered = () => o.protocols.reduce((s, p) => s + upstreams[p].answered, 0) - answered0;
-    const wasm = async () => (await envoy.stat("wasmcustom.meltemi_vm_memory_bytes")) ?? NaN;
+    const wasm = () => wasmBytes(envoy);
     const segments = 40;
     const perSegment = Math.ceil(o.requests / segments);
     const t0 = Date.now();

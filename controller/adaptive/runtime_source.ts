@@ -175,7 +175,11 @@ export class AdaptiveSource implements SnapshotSource {
       });
       this.lastWritten.set(key, fingerprint);
     } catch (err) {
-      if (!(err instanceof KubeError && (err.code === 404 || err.code === 409))) {
+      if (err instanceof KubeError && err.code === 404) {
+        // Gone, or a CRD without the status subresource (Slime's own): say it once, not every refresh.
+        if (!this.lastWritten.has(key)) this.log.warn({ limiter: key }, "adaptive status not writable (object gone, or no status subresource: install manifests/slime/ where Slime is absent)");
+        this.lastWritten.set(key, fingerprint);
+      } else if (!(err instanceof KubeError && err.code === 409)) {
         this.log.warn({ err: String((err as Error).message), limiter: key }, "cannot write the adaptive status");
       }
     }
