@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { envoyBinary, repoRoot } from "../test/envoy/envoy";
 import { runArms, withBenchEnvoy, type EnvoyRun } from "./envoy/arms-run";
 import { machine } from "./envoy/proc";
+import { perfAvailable } from "./envoy/perf";
 import { codecBenchmarks, type CodecFigure } from "./micro/codec";
 import { filterBenchmarks, type FilterFigure } from "./micro/filter";
 import { soak, type SoakResult } from "./soak";
@@ -35,6 +36,7 @@ const program = new Command("bench")
   .option("--soak-requests <n>", "requests through the filter in the soak", int)
   .addOption(new Option("--protocols <list>", "protocols").default("thrift,dubbo"))
   .option("--no-pin", "do not pin Envoy to core 0 and the generator to core 1")
+  .option("--no-perf", "do not record Envoy with perf during the closed loops")
   .option("--skip-micro", "skip the Node host micro-benchmarks")
   .option("--skip-envoy", "skip the four arms")
   .option("--skip-soak", "skip the soak")
@@ -57,6 +59,7 @@ const cfg = {
   soakRequests: opts.soakRequests ?? pick(1_000_000, 100_000, 4000),
   protocols: String(opts.protocols).split(",") as ProtocolName[],
   pin: opts.pin !== false && os.cpus().length >= 2,
+  perf: opts.perf !== false && perfAvailable(),
   microRequests: pick(10_000, 5000, 2000),
   codecIterations: pick(200_000, 100_000, 0),
   batches: pick(5, 3, 1),

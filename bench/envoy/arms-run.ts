@@ -6,6 +6,7 @@ import { closedLoop, openLoop, quantile } from "../load/client";
 import { startUpstream, type Upstream } from "../load/upstream";
 import { benchWire, type BenchWire, type ProtocolName } from "../load/wire";
 import { ARMS, type Arm, benchBootstrap, listenerName } from "./arms";
+import { PerfRecording } from "./perf";
 import { cpuSeconds, pin } from "./proc";
 
 export interface EnvoyRunOptions {
@@ -18,12 +19,18 @@ export interface EnvoyRunOptions {
   closedMs: number;
   openMs: number;
   rates: number[];
+  /** Record Envoy with perf during the closed loops (the Wasm module's share of Envoy's CPU). */
+  perf: boolean;
   log: (s: string) => void;
   /** Called between measurements (e.g. to sample the load average). */
   onPhase?: () => void;
 }
 
-export interface ClosedSample { round: number; protocol: ProtocolName; arm: Arm; rps: number; envoyCpuUsPerRequest: number; envoyCoreUse: number; generatorCpu: number; invalid: number; wasmBytes: number }
+export interface ClosedSample {
+  round: number; protocol: ProtocolName; arm: Arm; rps: number; envoyCpuUsPerRequest: number; envoyCoreUse: number; generatorCpu: number; invalid: number; wasmBytes: number;
+  /** Share of Envoy's perf samples in V8's JIT code (the Wasm module), NaN without perf (envoy/perf.ts). */
+  jitShare: number;
+}
 export interface OpenSample {
   round: number; protocol: ProtocolName; arm: Arm; rate: number;
   p50Ms: number; p99Ms: number; p999Ms: number; meanMs: number; count: number; lost: number; invalid: number; sendLagP99Ms: number; envoyCpuUsPerRequest: number;
@@ -86,18 +93,23 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
           o.onPhase?.();
           let c0 = 0;
           let c1 = 0;
+          let rec: PerfRecording | undefined;
           const r = await closedLoop({
             wire: wires[p], port: ports.get(listenerName(p, arm))!, connections: o.connections, depth: o.depth,
             warmupMs: o.warmupMs, durationMs: o.closedMs,
-            onWindow: (e) => { if (e === "start") c0 = cpuSeconds(pid); else c1 = cpuSeconds(pid); },
+            onWindow: (e) => {
+              if (e === "start") { c0 = cpuSeconds(pid); if (o.perf) rec = new PerfRecording(pid); } else c1 = cpuSeconds(pid);
+            },
           });
+          const shares = rec ? await rec.stop() : new Map<string, number>();
           if (r.invalid > 0) o.log(`${p} arm ${arm}: ${r.invalid} invalid replies (counted as errors), first: ${r.firstInvalid}`);
           const s: ClosedSample = {
             round, protocol: p, arm, rps: r.rps, envoyCpuUsPerRequest: ((c1 - c0) * 1e6) / r.replies,
             envoyCoreUse: (c1 - c0) / r.seconds / o.workers, generatorCpu: r.generatorCpu, invalid: r.invalid, wasmBytes: await wasmBytes(envoy),
+            jitShare: shares.size > 0 ? shares.get("[JIT]") ?? 0 : NaN,
           };
           closed.push(s);
-          o.log(`round ${round} ${p} arm ${arm} closed: ${Math.round(s.rps)} req/s, Envoy ${s.envoyCpuUsPerRequest.toFixed(2)} us CPU/req, Envoy core ${(100 * s.envoyCoreUse).toFixed(0)}%, generator ${(100 * s.generatorCpu).toFixed(0)}%, Wasm memory ${(s.wasmBytes / 1048576).toFixed(2)} MiB`);
+          o.log(`round ${round} ${p} arm ${arm} closed: ${Math.round(s.rps)} req/s, Envoy ${s.envoyCpuUsPerRequest.toFixed(2)} us CPU/req, Envoy core ${(100 * s.envoyCoreUse).toFixed(0)}%, generator ${(100 * s.generatorCpu).toFixed(0)}%, JIT (Wasm) ${(100 * s.jitShare).toFixed(0)}% of Envoy's samples, Wasm memory ${(s.wasmBytes / 1048576).toFixed(2)} MiB`);
         }
         for (const rate of o.rates) {
           for (const arm of ARMS) {
