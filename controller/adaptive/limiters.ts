@@ -1,8 +1,11 @@
-// Every adaptive limiter of a snapshot, for the engine: Slime's SmartLimiters (and RpcRateLimits with
-// `adaptive`). Read with their own diagnostics; the translation reports problems on the objects.
+// Every adaptive limiter of a snapshot, for the engine: Slime's SmartLimiters of Meltemi services (a
+// SmartLimiter of an HTTP service is Slime's business: Meltemi neither queries metrics for it nor writes
+// its status), and RpcRateLimits with `adaptive`. Read with their own diagnostics; the translation
+// reports problems on the objects.
 import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
 import type { RpcRateLimitObject } from "../api/types";
 import { resolveHost } from "../discovery/hosts";
+import { discoverServices } from "../discovery/services";
 import { refOf } from "../k8s/objects";
 import { Diagnostics } from "../translate/diagnostics";
 import { checkMeltemiObject } from "../translate/schema_check";
@@ -14,9 +17,10 @@ import { readSmartLimiter } from "./smart_limiter";
 export function adaptiveLimitersOf(snapshot: Snapshot, clusterDomain = "cluster.local"): AdaptiveLimiter[] {
   const diags = new Diagnostics();
   const out: AdaptiveLimiter[] = [];
+  const meltemiHosts = new Set(discoverServices(snapshot.services, snapshot.serviceEntries, clusterDomain, diags).map((s) => s.host));
   for (const sl of snapshot.smartLimiters) {
     const l = readSmartLimiter(sl, clusterDomain, diags);
-    if (l) out.push(l);
+    if (l && meltemiHosts.has(l.host)) out.push(l);
   }
   for (const rl of snapshot.rpcRateLimits as RpcRateLimitObject[]) {
     const spec = rl.spec;

@@ -304,6 +304,11 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
   for (const sl of byNamespaceName(snapshot.smartLimiters)) {
     const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
     if (!limiter) continue;
+    if (!servicesByHost.has(limiter.host)) {
+      // Slime's SmartLimiters of HTTP services are Slime's: not an error, nothing generated.
+      diags.info(limiter.source, "NotAMeltemiService", `${limiter.host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
+      continue;
+    }
     const intent = adaptiveRateLimitIntent(limiter, snapshot.adaptiveQuotas?.get(limiterKey(limiter.source)), diags);
     const target = servicesByHost.get(intent.host);
     if (target && target.namespace !== limiter.namespace) {

@@ -330,3 +330,14 @@ test("a restarted engine starts from the quotas the status says are in force; a 
   const constant = new AdaptiveEngine(src, pods(3), { queries: DEFAULT_QUERIES });
   assert.equal(quotaOf((await constant.refresh([limiter("true", "7")], 0))[0]!), 7);
 });
+
+test("a SmartLimiter of a service that is not Meltemi's is left to Slime: no limiter, no output, Ready with an info", () => {
+  const http = { apiVersion: "v1", kind: "Service", metadata: { name: "productpage", namespace: "default" }, spec: { clusterIP: "10.0.0.7", selector: { app: "productpage" }, ports: [{ name: "http", port: 9080, targetPort: 9080 }] } };
+  const sl = { apiVersion: "microservice.slime.io/v1alpha2", kind: "SmartLimiter", metadata: { name: "productpage", namespace: "default" }, spec: { sets: { _base: { descriptor: [{ action: { fill_interval: { seconds: 60 }, quota: "10/{{._base.pod}}", strategy: "average" }, condition: "true", target: { port: 9080 } }] } } } };
+  const snapshot = { ...emptySnapshot(), services: [http] as never[], smartLimiters: [sl] };
+  assert.deepEqual(adaptiveLimitersOf(snapshot), []);
+  const r = translate(snapshot, TEST_OPTIONS);
+  assert.equal(r.objects.length, 0);
+  assert.ok(r.diagnostics.some((d) => d.reason === "NotAMeltemiService" && d.severity === "info"));
+  assert.equal(r.status.find((s) => s.object.kind === "SmartLimiter")!.conditions[0]!.status, "True");
+});

@@ -23,6 +23,10 @@ export interface EnvoyOptions {
   /** Envoy log level; wasm logs go to the `wasm` component at info. */
   logLevel?: string;
   readyTimeoutMs?: number;
+  /** Its own process group (the demo: Ctrl-C reaches the demo, which stops Envoy in order). */
+  detached?: boolean;
+  /** Working directory to create Envoy's files in (default: a new temporary directory). */
+  dir?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -36,7 +40,8 @@ export class Envoy {
   ) {}
 
   static async start(opts: EnvoyOptions): Promise<Envoy> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-envoy-"));
+    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-envoy-"));
+    fs.mkdirSync(dir, { recursive: true });
     const bootstrapPath = path.join(dir, "bootstrap.json");
     const adminPath = path.join(dir, "admin-address");
     fs.writeFileSync(bootstrapPath, JSON.stringify(opts.bootstrap, null, 2));
@@ -48,7 +53,7 @@ export class Envoy {
       "--admin-address-path", adminPath,
       "-l", opts.logLevel ?? "warning",
       "--component-log-level", "wasm:info",
-    ], { stdio: ["ignore", log, log] });
+    ], { stdio: ["ignore", log, log], detached: opts.detached ?? false });
     fs.closeSync(log);
     running.add(child);
     child.on("exit", () => running.delete(child));

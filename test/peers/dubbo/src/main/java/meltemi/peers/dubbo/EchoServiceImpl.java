@@ -8,6 +8,9 @@ import java.util.TreeMap;
 import org.apache.dubbo.rpc.RpcContext;
 
 public class EchoServiceImpl implements EchoService {
+    /** Who answers, as the response attachment "served-by" (the demo runs one provider per version). */
+    private static final String SERVED_BY = System.getProperty("meltemi.served-by", "meltemi-test-provider");
+
     @Override
     public Map<String, String> echo(String text) {
         return whatArrived(text);
@@ -15,6 +18,7 @@ public class EchoServiceImpl implements EchoService {
 
     @Override
     public String nothing(String text) {
+        RpcContext.getServerContext().setAttachment("served-by", SERVED_BY);
         return null;
     }
 
@@ -46,7 +50,7 @@ public class EchoServiceImpl implements EchoService {
         RpcContext.getServerAttachment().getObjectAttachments()
                 .forEach((k, v) -> out.put("att:" + k, String.valueOf(v)));
         // A response attachment, so that replies carry RESPONSE_*_WITH_ATTACHMENTS content.
-        RpcContext.getServerContext().setAttachment("served-by", "meltemi-test-provider");
+        RpcContext.getServerContext().setAttachment("served-by", SERVED_BY);
         return out;
     }
 }

@@ -1,0 +1,125 @@
+// The README's main command, as a user runs it: the local mesh demo runs to its summary, shows both
+// versions of each service, the method route, rejections by the rate limit and by the fault, and
+// leaves no process behind, whether it stops by itself (--duration) or on Ctrl-C.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { repoRoot } from "../envoy/envoy";
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; out: string }
+
+/** Runs `command` in its own process group; `onOutput` may signal the group (as a terminal's Ctrl-C does). */
+function run(command: string, args: string[], onOutput?: (out: string, pgid: number) => void): Promise<Run> {
+  const child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const add = (d: Buffer) => { out += d.toString(); onOutput?.(out, child.pid!); };
+  child.stdout.on("data", add);
+  child.stderr.on("data", add);
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, out })));
+}
+
+/** The rows of the last table titled `title`: "protocol method" -> column -> number. */
+function table(out: string, title: string): Map<string, Record<string, number>> {
+  const start = out.lastIndexOf(`--- ${title}`);
+  assert.ok(start >= 0, `no "${title}" in the output:\n${out}`);
+  const lines = out.slice(start).split("\n").slice(1);
+  const header = lines[0].split(/ {2,}/).map((h) => h.trim());
+  const rows = new Map<string, Record<string, number>>();
+  for (const line of lines.slice(1)) {
+    if (!/^(thrift|dubbo) /.test(line)) break;
+    const cells = line.trim().split(/ +/);
+    const row: Record<string, number> = {};
+    header.slice(2).forEach((h, i) => { row[h] = Number(cells[2 + i]); });
+    rows.set(`${cells[0]} ${cells[1]}`, row);
+  }
+  return rows;
+}
+
+function runDirOf(out: string): string {
+  const m = /run directory (\S+)/.exec(out);
+  assert.ok(m, `no run directory in the output:\n${out}`);
+  return m[1];
+}
+
+/** Processes whose command line names the run directory (every Envoy, JVM and Prometheus the demo starts does). */
+function leftovers(runDir: string): string {
+  try {
+    return execFileSync("pgrep", ["-af", runDir], { encoding: "utf8" }).trim();
+  } catch {
+    return ""; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** An instant query against the demo's Prometheus. */
+async function promQuery(url: string, expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await r.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  assert.equal(body.status, "success", `${expr}: ${body.error}`);
+  return body.data.result;
+}
+
+const CONTROLLER_METRIC = /meltemi_(reconcile|desired|diagnostics|leader|object_writes)/;
+
+/**
+ * While the demo runs: Prometheus scrapes all six sidecars; the filter's labelled metrics are there
+ * (requests by the pod's version on the serving side, rejections by reason); every query of the Grafana
+ * dashboard is valid, and each one over the filter's metrics returns data.
+ */
+async function checkPrometheus(out: string): Promise<void> {
+  const url = /prometheus (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+  assert.ok(url, `no prometheus URL in the output:\n${out}`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await promQuery(url, "up == 1");
+    const versions = (await promQuery(url, 'sum by (version) (meltemi_requests_total{reporter="destination"})')).map((s) => s.metric.version);
+    const reasons = (await promQuery(url, "sum by (reason) (meltemi_rejections_total) > 0")).map((s) => s.metric.reason);
+    if (up.length === 6 && versions.includes("v1") && versions.includes("v2") && reasons.includes("over_limit") && reasons.includes("fault_abort")) break;
+    if (Date.now() > deadline) assert.fail(`prometheus: ${up.length} sidecars up, served by versions ${versions}, rejections by ${reasons}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const dashboard = JSON.parse(fs.readFileSync(path.join(repoRoot, "manifests/grafana/meltemi.json"), "utf8")) as { panels: { title: string; targets?: { expr: string }[] }[] };
+  for (const p of dashboard.panels) {
+    for (const t of p.targets ?? []) {
+      const result = await promQuery(url, t.expr.replaceAll("$__rate_interval", "30s").replaceAll("$service", ".*"));
+      if (!CONTROLLER_METRIC.test(t.expr)) assert.ok(result.length > 0, `dashboard panel "${p.title}": ${t.expr} returns no data`);
+    }
+  }
+}
+
+test("npm run demo -- --duration --prometheus: both versions, the method route, limit and fault rejections, Prometheus scraping the sidecars, nothing left running", { timeout: 600_000 }, async () => {
+  let checked: Promise<void> | undefined;
+  const r = await run("npm", ["run", "demo", "--", "--duration", "25", "--prometheus"], (out) => {
+    if (!checked && out.includes("--- summary")) { checked = checkPrometheus(out); checked.catch(() => {}); }
+  });
+  assert.equal(r.code, 0, r.out);
+  assert.ok(checked, `the demo never printed a summary:\n${r.out}`);
+  await checked;
+  const rows = table(r.out, "final summary");
+  for (const protocol of ["thrift", "dubbo"]) {
+    const mine = [...rows].filter(([k]) => k.startsWith(protocol + " ")).map(([, v]) => v);
+    assert.ok(mine.reduce((n, row) => n + row["served v1"], 0) > 0, `${protocol}: v1 served calls\n${r.out}`);
+    assert.ok(mine.reduce((n, row) => n + row["served v2"], 0) > 0, `${protocol}: v2 served calls\n${r.out}`);
+    assert.ok(mine.reduce((n, row) => n + row["rej. rate limit"], 0) > 0, `${protocol}: rejections by the rate limit\n${r.out}`);
+    assert.ok(mine.reduce((n, row) => n + row["rej. fault"], 0) > 0, `${protocol}: rejections by the fault\n${r.out}`);
+  }
+  // The method routes of manifests/samples/meltemi.yaml: Thrift echo only to v2, Dubbo nothing only to v1.
+  assert.equal(rows.get("thrift echo")?.["served v1"], 0, r.out);
+  assert.ok((rows.get("thrift echo")?.["served v2"] ?? 0) > 0, r.out);
+  assert.equal(rows.get("dubbo nothing")?.["served v2"], 0, r.out);
+  assert.match(r.out, /stopped: every process the demo started has exited/);
+  assert.equal(leftovers(runDirOf(r.out)), "", "no process of the demo is left");
+});
+
+test("Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) stops the demo with a final summary and leaves nothing", { timeout: 600_000 }, async () => {
+  let sent = false;
+  const r = await run("npm", ["run", "demo"], (out, pgid) => {
+    if (!sent && out.includes("--- summary")) { sent = true; process.kill(-pgid, "SIGINT"); }
+  });
+  assert.ok(sent, `the demo never printed a summary:\n${r.out}`);
+  assert.match(r.out, /Ctrl-C: stopping/);
+  assert.match(r.out, /--- final summary/);
+  assert.match(r.out, /stopped: every process the demo started has exited/);
+  assert.equal(leftovers(runDirOf(r.out)), "", "no process of the demo is left");
+});
