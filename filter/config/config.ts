@@ -13,6 +13,7 @@ import { StringMatch } from "../match/string_match";
 import { Route, RouteTable } from "../route/route_table";
 import { TokenBucket } from "../limit/token_bucket";
 import { JsonKind, JsonValue, parseJson } from "./json";
+import { AccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../telemetry/access_log";
 
 export const SCHEMA_VERSION: i32 = 1;
 
@@ -39,6 +40,8 @@ export class FilterConfig {
   maxLabelSets: i32 = 256;
   accessLog: bool = false;
   accessLogFormat: string = "";
+  /** The format, parsed (null when the access log is off). */
+  accessLogParsed: AccessLogFormat | null = null;
 
   /** Whether any request can draw from a token bucket (only then does a decision need the clock). */
   get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0; }
@@ -453,6 +456,7 @@ export function parseConfig(text: string): ConfigResult {
   }
 
   if (c.failed) { result.error = c.error; return result; }
+  if (config.accessLog) config.accessLogParsed = AccessLogFormat.parse(config.accessLogFormat.length > 0 ? config.accessLogFormat : DEFAULT_ACCESS_LOG_FORMAT);
   result.config = config;
   return result;
 }

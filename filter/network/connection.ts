@@ -30,7 +30,8 @@ import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
 import { Destination } from "../route/route_table";
 import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
-import { LabelSet, STATUS_ERROR, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus } from "../telemetry/request_metrics";
+import { LabelSet, STATUS_ERROR, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus, statusName } from "../telemetry/request_metrics";
+import { AccessLogEntry, AccessLogFormat, formatEntry } from "../telemetry/access_log";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
@@ -213,10 +214,27 @@ export class Connection extends StreamContext {
   }
 
   /** Starts timing a two-way request; `status` is decided now for a rejection, else by its answer. */
-  private track(f: Framing, md: Metadata, labels: LabelSet, status: u8): void {
-    if (!f.inFlight.add(md.requestId, this.now(), labels, status)) {
-      labels.record(status == STATUS_FROM_RESPONSE ? STATUS_UNKNOWN : status, -1);
+  private track(f: Framing, md: Metadata, labels: LabelSet, status: u8, cluster: string): void {
+    if (!f.inFlight.add(md.requestId, this.now(), labels, status, cluster)) {
+      this.end(labels, status == STATUS_FROM_RESPONSE ? STATUS_UNKNOWN : status, -1, md.requestId, cluster);
     }
+  }
+
+  /** A request ended: metrics, and the access log line when enabled. */
+  private end(labels: LabelSet, status: u8, durationNs: i64, requestId: i64, cluster: string): void {
+    labels.record(status, durationNs);
+    const format = this.plugin.config.accessLogParsed;
+    if (format === null) return;
+    const e = accessLogEntry;
+    e.protocol = this.plugin.config.protocol;
+    e.service = labels.service;
+    e.method = labels.method;
+    e.requestId = requestId;
+    e.status = statusName(status);
+    e.durationNs = durationNs;
+    e.cluster = cluster;
+    e.reason = status >= STATUS_UNKNOWN + 1 ? e.status : "";
+    log(LogLevel.Info, formatEntry(format as AccessLogFormat, e));
   }
 
   /** The answer to a timed request reached us: count it with its status and duration. */
@@ -227,7 +245,7 @@ export class Connection extends StreamContext {
     if (status == STATUS_FROM_RESPONSE) status = md.kind == MessageKind.Response ? STATUS_OK : STATUS_ERROR;
     const start = f.inFlight.startAt(i);
     const now = this.now();
-    f.inFlight.setAt(i).record(status, now > start ? <i64>(now - start) : 0);
+    this.end(f.inFlight.setAt(i), status, now > start ? <i64>(now - start) : 0, md.requestId, f.inFlight.clusterAt(i));
     f.inFlight.remove(i);
   }
 
@@ -274,8 +292,9 @@ export class Connection extends StreamContext {
         if (until > this.holdUntilNs) this.holdUntilNs = until;
         count(metrics.delays, 1);
       }
-      if (md.kind == MessageKind.Oneway) labels.record(STATUS_ONEWAY, -1);
-      else this.track(f, md, labels, STATUS_FROM_RESPONSE);
+      const cluster = dest !== null ? dest.cluster : "";
+      if (md.kind == MessageKind.Oneway) this.end(labels, STATUS_ONEWAY, -1, md.requestId, cluster);
+      else this.track(f, md, labels, STATUS_FROM_RESPONSE, cluster);
       return;
     }
 
@@ -284,10 +303,10 @@ export class Connection extends StreamContext {
       log(LogLevel.Debug, this.plugin.prefix() + "rejected request " + md.requestId.toString() + ": " + errorKindName(d.kind));
     }
     if (md.kind == MessageKind.Oneway) { // no one waits for an answer: drop it
-      labels.record(rejectedStatus(d.kind), -1);
+      this.end(labels, rejectedStatus(d.kind), -1, md.requestId, "");
       return;
     }
-    this.track(f, md, labels, rejectedStatus(d.kind));
+    this.track(f, md, labels, rejectedStatus(d.kind), "");
     const reply = f.pending.add(md.requestId);
     f.codec.encodeError(md, d.kind, d.message, reply);
     const probed = config.routingMode == RoutingMode.PerRequest
@@ -346,3 +365,4 @@ export class Connection extends StreamContext {
 }
 
 const NO_CALLER = new Caller();
+const accessLogEntry = new AccessLogEntry();

@@ -13,6 +13,8 @@ export class InFlight {
   private starts: StaticArray<u64> = new StaticArray<u64>(16);
   private sets: StaticArray<LabelSet | null> = new StaticArray<LabelSet | null>(16);
   private statuses: StaticArray<u8> = new StaticArray<u8>(16);
+  /** The destination cluster, for the access log ("" when none). */
+  private clusters: StaticArray<string | null> = new StaticArray<string | null>(16);
   private head: i32 = 0;
   private count: i32 = 0;
 
@@ -20,7 +22,7 @@ export class InFlight {
 
   @inline private slot(i: i32): i32 { return (this.head + i) & (this.ids.length - 1); }
 
-  add(id: i64, startNs: u64, set: LabelSet, status: u8): bool {
+  add(id: i64, startNs: u64, set: LabelSet, status: u8, cluster: string = ""): bool {
     if (this.count >= MAX_IN_FLIGHT) return false;
     if (this.count == this.ids.length) this.grow();
     const s = this.slot(this.count++);
@@ -28,6 +30,7 @@ export class InFlight {
     unchecked(this.starts[s] = startNs);
     unchecked(this.sets[s] = set);
     unchecked(this.statuses[s] = status);
+    unchecked(this.clusters[s] = cluster);
     return true;
   }
 
@@ -40,6 +43,7 @@ export class InFlight {
   startAt(i: i32): u64 { return unchecked(this.starts[this.slot(i)]); }
   setAt(i: i32): LabelSet { return unchecked(this.sets[this.slot(i)]) as LabelSet; }
   statusAt(i: i32): u8 { return unchecked(this.statuses[this.slot(i)]); }
+  clusterAt(i: i32): string { const c = unchecked(this.clusters[this.slot(i)]); return c !== null ? c : ""; }
 
   /** Forgets entry i, keeping the order of the others. */
   remove(i: i32): void {
@@ -56,6 +60,7 @@ export class InFlight {
       unchecked(this.starts[to] = unchecked(this.starts[from]));
       unchecked(this.sets[to] = unchecked(this.sets[from]));
       unchecked(this.statuses[to] = unchecked(this.statuses[from]));
+      unchecked(this.clusters[to] = unchecked(this.clusters[from]));
     }
     this.count--;
     unchecked(this.sets[this.slot(this.count)] = null);
@@ -67,17 +72,20 @@ export class InFlight {
     const starts = new StaticArray<u64>(n);
     const sets = new StaticArray<LabelSet | null>(n);
     const statuses = new StaticArray<u8>(n);
+    const clusters = new StaticArray<string | null>(n);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
       unchecked(ids[i] = unchecked(this.ids[s]));
       unchecked(starts[i] = unchecked(this.starts[s]));
       unchecked(sets[i] = unchecked(this.sets[s]));
       unchecked(statuses[i] = unchecked(this.statuses[s]));
+      unchecked(clusters[i] = unchecked(this.clusters[s]));
     }
     this.ids = ids;
     this.starts = starts;
     this.sets = sets;
     this.statuses = statuses;
+    this.clusters = clusters;
     this.head = 0;
   }
 }

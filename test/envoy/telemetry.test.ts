@@ -1,4 +1,5 @@
-// Request telemetry in the real Envoy, with real Apache Dubbo peers: /stats/prometheus shows
+// Request telemetry in the real Envoy, with real Apache Dubbo peers: the access log lines in Envoy's log,
+// and /stats/prometheus shows
 // `meltemi_requests_total{reporter,request_protocol,rpc_service,rpc_method,rpc_status}`, the duration
 // histogram's buckets, and rejections by reason, with clean names: the labels come from the stats_tags
 // rules of the controller's translation (controller/translate/envoy/stats_tags.ts).
@@ -18,6 +19,7 @@ const config = {
   routingMode: "perRequest",
   routes: [{ name: "all", destinations: [{ cluster: V1 }] }],
   authorization: [{ name: "no-fail", action: "DENY", rules: [{ to: [{ methods: ["fail"] }] }] }],
+  accessLog: { enabled: true },
 };
 
 function bootstrap(port: number): object {
@@ -73,6 +75,12 @@ test("in Envoy: /stats/prometheus shows labelled request counters, duration buck
     const buckets = lines.filter((x) => x.startsWith("meltemi_request_duration_milliseconds_bucket{") && x.includes('rpc_method="echo"'));
     assert.ok(buckets.length > 5, show);
     assert.match(buckets.find((x) => x.includes('le="+Inf"')) ?? "", / 5$/, show);
+
+    // The access log (default format) in Envoy's log, `wasm` component at info.
+    const log = envoy.log();
+    const echoLines = log.split("\n").filter((l) => /dubbo meltemi\.peers\.dubbo\.EchoService\/echo id=-?\d+ status=ok duration_ms=\d+\.\d{3} cluster=outbound\|20880\|v1\|greeter\.default\.svc\.cluster\.local reason=-$/.test(l));
+    assert.equal(echoLines.length, 5, log);
+    assert.match(log, /dubbo meltemi\.peers\.dubbo\.EchoService\/fail id=-?\d+ status=unauthorized duration_ms=\d+\.\d{3} cluster=- reason=unauthorized/);
   });
 });
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SharedState, WasmHost } from "../host/index";
-import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
+import { DubboFrameReader, dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
 import { extractTags, prometheusView, sumOf } from "../support/stats_tags";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
@@ -119,4 +119,31 @@ test("an outbound listener reports as the source; no direction: unknown", async 
     conn.upstream(dubboAnswer(req));
     assert.equal(sumOf(prometheusView(vm.metrics()), "meltemi_requests_total", { reporter }), 1);
   }
+});
+
+test("access log: off by default; when enabled one line per request in the configured format, through proxy_log", async () => {
+  const quiet = await worker();
+  const q = quiet.connect();
+  q.downstream(dubboRequest(1n, "echo"));
+  q.upstream(dubboAnswer(dubboRequest(1n, "echo")));
+  assert.equal(quiet.logs.filter((l) => l.message.includes("echo")).length, 0);
+
+  const shared = new SharedState();
+  const vm = await worker({
+    ...base,
+    routingMode: "perRequest",
+    routes: [{ destinations: [{ cluster: "outbound|20880|v1|greeter" }] }],
+    accessLog: { enabled: true, format: "rpc %SERVICE% %METHOD% #%REQUEST_ID% %STATUS% %DURATION_MS% ms to %CLUSTER% (%REASON%) %UNKNOWN%" },
+  }, shared);
+  const conn = vm.connect();
+  const req = dubboRequest(7n, "echo");
+  conn.downstream(Buffer.concat([req, dubboRequest(8n, "adminReset")]));
+  shared.advance(12);
+  const upstreamFrames = new DubboFrameReader().push(conn.forwarded); // the routed echo and the probe of adminReset
+  conn.upstream(Buffer.concat(upstreamFrames.map(dubboAnswer)));
+  const lines = vm.logs.filter((l) => l.message.startsWith("rpc ")).map((l) => l.message);
+  assert.deepEqual(lines, [
+    "rpc org.example.Greeter echo #7 ok 12.000 ms to outbound|20880|v1|greeter (-) %UNKNOWN%",
+    "rpc org.example.Greeter adminReset #8 unauthorized 12.000 ms to - (unauthorized) %UNKNOWN%",
+  ]);
 });
