@@ -123,6 +123,15 @@ export abstract class Codec {
     return this.encodeMutated(ptr, md, routed, out);
   }
 
+  /**
+   * Writes the response frame at `ptr` (decoded into `md`) with the route's response mutation applied,
+   * in the form the client speaks. Returns false when the protocol, or this client's wire format,
+   * cannot carry keys on a response (then nothing is written and the frame goes on as it is).
+   */
+  encodeResponseMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
+    return this.encodeMutated(ptr, md, mutation, out);
+  }
+
   /** Writes an error reply to the request described by `md`, that the client surfaces with `message`. */
   abstract encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void;
 

@@ -3,7 +3,7 @@
 // Without a protocol in the configuration it passes bytes unchanged and counts them. With one, it cuts
 // both directions into frames with the protocol's codec and, for every request:
 // - decides (decision.ts: authorization -> rate limit -> fault -> route);
-// - forwards it, with the route's request mutation applied;
+// - forwards it, with the route's request mutation applied (and its response mutation to the answer);
 // - or rejects it: a one-way request is dropped; a two-way one is replaced upstream by a probe (a
 //   request every peer answers with the same id, Codec.encodeProbe), and the probe's answer is
 //   rewritten on its way back into the protocol's error reply. Envoy gives a network filter no call to
@@ -20,7 +20,7 @@ import {
   BufferType, FilterStatus, LogLevel, StreamType, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer, writeBuffer,
 } from "../abi/host";
 import { ByteWriter } from "../codec/bytes";
-import { Codec, DecodeStatus, decodeErrorName, errorKindName } from "../codec/codec";
+import { Codec, DecodeStatus, Mutation, decodeErrorName, errorKindName } from "../codec/codec";
 import { Metadata, MessageKind } from "../codec/metadata";
 import { createCodec } from "../codec/registry";
 import { FrameStream } from "../codec/stream";
@@ -188,14 +188,20 @@ export class Connection extends StreamContext {
         break;
       }
       const md = f.responseMd;
-      if (f.inFlight.size > 0 && md.kind != MessageKind.Request && md.kind != MessageKind.Oneway) this.finish(f, md);
-      const at = md.kind == MessageKind.Request || md.kind == MessageKind.Oneway ? -1 : f.pending.indexOf(md.requestId);
+      const answer = md.kind != MessageKind.Request && md.kind != MessageKind.Oneway;
+      const mutation = answer && f.inFlight.size > 0 ? this.finish(f, md) : null;
+      const at = answer ? f.pending.indexOf(md.requestId) : -1;
       if (at >= 0) {
         const reply = f.pending.replyAt(at);
         f.out.bytes(reply.ptr, reply.length);
         f.pending.remove(at);
-      } else if (!f.codec.encodeResponseForClient(f.responses.head, md, f.out)) {
-        f.out.bytes(f.responses.head, md.frameLength);
+      } else if (mutation !== null && f.codec.encodeResponseMutated(f.responses.head, md, mutation, f.out)) {
+        // the route's response mutation is applied
+      } else {
+        // A reply that cannot carry the keys goes as it is: counted when it is a normal answer (a Thrift
+        // client without THeader); error answers (a Dubbo error status: a message only) never carry keys.
+        if (mutation !== null && md.kind == MessageKind.Response) count(metrics.responseMutationFailures, 1);
+        if (!f.codec.encodeResponseForClient(f.responses.head, md, f.out)) f.out.bytes(f.responses.head, md.frameLength);
       }
       f.responses.consume(md.frameLength);
     }
@@ -213,9 +219,13 @@ export class Connection extends StreamContext {
     return this.clockNs;
   }
 
-  /** Starts timing a two-way request; `status` is decided now for a rejection, else by its answer. */
-  private track(f: Framing, md: Metadata, labels: LabelSet, status: u8, cluster: string): void {
-    if (!f.inFlight.add(md.requestId, this.now(), labels, status, cluster)) {
+  /**
+   * Starts timing a two-way request; `status` is decided now for a rejection, else by its answer.
+   * `mutation`: the route's response mutation, applied to the answer. Past MAX_IN_FLIGHT requests on
+   * one connection an answer is neither timed nor mutated.
+   */
+  private track(f: Framing, md: Metadata, labels: LabelSet, status: u8, cluster: string, mutation: Mutation | null): void {
+    if (!f.inFlight.add(md.requestId, this.now(), labels, status, cluster, mutation)) {
       this.end(labels, status == STATUS_FROM_RESPONSE ? STATUS_UNKNOWN : status, -1, md.requestId, cluster);
     }
   }
@@ -237,16 +247,21 @@ export class Connection extends StreamContext {
     log(LogLevel.Info, formatEntry(format as AccessLogFormat, e));
   }
 
-  /** The answer to a timed request reached us: count it with its status and duration. */
-  private finish(f: Framing, md: Metadata): void {
+  /**
+   * The answer to a timed request reached us: count it with its status and duration. Returns the
+   * response mutation of the request's route, if it has one.
+   */
+  private finish(f: Framing, md: Metadata): Mutation | null {
     const i = f.inFlight.indexOf(md.requestId);
-    if (i < 0) return;
+    if (i < 0) return null;
+    const mutation = f.inFlight.mutationAt(i);
     let status = f.inFlight.statusAt(i);
     if (status == STATUS_FROM_RESPONSE) status = md.kind == MessageKind.Response ? STATUS_OK : STATUS_ERROR;
     const start = f.inFlight.startAt(i);
     const now = this.now();
     this.end(f.inFlight.setAt(i), status, now > start ? <i64>(now - start) : 0, md.requestId, f.inFlight.clusterAt(i));
     f.inFlight.remove(i);
+    return mutation;
   }
 
   private readStatus(): FilterStatus {
@@ -294,7 +309,7 @@ export class Connection extends StreamContext {
       }
       const cluster = dest !== null ? dest.cluster : "";
       if (md.kind == MessageKind.Oneway) this.end(labels, STATUS_ONEWAY, -1, md.requestId, cluster);
-      else this.track(f, md, labels, STATUS_FROM_RESPONSE, cluster);
+      else this.track(f, md, labels, STATUS_FROM_RESPONSE, cluster, route !== null && !route.responseMutation.isEmpty ? route.responseMutation : null);
       return;
     }
 
@@ -306,7 +321,7 @@ export class Connection extends StreamContext {
       this.end(labels, rejectedStatus(d.kind), -1, md.requestId, "");
       return;
     }
-    this.track(f, md, labels, rejectedStatus(d.kind), "");
+    this.track(f, md, labels, rejectedStatus(d.kind), "", null);
     const reply = f.pending.add(md.requestId);
     f.codec.encodeError(md, d.kind, d.message, reply);
     const probed = config.routingMode == RoutingMode.PerRequest

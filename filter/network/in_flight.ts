@@ -1,9 +1,10 @@
 // The requests of one connection that wait for their answer: request id -> when it arrived, its label
-// set and, for a rejected request, the status decided in advance. The answer with the same id ends
-// it (request telemetry, request_metrics.ts). A ring, oldest first: answers mostly come in order, so the
+// set, its route's response mutation and, for a rejected request, the status decided in advance. The
+// answer with the same id ends it (request telemetry, request_metrics.ts). A ring, oldest first: answers mostly come in order, so the
 // match is usually the oldest entry and removing it is O(1); a client reusing an id (some Thrift
 // clients send seqid 0 every time) is matched in order. Bounded: past MAX_IN_FLIGHT the caller counts
 // the request untimed.
+import { Mutation } from "../codec/codec";
 import { LabelSet } from "../telemetry/request_metrics";
 
 export const MAX_IN_FLIGHT: i32 = 4096;
@@ -15,6 +16,8 @@ export class InFlight {
   private statuses: StaticArray<u8> = new StaticArray<u8>(16);
   /** The destination cluster, for the access log ("" when none). */
   private clusters: StaticArray<string | null> = new StaticArray<string | null>(16);
+  /** The route's response mutation, applied to the answer (null: none). */
+  private mutations: StaticArray<Mutation | null> = new StaticArray<Mutation | null>(16);
   private head: i32 = 0;
   private count: i32 = 0;
 
@@ -22,7 +25,7 @@ export class InFlight {
 
   @inline private slot(i: i32): i32 { return (this.head + i) & (this.ids.length - 1); }
 
-  add(id: i64, startNs: u64, set: LabelSet, status: u8, cluster: string = ""): bool {
+  add(id: i64, startNs: u64, set: LabelSet, status: u8, cluster: string = "", mutation: Mutation | null = null): bool {
     if (this.count >= MAX_IN_FLIGHT) return false;
     if (this.count == this.ids.length) this.grow();
     const s = this.slot(this.count++);
@@ -31,6 +34,7 @@ export class InFlight {
     unchecked(this.sets[s] = set);
     unchecked(this.statuses[s] = status);
     unchecked(this.clusters[s] = cluster);
+    unchecked(this.mutations[s] = mutation);
     return true;
   }
 
@@ -44,11 +48,13 @@ export class InFlight {
   setAt(i: i32): LabelSet { return unchecked(this.sets[this.slot(i)]) as LabelSet; }
   statusAt(i: i32): u8 { return unchecked(this.statuses[this.slot(i)]); }
   clusterAt(i: i32): string { const c = unchecked(this.clusters[this.slot(i)]); return c !== null ? c : ""; }
+  mutationAt(i: i32): Mutation | null { return unchecked(this.mutations[this.slot(i)]); }
 
   /** Forgets entry i, keeping the order of the others. */
   remove(i: i32): void {
     if (i == 0) {
       unchecked(this.sets[this.head] = null);
+      unchecked(this.mutations[this.head] = null);
       this.head = this.slot(1);
       this.count--;
       return;
@@ -61,9 +67,11 @@ export class InFlight {
       unchecked(this.sets[to] = unchecked(this.sets[from]));
       unchecked(this.statuses[to] = unchecked(this.statuses[from]));
       unchecked(this.clusters[to] = unchecked(this.clusters[from]));
+      unchecked(this.mutations[to] = unchecked(this.mutations[from]));
     }
     this.count--;
     unchecked(this.sets[this.slot(this.count)] = null);
+    unchecked(this.mutations[this.slot(this.count)] = null);
   }
 
   private grow(): void {
@@ -73,6 +81,7 @@ export class InFlight {
     const sets = new StaticArray<LabelSet | null>(n);
     const statuses = new StaticArray<u8>(n);
     const clusters = new StaticArray<string | null>(n);
+    const mutations = new StaticArray<Mutation | null>(n);
     for (let i = 0; i < this.count; i++) {
       const s = this.slot(i);
       unchecked(ids[i] = unchecked(this.ids[s]));
@@ -80,12 +89,14 @@ export class InFlight {
       unchecked(sets[i] = unchecked(this.sets[s]));
       unchecked(statuses[i] = unchecked(this.statuses[s]));
       unchecked(clusters[i] = unchecked(this.clusters[s]));
+      unchecked(mutations[i] = unchecked(this.mutations[s]));
     }
     this.ids = ids;
     this.starts = starts;
     this.sets = sets;
     this.statuses = statuses;
     this.clusters = clusters;
+    this.mutations = mutations;
     this.head = 0;
   }
 }

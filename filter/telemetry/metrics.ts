@@ -19,6 +19,7 @@ export const DECODE_ERRORS_TOTAL = "meltemi_decode_errors_total";
 export const LIMITER_CONTENDED_TOTAL = "meltemi_rate_limiter_contended_total";
 export const ROUTING_KEY_FAILURES_TOTAL = "meltemi_routing_key_failures_total";
 export const DELAYS_TOTAL = "meltemi_fault_delays_total";
+export const RESPONSE_MUTATION_FAILURES_TOTAL = "meltemi_response_mutation_failures_total";
 export const VM_MEMORY_BYTES = "meltemi_vm_memory_bytes";
 
 function unset(n: i32): StaticArray<u32> {
@@ -43,6 +44,7 @@ class Metrics {
   limiterContended: u32 = u32.MAX_VALUE;
   routingKeyFailures: u32 = u32.MAX_VALUE;
   delays: u32 = u32.MAX_VALUE;
+  responseMutationFailures: u32 = u32.MAX_VALUE;
   vmMemory: u32 = u32.MAX_VALUE;
 
   /** Defines the metrics once per VM; later calls are free. */
@@ -65,6 +67,7 @@ class Metrics {
     this.limiterContended = defineMetric(MetricType.Counter, LIMITER_CONTENDED_TOTAL);
     this.routingKeyFailures = defineMetric(MetricType.Counter, ROUTING_KEY_FAILURES_TOTAL);
     this.delays = defineMetric(MetricType.Counter, DELAYS_TOTAL);
+    this.responseMutationFailures = defineMetric(MetricType.Counter, RESPONSE_MUTATION_FAILURES_TOTAL);
     this.vmMemory = defineMetric(MetricType.Gauge, VM_MEMORY_BYTES);
   }
 }

@@ -3,6 +3,7 @@
 // tcp_proxy, whose configuration comes from the controller's translation (tcpProxyFilter). The first
 // request picks the connection's cluster; a denied call and an over-limit call come back to the
 // consumer as failed calls carrying Meltemi's message; the calls after them on the same connection work.
+// The route's request and response mutations reach the provider and the consumer as attachments.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
@@ -20,7 +21,7 @@ const config = {
   protocol: "dubbo",
   routingMode: "perConnection",
   routes: [
-    { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }], requestMutation: [{ key: "x-routed-by", value: "meltemi" }] },
+    { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }], requestMutation: [{ key: "x-routed-by", value: "meltemi" }], responseMutation: [{ key: "x-served-via", value: "meltemi" }] },
     { name: "rest", destinations: [{ cluster: V1 }] },
   ],
   localRateLimit: { conditions: [{ match: { method: { exact: "nothing" } }, tokenBucket: { maxTokens: 1, fillIntervalMs: 3600000 } }] },
@@ -48,6 +49,7 @@ test("a real Dubbo consumer through Envoy: routed by its first request, rejectio
     const first = await consumer.call({ port, method: "echo", arg: "one", timeout: 5000 });
     assert.equal(first.ok, true, JSON.stringify(first));
     assert.match(JSON.stringify(first.result), /x-routed-by/, "the provider received the attachment Meltemi added");
+    assert.equal(first.responseAttachments?.["x-served-via"], "meltemi", `the consumer received the response attachment Meltemi added: ${JSON.stringify(first)}`);
 
     const denied = await consumer.call({ port, method: "fail", arg: "boom", timeout: 5000 });
     assert.equal(denied.ok, false);

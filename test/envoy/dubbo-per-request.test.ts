@@ -1,7 +1,8 @@
 // perRequest mode in the real Envoy: Meltemi decides per request and writes the routing key; Envoy's
 // native dubbo_proxy, configured by the controller's translation (dubboProxyFilter), forwards each
 // request of ONE real Dubbo consumer connection to the cluster Meltemi picked. A denied call comes back
-// as a failed call with Meltemi's message; the calls after it on the connection work.
+// as a failed call with Meltemi's message; the calls after it on the connection work. A route's response
+// mutation reaches the consumer as response attachments.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
@@ -20,7 +21,7 @@ const config = {
   routingMode: "perRequest",
   routes: [
     { name: "vip-to-v1", match: { method: { exact: "echo" }, "x-user": { prefix: "vip-" } }, destinations: [{ cluster: V1 }] },
-    { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }] },
+    { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }], responseMutation: [{ key: "x-served-via", value: "meltemi-v2" }] },
     { name: "rest-to-v1", destinations: [{ cluster: V1 }] },
   ],
   authorization: [{ name: "no-fail", action: "DENY", rules: [{ to: [{ methods: ["fail"] }] }] }],
@@ -78,8 +79,12 @@ test("perRequest: one real Dubbo connection, each request forwarded by dubbo_pro
     const echo = await consumer.call({ port, method: "echo", arg: "to v2", timeout: 5000 });
     assert.equal(echo.ok, true, JSON.stringify(echo));
     assert.match(JSON.stringify(echo.result), new RegExp(`x-meltemi-cluster[^,]*${V2.replace(/\|/g, "\\|")}`), "the provider saw the routing key");
+    // The route's response mutation, added behind dubbo_proxy: the consumer reads it as a response attachment.
+    assert.equal(echo.responseAttachments?.["x-served-via"], "meltemi-v2", JSON.stringify(echo));
+    assert.ok(echo.responseAttachments?.["served-by"] !== undefined, "the provider's own response attachment is kept");
     const nothing = await consumer.call({ port, method: "nothing", timeout: 5000 });
     assert.equal(nothing.ok, true, JSON.stringify(nothing));
+    assert.equal(nothing.responseAttachments?.["x-served-via"], undefined, "another route's answer is not mutated");
     const denied = await consumer.call({ port, method: "fail", arg: "x", timeout: 5000 });
     assert.equal(denied.ok, false);
     assert.match(`${denied.message} ${denied.rootMessage}`, /meltemi: unauthorized \(no-fail\)/);

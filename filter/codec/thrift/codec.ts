@@ -192,6 +192,16 @@ export class ThriftCodec extends Codec {
     return true;
   }
 
+  /**
+   * Keys on a reply travel only as THeader headers, and only to a client that speaks THeader: a framed
+   * or unframed client would not read a THeader frame, and its own wire has no place for them.
+   */
+  encodeResponseMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
+    if (this.requestWire < 0 || transportOf(<u32>this.requestWire) != Transport.Header) return false;
+    if (transportOf(md.codecFlags) != Transport.Header) return false;
+    return this.encodeMutated(ptr, md, mutation, out);
+  }
+
   /** A THeader reply to a client that does not speak THeader (its requests were converted): back to its wire. */
   encodeResponseForClient(ptr: usize, md: Metadata, out: ByteWriter): bool {
     if (this.requestWire < 0 || transportOf(md.codecFlags) != Transport.Header) return false;
