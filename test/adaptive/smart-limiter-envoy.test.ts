@@ -106,6 +106,28 @@ async function burst(envoy: Envoy, firstId: bigint): Promise<{ admitted: number;
   }
 }
 
+/** A burst of 40 calls on an existing connection; how many the provider answered. */
+async function burstOn(conn: DubboConnection, firstId: bigint): Promise<number> {
+  for (let i = 0; i < 40; i++) conn.send(firstId + BigInt(i));
+  const ids = Array.from({ length: 40 }, (_, i) => firstId + BigInt(i));
+  await until("the burst on the long-lived connection answered", () => ids.every((i) => conn.outcomes.has(i)));
+  return ids.filter((i) => conn.outcomes.get(i)!.ok).length;
+}
+
+/**
+ * Bursts on the long-lived connection until `want` holds for the admitted count (its root follows the
+ * proxy's newest configuration on a 1 s tick); returns how long that took. Fails after 10 s.
+ */
+async function followed(conn: DubboConnection, next: () => bigint, want: (admitted: number) => boolean): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const admitted = await burstOn(conn, next());
+    if (want(admitted)) return Date.now() - start;
+    if (Date.now() - start > 10_000) throw new Error(`the connection opened before the change still admits ${admitted} of 40`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> real Envoy, lifted, held when Prometheus stops", { timeout: 240_000 }, async (t) => {
   const exporter = await TestExporter.start();
   t.after(() => exporter.close());
@@ -179,10 +201,17 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     assert.ok(limitRound.at - seenAt <= 2 * REFRESH_MS + 1000, `limit decided ${limitRound.at - seenAt} ms after Prometheus had the value (refresh ${REFRESH_MS} ms)`);
     assert.deepEqual(limitRound.result.status.ratelimitStatus, { _base: { descriptor: [{ action: { quota: "10", fill_interval: { seconds: 1 }, strategy: "average" } }] } });
     await until("Envoy applies the limit", () => ldsApplied(limitRound.pushedVersion!));
+    // Enforced within two refresh intervals of Prometheus having the value (plus Envoy's file watch).
+    const enforcedAfter = Date.now() - seenAt;
+    assert.ok(enforcedAfter <= 2 * REFRESH_MS + 2000, `limit in force in Envoy ${enforcedAfter} ms after Prometheus had the value`);
     b = await burst(envoy, id);
     id += 100n;
     assert.ok(b.admitted >= 10 && b.admitted <= 20, `admitted ${b.admitted} of a burst of 40 at 10 per second per pod`);
     for (const body of b.rejectedBodies) assert.match(body, /rate limit exceeded/);
+    // The connection opened before the limit is limited too, without being dropped.
+    let longId = 1_000_000n;
+    const nextLong = (): bigint => { longId += 100n; return longId; };
+    const limitFollowedMs = await followed(longLived, nextLong, (n) => n <= 20);
 
     // 3. CPU low again: the limit is lifted.
     setCpu(exporter, 10);
@@ -195,6 +224,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     b = await burst(envoy, id);
     id += 100n;
     assert.equal(b.admitted, 40, "limit lifted");
+    const liftFollowedMs = await followed(longLived, nextLong, (n) => n === 40);
 
     // 4. High again, then Prometheus stops: the last quotas hold and the status says why.
     setCpu(exporter, 50);
@@ -220,6 +250,11 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     assert.ok(b.admitted >= 10 && b.admitted <= 20, `Prometheus down: still limited, admitted ${b.admitted} of 40`);
 
     assert.ok(!longLived.closed, "the connection opened before every quota change is still open");
-    console.log(`rounds: ${rounds.map((r) => `${r.cpuSum ?? "-"}${r.pushedVersion ? `->v${r.pushedVersion}` : ""}`).join(" ")}; limit decided ${limitRound.at - seenAt} ms after Prometheus had the value`);
+    // The same limit text again: Envoy reuses the earlier root without configuring it, which claims the
+    // configuration as the newest at its first new connection (the burst above); this one follows.
+    await followed(longLived, nextLong, (n) => n <= 20);
+    console.log(`rounds: ${rounds.map((r) => `${r.cpuSum ?? "-"}${r.pushedVersion ? `->v${r.pushedVersion}` : ""}`).join(" ")}; ` +
+      `limit decided ${limitRound.at - seenAt} ms and in force in Envoy ${enforcedAfter} ms after Prometheus had the value; ` +
+      `the long-lived connection followed the limit within ${limitFollowedMs} ms, the lift within ${liftFollowedMs} ms`);
   });
 });
