@@ -37,7 +37,9 @@ function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOpti
   }
   const exportTo = mr.spec?.exportTo ?? [];
   if (exportTo.length === 0) {
-    diags.info(
+    // A warning, so that it shows in the MetaRouter's Ready condition: callers elsewhere that Aeraki
+    // would have routed are not routed by Meltemi.
+    diags.warn(
       ref,
       "ScopedToNamespace",
       `routing is installed for callers in namespace ${ns} only (Aeraki applied MetaRouters to every sidecar); list other caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION}`,

@@ -228,7 +228,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         await until("Aeraki policy gone", (s) => !/drop\*/.test(s));
 
         // MetaRouter (Aeraki) and DestinationRule: update and delete.
-        await c.create(K.metaRouter, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "MetaRouter", metadata: { name: "reviews", namespace: ns }, spec: { hosts: [HOST("reviews", ns)], routes: [{ name: "r", route: [{ destination: { host: HOST("reviews", ns), subset: "blue" } }] }] } });
+        await c.create(K.metaRouter, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "MetaRouter", metadata: { name: "reviews", namespace: ns }, spec: { hosts: [HOST("reviews", ns)], exportTo: ["."], routes: [{ name: "r", route: [{ destination: { host: HOST("reviews", ns), subset: "blue" } }] }] } });
         const routed = (subset: string) => waitFor(`EnvoyFilter routes to ${subset}`, async () => {
           const [ef] = await c.owned(K.envoyFilter, ns);
           return ef && JSON.stringify(ef.spec).includes(`outbound|20880|${subset}|`) ? ef : undefined;
