@@ -25,7 +25,8 @@ interface TranslateFlags {
   wasmUrl?: string;
   wasmSha256?: string;
   imagePullSecret?: string;
-  trafficExtension: boolean;
+  /** always / never; auto (the controller's default): TrafficExtension where the cluster serves it. */
+  trafficExtension: "auto" | "always" | "never";
   rootNamespace: string;
   clusterDomain: string;
   codecs: string;
@@ -82,7 +83,7 @@ function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOp
   return {
     options: {
       wasm,
-      trafficExtension: flags.trafficExtension,
+      trafficExtension: flags.trafficExtension === "always",
       rootNamespace: flags.rootNamespace,
       clusterDomain: flags.clusterDomain,
       codecs: flags.codecs.split(",").map((c) => c.trim()).filter((c) => c !== ""),
@@ -113,7 +114,8 @@ function withTranslateFlags(cmd: Command): Command {
     .option("--wasm-url <url>", "the filter module, e.g. oci://registry/meltemi@sha256:<digest>")
     .option("--wasm-sha256 <hex>", "the module's OCI manifest digest (defaults to the url's @sha256:)")
     .option("--image-pull-secret <name>", "pull secret for the module (in each service namespace)")
-    .option("--traffic-extension", "emit TrafficExtension (Istio 1.30+) instead of WasmPlugin", false)
+    .addOption(new Option("--traffic-extension [when]", "emit TrafficExtension (Istio 1.30+) instead of WasmPlugin: always (the flag alone), never, or auto (controller: where the cluster serves the TrafficExtension API; render: never)")
+      .choices(["auto", "always", "never"]).preset("always").default("auto"))
     .option("--root-namespace <ns>", "Istio's config root namespace", DEFAULT_OPTIONS.rootNamespace)
     .option("--cluster-domain <domain>", "the cluster's DNS domain", DEFAULT_OPTIONS.clusterDomain)
     .option("--codecs <list>", "codecs compiled into the filter", DEFAULT_OPTIONS.codecs.join(","))
@@ -176,6 +178,7 @@ export function program(): Command {
       if (flags.retryPeriod >= flags.renewDeadline) throw new InvalidArgumentError("--retry-period must be shorter than --renew-deadline");
       const config: RuntimeConfig = {
         translate: options,
+        trafficExtensionAuto: flags.trafficExtension === "auto",
         healthProbeBindAddress: flags.healthProbeBindAddress,
         metricsBindAddress: flags.metricsBindAddress,
         leaderElection: {

@@ -8,6 +8,11 @@ export interface RuntimeConfig {
   /** A kubeconfig file; unset: $KUBECONFIG, the in-cluster ServiceAccount, or ~/.kube/config. */
   kubeconfig?: string;
   translate: Partial<TranslateOptions>;
+  /**
+   * Emit TrafficExtension instead of WasmPlugin where the API server serves it (Istio 1.30+), decided
+   * at every reconcile from API discovery; `translate.trafficExtension` is then ignored.
+   */
+  trafficExtensionAuto?: boolean;
   /** host:port of /healthz and /readyz ("0" disables). */
   healthProbeBindAddress: string;
   /** host:port of /metrics ("0" disables; the same address as the probes shares one server). */

@@ -41,7 +41,7 @@ export async function startController(config: RuntimeConfig, log: Logger, source
   }
   const informers = new Informers(http, () => reconciler?.trigger(), log, config.discoveryIntervalSeconds * 1000);
   reconciler = new Reconciler({
-    http, informers, events, metrics, log, options: config.translate, sources, isLeader,
+    http, informers, events, metrics, log, options: config.translate, trafficExtensionAuto: config.trafficExtensionAuto ?? false, sources, isLeader,
     debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs,
   });
 

@@ -13,6 +13,7 @@ import { applyOutputs, ownerKey } from "./apply";
 import type { EventRecorder } from "./events";
 import type { Informers } from "./informers";
 import type { KubeHttp } from "./kube_http";
+import { TRAFFIC_EXTENSION } from "./resources";
 import type { ControllerMetrics } from "./metrics";
 import type { SnapshotSource } from "./sources";
 import { inputResourceOf, writeStatuses } from "./status_writer";
@@ -24,6 +25,8 @@ export interface ReconcilerDeps {
   metrics: ControllerMetrics;
   log: Logger;
   options: Partial<TranslateOptions>;
+  /** TrafficExtension where the API server serves it (RuntimeConfig.trafficExtensionAuto). */
+  trafficExtensionAuto: boolean;
   sources: SnapshotSource[];
   isLeader: () => boolean;
   debounceMs: number;
@@ -123,12 +126,21 @@ export class Reconciler {
     setTimeout(() => this.trigger(), delay).unref();
   }
 
+  /**
+   * The translation options of this reconcile. Auto: TrafficExtension once the API server serves it
+   * (istiod 1.30+ installed its CRD); the WasmPlugins written before are then stale outputs and go.
+   */
+  private optionsNow(): Partial<TranslateOptions> {
+    if (!this.d.trafficExtensionAuto) return this.d.options;
+    return { ...this.d.options, trafficExtension: this.d.informers.served(TRAFFIC_EXTENSION) !== undefined };
+  }
+
   private async reconcileOnce(): Promise<Error[]> {
     const { http, informers, events, metrics, log, sources } = this.d;
     const mayWrite = this.d.isLeader;
     const snapshot = informers.snapshot();
     for (const s of sources) s.contribute?.(snapshot);
-    const result = translate(snapshot, this.d.options);
+    const result = translate(snapshot, this.optionsNow());
 
     const statusByOwner = new Map(result.status.map((s) => [ownerKey(s.object), s]));
     const invalidOwners = new Set([...statusByOwner].filter(([, s]) => s.conditions[0]!.status === "False").map(([k]) => k));

@@ -21,6 +21,8 @@ export const K = {
   serviceEntry: { group: "networking.istio.io", version: "v1", plural: "serviceentries" },
   envoyFilter: { group: "networking.istio.io", version: "v1alpha3", plural: "envoyfilters" },
   wasmPlugin: { group: "extensions.istio.io", version: "v1alpha1", plural: "wasmplugins" },
+  trafficExtension: { group: "extensions.istio.io", version: "v1alpha1", plural: "trafficextensions" },
+  crd: { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false },
   rpcRouter: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcrouters" },
   rpcRateLimit: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcratelimits" },
   rpcProtocol: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcprotocols", namespaced: false },

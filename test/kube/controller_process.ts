@@ -70,6 +70,9 @@ export async function startController(kubeconfig: string, identity: string, extr
     "--lease-duration", "8", "--renew-deadline", "6", "--retry-period", "1",
     "--debounce-ms", "50", "--discovery-interval", "1",
     "--log-level", "debug",
+    // The Istio CRDs of the tests serve TrafficExtension; the tests read WasmPlugins unless they ask
+    // for auto (test/kube/traffic-extension.test.ts). A later --traffic-extension in extraArgs wins.
+    "--traffic-extension", "never",
     ...extraArgs,
   ];
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
