@@ -18,7 +18,8 @@ test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micr
   const r = JSON.parse(stdout) as { bars: Bar[]; arms: EnvoyRun; soak: { requests: number; samples: { wasmBytes: number; rssBytes: number }[] }; micro: { filter: unknown[] }; environment: { nproc: number; loadavg1: { max: number } } };
   for (const b of r.bars) {
     assert.equal(typeof b.value, "number", b.figure);
-    assert.ok(b.met === true || b.met === false, `${b.figure}: met is ${b.met}`);
+    // null: not measurable in this run (an unsaturated Envoy, noise larger than the bar), said in the note.
+    assert.ok(b.met === true || b.met === false || (b.met === null && (b.note ?? "").length > 0), `${b.figure}: met is ${b.met}, note ${b.note}`);
   }
   const figures = (p: string) => r.bars.filter((b) => b.protocol === p).map((b) => b.figure);
   for (const p of ["thrift", "dubbo"]) {
