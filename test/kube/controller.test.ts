@@ -252,6 +252,52 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         });
       });
 
+      await t.test("protocols, ServiceEntries, Aeraki policies and cross-namespace routing: updates change outputs, deletes remove them", async () => {
+        const ns = await namespace(c, "protocols");
+        const callers = await namespace(c, "callers");
+        const plugins = async () => (await c.owned(K.wasmPlugin, ns)).map((o) => JSON.stringify(o.spec));
+        const pluginsMatch = (what: string, test: (specs: string[]) => boolean) => waitFor(what, async () => (test(await plugins()) ? true : undefined));
+
+        // RpcProtocol: the codec of a custom protocol name, then changed, then deleted.
+        await c.create(K.rpcProtocol, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "legacy2" }, spec: { codec: "thrift", routingMode: "perConnection" } });
+        await c.create(K.serviceEntry, {
+          apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "vault", namespace: ns },
+          spec: { hosts: ["vault.example.internal"], addresses: ["240.240.0.21"], ports: [{ number: 7100, name: "tcp-metaprotocol-legacy2-api", protocol: "TCP", targetPort: 7100 }], workloadSelector: { labels: { app: "vault" } }, resolution: "STATIC" },
+        });
+        await pluginsMatch("a thrift plugin for the ServiceEntry", (specs) => specs.length === 1 && /"protocol":"thrift"/.test(specs[0]!));
+        await c.patch(K.rpcProtocol, undefined, "legacy2", { spec: { codec: "dubbo" } });
+        await pluginsMatch("the plugin follows the protocol's new codec", (specs) => specs.length === 1 && /"protocol":"dubbo"/.test(specs[0]!));
+        // ServiceEntry update: a new target port moves the plugin's port match.
+        await c.patch(K.serviceEntry, ns, "vault", { spec: { ports: [{ number: 7100, name: "tcp-metaprotocol-legacy2-api", protocol: "TCP", targetPort: 7101 }] } });
+        await pluginsMatch("the plugin matches the new target port", (specs) => specs.length === 1 && /"number":7101/.test(specs[0]!) && !/"number":7100/.test(specs[0]!));
+        await c.delete(K.rpcProtocol, undefined, "legacy2");
+        await pluginsMatch("no Meltemi protocol of that name: no plugin", (specs) => specs.length === 0);
+
+        // Aeraki ApplicationProtocol: the same port name now registered the Aeraki way; updated; deleted.
+        await c.create(K.applicationProtocol, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "legacy2", namespace: ns }, spec: { protocol: "legacy2", codec: "aeraki.meta_protocol.codec.thrift" } });
+        await pluginsMatch("a thrift plugin from the ApplicationProtocol", (specs) => specs.length === 1 && /"protocol":"thrift"/.test(specs[0]!));
+        await c.patch(K.applicationProtocol, ns, "legacy2", { spec: { codec: "aeraki.meta_protocol.codec.dubbo" } });
+        await pluginsMatch("the plugin follows the ApplicationProtocol's codec", (specs) => specs.length === 1 && /"protocol":"dubbo"/.test(specs[0]!));
+        // DubboAuthorizationPolicy update on the (now Dubbo) service.
+        await c.create(K.dubboAuthorizationPolicy, { apiVersion: "dubbo.aeraki.io/v1alpha1", kind: "DubboAuthorizationPolicy", metadata: { name: "deny", namespace: ns }, spec: { action: "DENY", rules: [{ to: [{ operation: { methods: ["wipe*"] } }] }] } });
+        await pluginsMatch("the policy enforced", (specs) => specs.length === 1 && /wipe\*/.test(specs[0]!));
+        await c.patch(K.dubboAuthorizationPolicy, ns, "deny", { spec: { rules: [{ to: [{ operation: { methods: ["purge*"] } }] }] } });
+        await pluginsMatch("the policy updated", (specs) => specs.length === 1 && /purge\*/.test(specs[0]!) && !/wipe\*/.test(specs[0]!));
+        await c.delete(K.dubboAuthorizationPolicy, ns, "deny");
+        await c.delete(K.applicationProtocol, ns, "legacy2");
+        await pluginsMatch("no protocol of that name again: no plugin", (specs) => specs.length === 0);
+
+        // An RpcRouter for callers in another namespace: its EnvoyFilter lives there, with no
+        // ownerReference (they cannot cross namespaces), and the runtime deletes it with the router.
+        await c.create(K.service, dubboService(ns, "orders"));
+        await c.create(K.rpcRouter, router(ns, "orders", HOST("orders", ns), [["v1", 1]], { clients: { namespaces: [callers] } }));
+        const ef = await waitFor("the client EnvoyFilter in the callers' namespace", async () => (await c.owned(K.envoyFilter, callers))[0]);
+        assert.equal(ownerOf(ef), `RpcRouter/${ns}/orders`);
+        assert.deepEqual(await c.owned(K.envoyFilter, ns), [], "none in the router's own namespace");
+        await c.delete(K.rpcRouter, ns, "orders");
+        await waitFor("the cross-namespace EnvoyFilter deleted with its router", async () => ((await c.owned(K.envoyFilter, callers)).length === 0 ? true : undefined));
+      });
+
       const allOwned = async () => {
         const objs = [...await c.list(K.wasmPlugin, undefined, "app.kubernetes.io/managed-by=meltemi"), ...await c.list(K.envoyFilter, undefined, "app.kubernetes.io/managed-by=meltemi")];
         return objs.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name} rv=${o.metadata.resourceVersion}`).sort();
