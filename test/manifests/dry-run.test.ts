@@ -58,5 +58,21 @@ test("manifests/install, manifests/samples and the Helm chart pass server-side d
     const broken = load("manifests/install").find((o) => o.kind === "Deployment") as KubernetesObject & { spec: { replicas: number } };
     broken.spec.replicas = -1;
     await assert.rejects(dryRun(broken, "broken copy"), /replicas/);
+
+    // The CRDs' CEL rules run on the API server: each cross-field rule rejects what it is there for.
+    const meltemi = (kind: string, spec: object, namespaced = true): KubernetesObject =>
+      ({ apiVersion: "meltemi.dev/v1alpha1", kind, metadata: { name: "cel", ...(namespaced ? { namespace: "demo" } : {}) }, spec } as KubernetesObject);
+    const celCases: [KubernetesObject, RegExp][] = [
+      [meltemi("RpcProtocol", { codec: "thrift", routingMode: "perRequest", thrift: {} }, false), /^$/], // valid: accepted
+      [meltemi("RpcProtocol", { codec: "dubbo", thrift: {} }, false), /thrift/],
+      [meltemi("RpcRouter", { host: "a", faults: [{ match: { method: { exact: "x" } } }] }), /a fault needs abort or delay/],
+      [meltemi("RpcRateLimit", { host: "a", local: {} }), /local needs a tokenBucket or conditions/],
+      [meltemi("RpcRateLimit", { host: "a", adaptive: { sets: { "Not_A_Subset": { descriptors: [{ condition: "true", quota: "1", fillInterval: "1s" }] } } } }), /set names are _base or DestinationRule subset names/],
+      [meltemi("RpcRouter", { host: "a", routes: [{ match: { "": { exact: "x" } }, destinations: [{ subset: "v1" }] }] }), /metadata keys must be 1 to 256 characters/],
+    ];
+    for (const [o, expected] of celCases) {
+      if (expected.source === "^$") await dryRun(o, "CEL: a valid object");
+      else await assert.rejects(dryRun(o, "CEL"), expected, `${o.kind} ${JSON.stringify((o as { spec: unknown }).spec)}`);
+    }
   });
 });
