@@ -54,6 +54,8 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
     try {
       // Ready as leader once it holds the Lease and has reconciled (standby is ready too, earlier).
       await waitReady(a, /leader/);
+      const healthz = await a.get("/healthz");
+      assert.equal(healthz.status, 200, `/healthz: ${healthz.body}`);
 
       await t.test("a Service and an RpcRouter: outputs appear, change and disappear; status follows", async () => {
         const ns = await namespace(c, "shop");
