@@ -1,7 +1,7 @@
 // Every metric the Grafana dashboard (manifests/grafana/meltemi.json) queries is one Meltemi exports:
 // defined by the filter (filter/, Envoy exports it unprefixed) or by the controller (controller/,
 // prom-client); every label it groups or filters by is a tag the filter writes, a label the controller
-// sets, or one the scrape adds (README "Metrics": pod labels such as `version`).
+// sets, or one the scrape adds (docs/filter.md "Metrics": pod labels such as `version`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";

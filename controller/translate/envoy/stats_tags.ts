@@ -13,7 +13,7 @@
 // the separator `;.;` in the name, which Prometheus output shows as `meltemi_requests_total___`.)
 //
 // The regex per tag is Istio's `extraStatTags` form, `(<tag>=\.=(.*?);\.;)`, so Istio generates the
-// very same rules from `proxy.istio.io/config: {extraStatTags: [...]}` (README "Metrics").
+// very same rules from `proxy.istio.io/config: {extraStatTags: [...]}` (docs/filter.md "Metrics").
 // The filter writes these tag names in filter/telemetry/tags.ts; test/host/telemetry.test.ts checks
 // that every tag the filter writes has a rule here.
 
