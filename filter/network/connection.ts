@@ -195,11 +195,10 @@ export class Connection extends StreamContext {
         const reply = f.pending.replyAt(at);
         f.out.bytes(reply.ptr, reply.length);
         f.pending.remove(at);
-      } else if (mutation !== null && f.codec.encodeResponseMutated(f.responses.head, md, mutation, f.out)) {
-        // the route's response mutation is applied
-      } else {
-        // A reply that cannot carry the keys goes as it is: counted when it is a normal answer (a Thrift
-        // client without THeader); error answers (a Dubbo error status: a message only) never carry keys.
+      } else if (mutation === null || !f.codec.encodeResponseMutated(f.responses.head, md, mutation, f.out)) {
+        // No response mutation, or a reply that cannot carry its keys: it goes as it is. Counted when it
+        // is a normal answer (a Thrift client without THeader); error answers (a Dubbo error status
+        // holds a message only) never carry keys.
         if (mutation !== null && md.kind == MessageKind.Response) count(metrics.responseMutationFailures, 1);
         if (!f.codec.encodeResponseForClient(f.responses.head, md, f.out)) f.out.bytes(f.responses.head, md.frameLength);
       }
