@@ -42,13 +42,13 @@ export const INPUTS: readonly InputResource[] = [
   { group: "microservice.slime.io", versions: ["v1alpha2"], plural: "smartlimiters", kind: "SmartLimiter", namespaced: true, slot: "smartLimiters", hasStatus: true },
 ];
 
+/** Istio 1.30+: supersedes WasmPlugin; served only where istiod installed its CRD. */
+export const TRAFFIC_EXTENSION: Resource = { group: "extensions.istio.io", versions: ["v1alpha1"], plural: "trafficextensions", kind: "TrafficExtension", namespaced: true };
+
 /**
  * What the translation emits. Watched whole (a user's object may hold a name Meltemi wants), but only
  * objects labelled managed-by=meltemi are ever changed or deleted.
  */
-/** Istio 1.30+: supersedes WasmPlugin; served only where istiod installed its CRD. */
-export const TRAFFIC_EXTENSION: Resource = { group: "extensions.istio.io", versions: ["v1alpha1"], plural: "trafficextensions", kind: "TrafficExtension", namespaced: true };
-
 export const OUTPUTS: readonly Resource[] = [
   { group: "extensions.istio.io", versions: ["v1alpha1"], plural: "wasmplugins", kind: "WasmPlugin", namespaced: true },
   TRAFFIC_EXTENSION,

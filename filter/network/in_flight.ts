@@ -1,9 +1,9 @@
-// The requests of one connection that wait for their answer: request id -> when it arrived, its label
-// set, its route's response mutation and, for a rejected request, the status decided in advance. The
-// answer with the same id ends it (request telemetry, request_metrics.ts). A ring, oldest first: answers mostly come in order, so the
-// match is usually the oldest entry and removing it is O(1); a client reusing an id (some Thrift
-// clients send seqid 0 every time) is matched in order. Bounded: past MAX_IN_FLIGHT the caller counts
-// the request untimed.
+// The requests of one connection that wait for their answer: request id -> when it arrived, its label set,
+// its route's response mutation and, for a rejected request, the status decided in advance. The answer with
+// the same id ends it (request telemetry, request_metrics.ts). A ring, oldest first: answers mostly come in
+// order, so the match is usually the oldest entry and removing it is O(1); a client reusing an id (some
+// Thrift clients send seqid 0 every time) is matched in order. Bounded: past MAX_IN_FLIGHT the caller
+// counts the request untimed.
 import { Mutation } from "../codec/codec";
 import { LabelSet } from "../telemetry/request_metrics";
 
