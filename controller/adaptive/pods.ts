@@ -48,9 +48,16 @@ export function endpointSlicePods(input: {
   podLabels?: ReadonlyMap<string, Record<string, string>>;
   /** The labels of a DestinationRule subset of a host; undefined when no DestinationRule defines it. */
   subsetLabels?: (host: string, subset: string) => Record<string, string> | undefined;
+  /**
+   * "namespace/service" -> why its EndpointSlices could not be read. Such a service's pods are
+   * unknown (PodsUnknown: the last good quotas stay), not zero.
+   */
+  unreadable?: ReadonlyMap<string, string>;
 }): { podsOf(limiter: { namespace: string; service: string; host: string }, set: string): string[] | string } {
   return {
     podsOf(limiter, set) {
+      const why = input.unreadable?.get(`${limiter.namespace}/${limiter.service}`);
+      if (why !== undefined) return `the EndpointSlices of ${limiter.namespace}/${limiter.service} could not be read: ${why}`;
       const pods = readyPodNames(input.slices, limiter.namespace, limiter.service);
       if (set === "_base") return pods;
       const labels = input.subsetLabels?.(limiter.host, set);

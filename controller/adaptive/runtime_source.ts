@@ -104,6 +104,7 @@ export class AdaptiveSource implements SnapshotSource {
     const slices: EndpointSlice[] = [];
     const podLabels = new Map<string, Record<string, string>>();
     const seen = new Set<string>();
+    const unreadable = new Map<string, string>();
     for (const l of this.limiters) {
       const key = `${l.namespace}/${l.service}`;
       if (seen.has(key)) continue;
@@ -118,11 +119,13 @@ export class AdaptiveSource implements SnapshotSource {
           for (const p of pods.items ?? []) if (p.metadata.name) podLabels.set(p.metadata.name, p.metadata.labels ?? {});
         }
       } catch (err) {
+        // Unknown, not zero pods: the engine reports PodsUnknown and keeps the last good quotas.
+        unreadable.set(key, String((err as Error).message));
         this.log.warn({ err: String((err as Error).message), service: key }, "cannot list the service's endpoints");
       }
     }
     const subsets = indexSubsets(this.snapshot?.destinationRules ?? [], this.config.clusterDomain, new Diagnostics());
-    this.pods.current = endpointSlicePods({ slices, podLabels, subsetLabels: (host, subset) => subsets.labels(host, subset) });
+    this.pods.current = endpointSlicePods({ slices, podLabels, subsetLabels: (host, subset) => subsets.labels(host, subset), unreadable });
   }
 
   private async onResults(results: LimiterResult[]): Promise<void> {

@@ -183,6 +183,24 @@ test("ready pods from EndpointSlices; subsets from pod labels", () => {
   assert.match(src.podsOf(l, "v3") as string, /no DestinationRule defines subset "v3"/);
 });
 
+test("EndpointSlices that could not be read: the pods are unknown (PodsUnknown, last good quotas), not zero", async () => {
+  const slice = { metadata: { namespace: "ns", labels: { "kubernetes.io/service-name": "svc" } }, endpoints: [{ targetRef: { kind: "Pod", name: "a" } }, { targetRef: { kind: "Pod", name: "b" } }] };
+  const readable = endpointSlicePods({ slices: [slice] });
+  const failed = endpointSlicePods({ slices: [], unreadable: new Map([["ns/svc", "HTTP 503"]]) });
+  const l = { namespace: "ns", service: "svc", host: "svc.ns.svc.cluster.local" };
+  assert.match(failed.podsOf(l, "_base") as string, /EndpointSlices of ns\/svc could not be read: HTTP 503/);
+  let current = readable;
+  const engine = new AdaptiveEngine(new Scripted(), { podsOf: (lim, set) => current.podsOf(lim, set) }, { queries: DEFAULT_QUERIES, confirmations: 1 });
+  const lim = [limiter("true", "100", "average")];
+  assert.equal(quotaOf((await engine.refresh(lim, 0))[0]!), 50, "100 over 2 ready pods");
+  current = failed;
+  const r = (await engine.refresh(lim, 1000))[0]!;
+  assert.equal(quotaOf(r), 50, "the last good quota stays (zero pods would have made it an error or a division by zero)");
+  const c = r.status.conditions.find((c) => c.type === "MetricsAvailable")!;
+  assert.equal(c.reason, "PodsUnknown");
+  assert.match(c.message, /HTTP 503/);
+});
+
 const service = {
   apiVersion: "v1",
   kind: "Service",
