@@ -125,6 +125,19 @@ export class ByteWriter {
   /** Overwrites a big-endian u32 already written at `at` (for length prefixes known only at the end). */
   patchU32(at: u32, v: u32): void { store<u32>(this.ptr + at, bswap<u32>(v)); }
 
+  /**
+   * Gives back capacity over `keep` bytes when it holds at most `keep` bytes (its content kept): a
+   * buffer that once took a large read does not keep that size for the life of its owner.
+   */
+  shrink(keep: u32): void {
+    if (this.capacity <= keep || this.length > keep) return;
+    if (this.length == 0) { this.free(); return; }
+    let cap: u32 = 256;
+    while (cap < this.length) cap <<= 1;
+    this.ptr = heap.realloc(this.ptr, cap);
+    this.capacity = cap;
+  }
+
   free(): void {
     if (this.ptr != 0) heap.free(this.ptr);
     this.ptr = 0;

@@ -44,6 +44,17 @@ export class FrameStream {
     this.offset = 0;
   }
 
+  /**
+   * After a read is done: a pending buffer larger than `keep` that now holds at most `keep` unread
+   * bytes goes back to the allocator (Wasm memory never shrinks: per-connection buffers sized by the
+   * largest read would make the VM's peak grow with the number of connections under a backlog).
+   */
+  trim(keep: u32): void {
+    if (this.pending.capacity <= keep || this.buffered > keep) return;
+    this.compact();
+    this.pending.shrink(keep);
+  }
+
   clear(): void {
     this.pending.clear();
     this.offset = 0;

@@ -42,6 +42,15 @@ import { setTcpProxyCluster } from "./upstream";
 const sharedStore = new SharedDataStore();
 let random: Random | null = null;
 
+/**
+ * What one callback writes back into Envoy's buffer. One per VM, not per connection: it is filled and
+ * handed to Envoy within a single callback, and a VM runs one callback at a time. Per connection, each
+ * would keep the size of the largest read it ever saw (Wasm memory never shrinks).
+ */
+const callbackOut = new ByteWriter();
+/** A connection's frame streams keep at most this much capacity between reads (incomplete frames aside). */
+const KEEP_BETWEEN_READS: u32 = 64 * 1024;
+
 function vmRandom(): Random {
   if (random === null) random = new Random(nowNanos());
   return random as Random;
@@ -53,7 +62,8 @@ class Framing {
   responses: FrameStream = new FrameStream();
   requestMd: Metadata;
   responseMd: Metadata;
-  out: ByteWriter = new ByteWriter();
+  /** The VM's callbackOut (see there). */
+  readonly out: ByteWriter = callbackOut;
   /** While a delay holds the connection: what Envoy's read buffer holds (already decided), in order. */
   held: ByteWriter = new ByteWriter();
   pending: PendingReplies = new PendingReplies();
@@ -69,7 +79,6 @@ class Framing {
   free(): void {
     this.requests.pending.free();
     this.responses.pending.free();
-    this.out.free();
     this.held.free();
     this.pending.free();
   }
@@ -157,9 +166,11 @@ export class Connection extends StreamContext {
       writeBuffer(BufferType.DownstreamData, 0, length, f.held.ptr, f.held.length);
       this.heldInEnvoy = f.held.length;
       this.plugin.holdConnection(this);
+      f.requests.trim(KEEP_BETWEEN_READS);
       return FilterStatus.Pause;
     }
     writeBuffer(BufferType.DownstreamData, 0, length, f.out.ptr, f.out.length);
+    f.requests.trim(KEEP_BETWEEN_READS);
     return this.readStatus();
   }
 
@@ -167,7 +178,11 @@ export class Connection extends StreamContext {
   releaseHold(): void {
     this.holdUntilNs = 0;
     this.heldInEnvoy = 0;
-    if (this.framing !== null) (this.framing as Framing).held.clear();
+    if (this.framing !== null) {
+      const held = (this.framing as Framing).held;
+      held.clear();
+      held.shrink(KEEP_BETWEEN_READS);
+    }
   }
 
   onUpstreamData(length: u32, endOfStream: bool): FilterStatus {
@@ -210,6 +225,7 @@ export class Connection extends StreamContext {
       f.responses.clear();
     }
     writeBuffer(BufferType.UpstreamData, 0, length, f.out.ptr, f.out.length);
+    f.responses.trim(KEEP_BETWEEN_READS);
     return FilterStatus.Continue;
   }
 

@@ -33,3 +33,29 @@ describe("ByteReader", () => {
     w.free();
   });
 });
+
+describe("ByteWriter.shrink", () => {
+  it("gives back capacity over the limit, keeping the content", () => {
+    const w = new ByteWriter();
+    for (let i = 0; i < 100000; i++) w.u8(i & 0xff);
+    expect(w.capacity >= 100000).toBe(true);
+    w.shrink(4096); // holds more than the limit: kept as it is
+    expect(w.capacity >= 100000).toBe(true);
+    w.length = 1000;
+    w.shrink(4096);
+    expect(w.capacity).toBe(1024);
+    expect(w.length).toBe(1000);
+    expect(load<u8>(w.ptr + 999)).toBe(<u8>(999 & 0xff));
+    w.clear();
+    w.shrink(4096); // small enough already: kept for the next use
+    expect(w.capacity).toBe(1024);
+    for (let i = 0; i < 100000; i++) w.u8(1);
+    w.clear();
+    w.shrink(4096); // large and empty: given back
+    expect(w.capacity).toBe(0);
+    expect(w.ptr).toBe(0);
+    w.u8(7); // usable again
+    expect(w.length).toBe(1);
+    w.free();
+  });
+});
