@@ -10,6 +10,7 @@ test("each document's origin is file:line of its start", () => {
   const text = ["# leading comment\n" + doc("a"), doc("b"), "\n\n" + doc("c")].join("---\n");
   const loaded = parseText(text, "in.yaml");
   assert.deepEqual(loaded.map((l) => [l.object.metadata.name, l.origin]), [["a", "in.yaml:2"], ["b", "in.yaml:6"], ["c", "in.yaml:11"]]);
+  assert.deepEqual(parseText(doc("first"), "top.yaml").map((l) => l.origin), ["top.yaml:1"], "a document at the very start is on line 1");
 });
 
 test("20,000 documents load in linear time (their origins count up)", () => {
