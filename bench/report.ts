@@ -66,10 +66,15 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       const note = [lost > 0 ? `${lost} requests lost` : "", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; ") || undefined;
       // The filter can only add latency: arm 2 faster than arm 1 by more than the bar itself means the
       // noise of the machine is larger than what is measured, so the bar is neither met nor missed.
-      const noise = (d: number, limit: number, what: string) => d < -limit ? `arm 1's ${what} exceeded arm 2's by more than the bar: noise, not measurable in this run` : "";
-      const with_ = (extra: string) => [note, extra].filter(Boolean).join("; ") || undefined;
-      bars.push({ figure: `added latency p50, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d50, unit: "us", bar: "<= +50 us", met: d50 < -50 ? null : d50 <= 50, note: with_(noise(d50, 50, "p50")) });
-      bars.push({ figure: `added latency p99, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d99, unit: "us", bar: "<= +200 us", met: d99 < -200 ? null : d99 <= 200, note: with_(noise(d99, 200, "p99")) });
+      const added = (what: string, d: number, limit: number): Bar => {
+        const noisy = d < -limit;
+        const why = noisy ? `arm 1's ${what} exceeded arm 2's by more than the bar: noise, not measurable in this run` : "";
+        return {
+          figure: `added latency ${what}, arm 2 - arm 1 at ${rate}/s`, protocol: p, value: d, unit: "us", bar: `<= +${limit} us`,
+          met: noisy ? null : d <= limit, note: [note, why].filter(Boolean).join("; ") || undefined,
+        };
+      };
+      bars.push(added("p50", d50, 50), added("p99", d99, 200));
     }
   }
   const wasm = Math.max(...[...run.closed, ...run.open].map((s) => s.wasmBytes ?? NaN).filter((x) => !Number.isNaN(x)));
