@@ -25,6 +25,13 @@ export function decodeUvarint(ptr: usize, available: u32, maxBytes: u32): u64 {
   return 0;
 }
 
+/** The capacity a ByteWriter takes for `need` bytes: at least 256, doubling from `from`. */
+@inline function capacityFor(need: u32, from: u32): u32 {
+  let cap: u32 = from < 256 ? 256 : from;
+  while (cap < need) cap <<= 1;
+  return cap;
+}
+
 /** A cursor over [base, base+length). Reads are big-endian unless named `...LE`. */
 export class ByteReader {
   base: usize = 0;
@@ -89,8 +96,7 @@ export class ByteWriter {
   ensure(extra: u32): void {
     const need = this.length + extra;
     if (need <= this.capacity) return;
-    let cap: u32 = this.capacity < 256 ? 256 : this.capacity;
-    while (cap < need) cap <<= 1;
+    const cap = capacityFor(need, this.capacity);
     this.ptr = this.ptr == 0 ? heap.alloc(cap) : heap.realloc(this.ptr, cap);
     this.capacity = cap;
   }
@@ -132,8 +138,7 @@ export class ByteWriter {
   shrink(keep: u32): void {
     if (this.capacity <= keep || this.length > keep) return;
     if (this.length == 0) { this.free(); return; }
-    let cap: u32 = 256;
-    while (cap < this.length) cap <<= 1;
+    const cap = capacityFor(this.length, 0);
     this.ptr = heap.realloc(this.ptr, cap);
     this.capacity = cap;
   }

@@ -62,8 +62,6 @@ class Framing {
   responses: FrameStream = new FrameStream();
   requestMd: Metadata;
   responseMd: Metadata;
-  /** The VM's callbackOut (see there). */
-  readonly out: ByteWriter = callbackOut;
   /** While a delay holds the connection: what Envoy's read buffer holds (already decided), in order. */
   held: ByteWriter = new ByteWriter();
   pending: PendingReplies = new PendingReplies();
@@ -142,13 +140,13 @@ export class Connection extends StreamContext {
     f.requests.push(hostBytes.ptr, hostBytes.len);
     hostBytes.release();
 
-    f.out.clear();
+    callbackOut.clear();
     while (true) {
       const status = f.requests.next(f.codec, f.requestMd);
       if (status == DecodeStatus.NeedMore) break;
       if (status == DecodeStatus.Invalid) {
         this.decodeFailed(f, "request");
-        f.out.bytes(f.requests.head, f.requests.buffered);
+        callbackOut.bytes(f.requests.head, f.requests.buffered);
         f.requests.clear();
         break;
       }
@@ -157,19 +155,19 @@ export class Connection extends StreamContext {
     }
     if (endOfStream && f.requests.buffered > 0) {
       // The client is done: an incomplete last frame cannot be decided; it goes on as it is.
-      f.out.bytes(f.requests.head, f.requests.buffered);
+      callbackOut.bytes(f.requests.head, f.requests.buffered);
       f.requests.clear();
     }
     if (this.holdUntilNs != 0 && !this.passThrough) {
       // Held by a delay: Envoy keeps the buffer; it must hold the decided bytes, in order.
-      f.held.bytes(f.out.ptr, f.out.length);
+      f.held.bytes(callbackOut.ptr, callbackOut.length);
       writeBuffer(BufferType.DownstreamData, 0, length, f.held.ptr, f.held.length);
       this.heldInEnvoy = f.held.length;
       this.plugin.holdConnection(this);
       f.requests.trim(KEEP_BETWEEN_READS);
       return FilterStatus.Pause;
     }
-    writeBuffer(BufferType.DownstreamData, 0, length, f.out.ptr, f.out.length);
+    writeBuffer(BufferType.DownstreamData, 0, length, callbackOut.ptr, callbackOut.length);
     f.requests.trim(KEEP_BETWEEN_READS);
     return this.readStatus();
   }
@@ -194,7 +192,7 @@ export class Connection extends StreamContext {
     f.responses.push(hostBytes.ptr, hostBytes.len);
     hostBytes.release();
 
-    f.out.clear();
+    callbackOut.clear();
     while (true) {
       const status = f.responses.next(f.codec, f.responseMd);
       if (status == DecodeStatus.NeedMore) break;
@@ -208,23 +206,23 @@ export class Connection extends StreamContext {
       const at = answer ? f.pending.indexOf(md.requestId) : -1;
       if (at >= 0) {
         const reply = f.pending.replyAt(at);
-        f.out.bytes(reply.ptr, reply.length);
+        callbackOut.bytes(reply.ptr, reply.length);
         f.pending.remove(at);
-      } else if (mutation === null || !f.codec.encodeResponseMutated(f.responses.head, md, mutation, f.out)) {
+      } else if (mutation === null || !f.codec.encodeResponseMutated(f.responses.head, md, mutation, callbackOut)) {
         // No response mutation, or a reply that cannot carry its keys: it goes as it is. Counted when it
         // is a normal answer (a Thrift client without THeader); error answers (a Dubbo error status
         // holds a message only) never carry keys.
         if (mutation !== null && md.kind == MessageKind.Response) count(metrics.responseMutationFailures, 1);
-        if (!f.codec.encodeResponseForClient(f.responses.head, md, f.out)) f.out.bytes(f.responses.head, md.frameLength);
+        if (!f.codec.encodeResponseForClient(f.responses.head, md, callbackOut)) callbackOut.bytes(f.responses.head, md.frameLength);
       }
       f.responses.consume(md.frameLength);
     }
     if (this.passThrough || endOfStream) {
       // Nothing more can be decided on these bytes: the client gets them as they are.
-      f.out.bytes(f.responses.head, f.responses.buffered);
+      callbackOut.bytes(f.responses.head, f.responses.buffered);
       f.responses.clear();
     }
-    writeBuffer(BufferType.UpstreamData, 0, length, f.out.ptr, f.out.length);
+    writeBuffer(BufferType.UpstreamData, 0, length, callbackOut.ptr, callbackOut.length);
     f.responses.trim(KEEP_BETWEEN_READS);
     return FilterStatus.Continue;
   }
@@ -285,7 +283,7 @@ export class Connection extends StreamContext {
 
   private onRequest(f: Framing, ptr: usize, md: Metadata): void {
     if (md.kind != MessageKind.Request && md.kind != MessageKind.Oneway) {
-      f.out.bytes(ptr, md.frameLength); // heartbeats and the like go on untouched
+      callbackOut.bytes(ptr, md.frameLength); // heartbeats and the like go on untouched
       return;
     }
     const config = this.plugin.config;
@@ -310,12 +308,12 @@ export class Connection extends StreamContext {
       let written = false;
       if (config.routingMode == RoutingMode.PerRequest && dest !== null) {
         // The native router behind us forwards on the key we write (ARCHITECTURE.md, perRequest).
-        written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, f.out);
+        written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, callbackOut);
         if (!written) count(metrics.routingKeyFailures, 1);
       } else if (route !== null && !route.requestMutation.isEmpty) {
-        written = f.codec.encodeMutated(ptr, md, route.requestMutation, f.out);
+        written = f.codec.encodeMutated(ptr, md, route.requestMutation, callbackOut);
       }
-      if (!written) f.out.bytes(ptr, md.frameLength);
+      if (!written) callbackOut.bytes(ptr, md.frameLength);
       if (d.delayMs > 0) {
         // Held from now until the delay is over (with the rest of the connection: see holdUntilNs).
         const until = this.now() + <u64>d.delayMs * 1_000_000;
@@ -340,8 +338,8 @@ export class Connection extends StreamContext {
     const reply = f.pending.add(md.requestId);
     f.codec.encodeError(md, d.kind, d.message, reply);
     const probed = config.routingMode == RoutingMode.PerRequest
-      ? f.codec.encodeRoutedProbe(md, d.destination !== null ? d.destination!.cluster : config.probeCluster, f.out)
-      : f.codec.encodeProbe(md, f.out);
+      ? f.codec.encodeRoutedProbe(md, d.destination !== null ? d.destination!.cluster : config.probeCluster, callbackOut)
+      : f.codec.encodeProbe(md, callbackOut);
     if (!probed) {
       f.pending.remove(f.pending.indexOf(md.requestId));
       log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " cannot carry a rejection to the client; closing the connection");
