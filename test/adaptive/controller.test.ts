@@ -7,7 +7,6 @@
 // with the ServiceAccount of manifests/install/rbac.yaml.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
 import type { KubeObject } from "../../controller/k8s/objects";
 import { withKubeApiserver } from "../kube/apiserver";
@@ -34,7 +33,7 @@ test("meltemi controller: SmartLimiter status and WasmPlugin buckets follow Prom
     await withKubeApiserver({}, async (kube) => {
       await kube.installIstioCrds();
       const admin = kube.kubeConfig();
-      for (const f of fs.readdirSync(path.join(repoRoot, "manifests/crds"))) await installCrds(admin, path.join(repoRoot, "manifests/crds", f));
+      await kube.installMeltemiCrds();
       await installCrds(admin, path.join(repoRoot, "manifests/slime/smartlimiters.microservice.slime.io.yaml"));
       const kubeconfig = await controllerKubeconfig(kube);
       const c = new Cluster(kube);

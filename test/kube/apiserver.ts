@@ -11,7 +11,7 @@ import fs from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { kubeBinaries, KubeBinaries } from "./binaries";
+import { kubeBinaries, KubeBinaries, repoRoot } from "./binaries";
 import { installCrds } from "./crds";
 import { Etcd, startEtcd, stopEtcd } from "./etcd";
 import { isAlive, makeWorkDir, readLog, removeWorkDir, sleep, startLogged, stopProcess, tailLog } from "./process";
@@ -141,6 +141,14 @@ export class KubeApiserver {
   /** Installs Istio's CRDs (istio.io/api's customresourcedefinitions.gen.yaml); returns their names. */
   installIstioCrds(): Promise<string[]> {
     return installCrds(this.kubeConfig(), this.binaries.istioCrds);
+  }
+
+  /** Installs Meltemi's CRDs (manifests/crds/, in name order); returns their names. */
+  async installMeltemiCrds(): Promise<string[]> {
+    const dir = path.join(repoRoot, "manifests/crds");
+    const names: string[] = [];
+    for (const f of fs.readdirSync(dir).sort()) names.push(...(await installCrds(this.kubeConfig(), path.join(dir, f))));
+    return names;
   }
 
   /** Stops kube-apiserver and etcd; removes the work dir unless MELTEMI_KEEP_KUBE_DIR is set. */

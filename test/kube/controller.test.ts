@@ -3,7 +3,6 @@
 // One API server for all steps (starting one costs ~6 s); each step uses its own namespace.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
 import type { KubeObject } from "../../controller/k8s/objects";
 import { withKubeApiserver, type KubeApiserver } from "./apiserver";
@@ -41,7 +40,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
   await withKubeApiserver({}, async (kube: KubeApiserver) => {
     await kube.installIstioCrds();
     const admin = kube.kubeConfig();
-    for (const f of fs.readdirSync(path.join(repoRoot, "manifests/crds"))) await installCrds(admin, path.join(repoRoot, "manifests/crds", f));
+    await kube.installMeltemiCrds();
     const kubeconfig = await controllerKubeconfig(kube);
     const c = new Cluster(kube);
     const started: ControllerProcess[] = [];

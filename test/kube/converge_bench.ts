@@ -4,16 +4,12 @@
 // its ServiceAccount token; prints the time until all 2N outputs exist, the controller's reconcile
 // count and time (its /metrics), then restarts the controller and prints the time until it is ready
 // again and what its first reconcile wrote (0 expected). Timings vary with the machine.
-import fs from "node:fs";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { KubeObject } from "../../controller/k8s/objects";
 import { forEachLimited } from "../../controller/runtime/parallel";
 import { withKubeApiserver } from "./apiserver";
-import { repoRoot } from "./binaries";
 import { Cluster, K } from "./cluster_objects";
 import { controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
-import { installCrds } from "./crds";
 
 const n = Number(process.argv[2] ?? 500);
 const ns = "bench";
@@ -21,8 +17,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 await withKubeApiserver({}, async (kube) => {
   await kube.installIstioCrds();
-  const admin = kube.kubeConfig();
-  for (const f of fs.readdirSync(path.join(repoRoot, "manifests/crds"))) await installCrds(admin, path.join(repoRoot, "manifests/crds", f));
+  await kube.installMeltemiCrds();
   const kubeconfig = await controllerKubeconfig(kube);
   const c = new Cluster(kube);
   await c.create(K.namespace, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });

@@ -4,19 +4,14 @@
 // and the outputs of the other kind are deleted, with no restart.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
 import { withKubeApiserver, type KubeApiserver } from "./apiserver";
-import { repoRoot } from "./binaries";
 import { Cluster, K } from "./cluster_objects";
 import { controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
-import { installCrds } from "./crds";
 
 test("auto: TrafficExtension where the cluster serves it, WasmPlugin where it does not", { timeout: 300_000 }, async () => {
   await withKubeApiserver({}, async (kube: KubeApiserver) => {
     await kube.installIstioCrds();
-    const admin = kube.kubeConfig();
-    for (const f of fs.readdirSync(path.join(repoRoot, "manifests/crds"))) await installCrds(admin, path.join(repoRoot, "manifests/crds", f));
+    await kube.installMeltemiCrds();
     const c = new Cluster(kube);
     const ctl = await startController(await controllerKubeconfig(kube), "auto-a", ["--traffic-extension", "auto"]);
     try {

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { CoreV1Api, type KubernetesObject, KubernetesObjectApi, PatchStrategy, loadAllYaml } from "@kubernetes/client-node";
 import { withKubeApiserver } from "../kube/apiserver";
-import { describeError, installCrds } from "../kube/crds";
+import { describeError } from "../kube/crds";
 import { CHART, helm, repoRoot } from "./support";
 import { execFileSync } from "node:child_process";
 
@@ -25,7 +25,7 @@ test("manifests/install, manifests/samples and the Helm chart pass server-side d
   const chartOut = execFileSync(helm(), ["template", "meltemi", CHART, "--namespace", "mesh-addons", "--set", "image=registry.example/meltemi:1"], { encoding: "utf8" });
   await withKubeApiserver({}, async (kube) => {
     await kube.installIstioCrds();
-    for (const f of fs.readdirSync(path.join(repoRoot, "manifests/crds")).sort()) await installCrds(kube.kubeConfig(), path.join(repoRoot, "manifests/crds", f));
+    await kube.installMeltemiCrds();
     const kc = kube.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     // Namespaces must exist for a namespaced dry-run; the demo one and the chart's release namespace
