@@ -14,16 +14,17 @@ import path from "node:path";
 import { repoRoot } from "../envoy/envoy";
 
 /** The npm running this test (`npm test` names itself in npm_execpath), else the one on PATH. */
-const npm: string[] = process.env.npm_execpath?.endsWith("npm-cli.js")
+const npm: [string, ...string[]] = process.env.npm_execpath?.endsWith("npm-cli.js")
   ? [process.execPath, process.env.npm_execpath]
   : ["npm"];
 
 // From the local npm cache where it has the packages (bounds the time of each `npm ci`).
 const env = { ...process.env, npm_config_prefer_offline: "true", npm_config_update_notifier: "false" };
 
-function run(cwd: string, args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync(args[0], args.slice(1), { cwd, env, encoding: "utf8", timeout: 10 * 60_000 });
-  return { ok: r.status === 0, out: `$ ${args.join(" ")} (exit ${r.status ?? r.signal})\n${r.stdout}${r.stderr}` };
+function run(cwd: string, argv: [string, ...string[]]): { ok: boolean; out: string } {
+  const [command, ...args] = argv;
+  const r = spawnSync(command, args, { cwd, env, encoding: "utf8", timeout: 10 * 60_000 });
+  return { ok: r.status === 0, out: `$ ${argv.join(" ")} (exit ${r.status ?? r.signal})\n${r.stdout}${r.stderr}` };
 }
 
 test("package-lock.json holds no npm package (a dependency's npm would shadow the user's under npm run)", () => {
@@ -37,7 +38,8 @@ test("after a lockfile change, the set-up through npm run reinstalls with the us
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const clone = path.join(dir, "meltemi");
   const head = spawnSync("git", ["-C", repoRoot, "rev-parse", "HEAD"], { encoding: "utf8" }).stdout.trim();
-  for (const step of [["git", "clone", "--quiet", "--no-checkout", repoRoot, clone], ["git", "-C", clone, "checkout", "--quiet", head]]) {
+  const steps: [string, ...string[]][] = [["git", "clone", "--quiet", "--no-checkout", repoRoot, clone], ["git", "-C", clone, "checkout", "--quiet", head]];
+  for (const step of steps) {
     const r = run(dir, step);
     assert.ok(r.ok, r.out);
   }
