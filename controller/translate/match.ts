@@ -29,8 +29,15 @@ export function fromMeltemiMatch(match: Match | undefined, path: string, ref: Ob
 }
 
 /**
- * An Aeraki MetaRouteMatch: `attributes` of exact | prefix | regex; an empty value checks presence
- * (aeraki-mesh/api metaprotocol_metarouter.proto MetaRouteMatch). null: unusable (reported).
+ * An Aeraki MetaRouteMatch: `attributes` of exact | prefix | regex (aeraki-mesh/api
+ * metaprotocol_metarouter.proto MetaRouteMatch). Presence, with Aeraki's meaning:
+ * - no value (`method:` or `method: {}`): presence is checked (the proto's comment);
+ * - `regex: "*"`: Aeraki's catch-all idiom, a presence check (aeraki internal/xds/utils.go
+ *   isCatchAllHeaderMatch; "*" is not even a valid RE2);
+ * - `exact: ""`: presence too, because Aeraki hands `exact` to Envoy's HeaderMatcher, whose exact
+ *   match with an empty value matches any value (envoy source/common/http/header_utility.cc:
+ *   `value_.empty() || value == value_`).
+ * null: unusable (reported).
  */
 export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, ref: ObjectRef, diags: Diagnostics): FilterMatch | undefined | null {
   const attrs = match?.attributes;
@@ -38,7 +45,7 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
   const out: FilterMatch = {};
   let ok = true;
   for (const key of Object.keys(attrs)) {
-    const m = attrs[key]!;
+    const m = attrs[key] ?? {};
     const kinds = (["exact", "prefix", "regex"] as const).filter((k) => m[k] !== undefined);
     if (key === "") {
       diags.error(ref, "InvalidMatch", "an attribute name is empty", `${path}.attributes`);
@@ -50,7 +57,9 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
       ok = false;
       continue;
     }
-    const fm: FilterStringMatch = kinds.length === 0 ? { present: true } : { [kinds[0]!]: m[kinds[0]!] };
+    const kind = kinds[0];
+    const presence = kind === undefined || (kind === "regex" && m.regex === "*") || (kind === "exact" && m.exact === "");
+    const fm: FilterStringMatch = presence ? { present: true } : { [kind]: m[kind] };
     ok = checkRegex(fm, key, `${path}.attributes`, ref, diags) && ok;
     out[key] = fm;
   }

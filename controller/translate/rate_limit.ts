@@ -15,6 +15,7 @@ import type { RateLimitIntent } from "./intent";
 import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject } from "./schema_check";
+import { refuseUnknownFields } from "./unknown_fields";
 
 export function readRpcRateLimit(
   obj: RpcRateLimitObject,
@@ -28,7 +29,7 @@ export function readRpcRateLimit(
     diags.error(ref, "InvalidSpec", report.errors.join("; "));
     return null;
   }
-  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
+  if (refuseUnknownFields(report.unknownFields, "", "RpcRateLimit", ref, diags)) return null;
   const spec = obj.spec!;
   const ns = obj.metadata.namespace ?? "default";
   const host = resolveHost(spec.host, ns, options.clusterDomain);

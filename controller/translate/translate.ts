@@ -359,6 +359,10 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
       const binding = protocols.get(port.protocol);
       if (!binding) {
         diags.warn(service.object, "UnknownProtocol", `port ${port.number}: protocol "${port.protocol}" has no codec (define an RpcProtocol, or an ApplicationProtocol with a Meltemi codec); left to Istio's TCP handling`);
+        // The routers and limits written for this port are not in force: they must not read Ready.
+        for (const intent of [routerClaims.pick(service.host, port.number, diags), limitClaims.pick(service.host, port.number, diags)]) {
+          if (intent) diags.degrade(intent.source, "CodecNotAvailable", `${service.host} port ${port.number}: protocol "${port.protocol}" has no Meltemi codec, so nothing of this is applied there (the traffic is plain TCP to Istio)`);
+        }
         continue;
       }
       const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policiesFor(service, binding, authzByNamespace, options.rootNamespace), ctx);
