@@ -1,7 +1,7 @@
 // The translation of an RpcRateLimit into a rate-limit intent (token buckets of the serving proxies):
 // its fixed `local` buckets, and the buckets its `adaptive` block has in force (resolved by the adaptive
 // engine, handed in through the snapshot), adaptive ones first.
-import { adaptiveRateLimitIntent } from "../adaptive/intent";
+import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
 import { limiterKey, type ResolvedSets } from "../adaptive/limiter";
 import { adaptiveOfRpcRateLimit } from "../adaptive/rpc_rate_limit";
 import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
@@ -58,6 +58,7 @@ export function readRpcRateLimit(
     const limiter = adaptiveOfRpcRateLimit(ref, ns, host, spec.port, spec.adaptive, diags);
     if (!limiter) ok = false;
     else {
+      reportNoEngine(limiter, adaptiveQuotas, diags);
       const adaptiveIntent = adaptiveRateLimitIntent(limiter, adaptiveQuotas?.get(limiterKey(ref)), diags);
       const adaptive = adaptiveIntent.localRateLimit;
       subsets = adaptiveIntent.subsets;

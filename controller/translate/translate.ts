@@ -1,7 +1,7 @@
 // The translation: a pure function from a snapshot of the inputs to the desired Istio objects, the
 // diagnostics, and the Ready condition of every Meltemi / Aeraki input. Same inputs, same output, in a
 // deterministic order; no clock, no I/O. The runtime (watch, apply, status) and `meltemi render` wrap it.
-import { adaptiveRateLimitIntent } from "../adaptive/intent";
+import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
 import { limiterKey } from "../adaptive/limiter";
 import { readSmartLimiter } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
@@ -262,6 +262,11 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   });
 }
 
+function sameLabels(a: Record<string, string>, b: Record<string, string> | undefined): boolean {
+  const keys = Object.keys(a);
+  return b !== undefined && keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
 function policiesFor(service: MeltemiService, binding: ProtocolBinding, byNamespace: Map<string, AuthorizationIntent[]>, rootNamespace: string): AuthorizationIntent[] {
   const scoped = [...(byNamespace.get(service.namespace) ?? []), ...(service.namespace === rootNamespace ? [] : byNamespace.get(rootNamespace) ?? [])];
   return scoped
@@ -315,6 +320,12 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
       diags.error(intent.source, "OtherNamespace", `${intent.host} is in namespace ${target.namespace}: a SmartLimiter protects a service of its own namespace`);
       continue;
     }
+    if (target && limiter.workloadSelector && !sameLabels(limiter.workloadSelector, target.selector)) {
+      // Meltemi's limits live in the plugin of the service's own pods (its selector).
+      diags.error(intent.source, "WorkloadSelectorMismatch", `spec.workloadSelector ${JSON.stringify(limiter.workloadSelector)} is not the selector of ${intent.host} (${JSON.stringify(target.selector ?? {})}): Meltemi limits the pods of the service; use the service's selector or leave workloadSelector out`, "spec.workloadSelector");
+      continue;
+    }
+    reportNoEngine(limiter, snapshot.adaptiveQuotas, diags);
     rateLimits.push(intent);
   }
   // Aeraki's objects come after Meltemi's: an RpcRouter / RpcRateLimit for the same host wins.
