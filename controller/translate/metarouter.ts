@@ -83,8 +83,9 @@ function localRateLimitOf(mr: MetaRouter, ref: ObjectRef, diags: Diagnostics): F
   const lrl = mr.spec!.localRateLimit!;
   const out: FilterLocalRateLimit = {};
   let ok = true;
-  if (lrl.tokenBucket && aerakiBucketOk(lrl.tokenBucket, "spec.localRateLimit.tokenBucket", ref, diags)) {
-    const b = tokenBucketOf(lrl.tokenBucket, "spec.localRateLimit.tokenBucket", ref, diags);
+  if (lrl.tokenBucket) {
+    const path = "spec.localRateLimit.tokenBucket";
+    const b = aerakiBucketOk(lrl.tokenBucket, path, ref, diags) ? tokenBucketOf(lrl.tokenBucket, path, ref, diags) : null;
     if (b) out.tokenBucket = b;
     else ok = false;
   }
