@@ -10,6 +10,7 @@ import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
+import { unappliedConsistentHash } from "./consistent_hash";
 import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
@@ -98,6 +99,10 @@ interface Context {
   diags: Diagnostics;
   subsets: SubsetIndex;
   servicesByHost: Map<string, MeltemiService>;
+  /** Hosts whose DestinationRule asks for a consistent hash Meltemi does not apply (consistent_hash.ts). */
+  unappliedHash: Map<string, string>;
+  /** Router|host pairs already told (once, whatever the number of ports). */
+  hashReported: Set<string>;
 }
 
 /** The filter's routes for a router on one service port, and every cluster they name. */
@@ -123,6 +128,12 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
       }
       if (d.host !== service.host && !ctx.servicesByHost.has(d.host)) {
         ctx.diags.warn(router.source, "UnknownDestination", `destination host ${d.host} is not a known Meltemi service; its cluster may not exist`, r.path);
+      }
+      const hash = ctx.unappliedHash.get(d.host);
+      const hashKey = `${refKey(router.source)}|${d.host}`;
+      if (hash !== undefined && !ctx.hashReported.has(hashKey)) {
+        ctx.hashReported.add(hashKey);
+        ctx.diags.degrade(router.source, "ConsistentHashNotApplied", hash, r.path);
       }
       if (d.subset !== undefined && !ctx.subsets.subsets(d.host).has(d.subset)) {
         ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${d.subset}" of ${d.host}: requests routed there fail until one does`, r.path);
@@ -288,7 +299,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost };
+  const ctx: Context = { options, diags, subsets, servicesByHost, unappliedHash: unappliedConsistentHash(snapshot.destinationRules, options.clusterDomain), hashReported: new Set() };
 
   const routers: RouterIntent[] = [];
   const rateLimits: RateLimitIntent[] = [];

@@ -178,3 +178,14 @@ spec:
   assert.match(limiter.stderr, /degraded: SmartLimiter shop\/reviews: QuotasAtRuntime: adaptive quotas are computed at runtime/);
   assert.match(limiter.stderr, /status: SmartLimiter shop\/reviews: Ready=False QuotasAtRuntime/);
 });
+
+test("a DestinationRule's top-level consistent hash, not applied, shows in the status of the routers sending traffic there", () => {
+  const dr = { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "reviews", namespace: "shop" }, spec: { host: HOST, trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "userId" } } }, subsets: [{ name: "v1", labels: { v: "1" } }] } };
+  const r = run({ destinationRules: [dr] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({}), route({ match: { attributes: { method: { exact: "a" } } } })] })] as never[] });
+  assert.equal(ready(r, "MetaRouter"), "False ConsistentHashNotApplied");
+  assert.equal(r.diagnostics.filter((d) => d.reason === "ConsistentHashNotApplied" && d.object.kind === "MetaRouter").length, 1, "told once");
+  assert.equal(clientRoutes(r).length, 1, "the routes are applied");
+  // Without the hash, the same MetaRouter is Ready.
+  const plain = run({ destinationRules: [{ ...dr, spec: { host: HOST, subsets: dr.spec.subsets } }] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})] })] as never[] });
+  assert.equal(ready(plain, "MetaRouter").split(" ")[0], "True");
+});
