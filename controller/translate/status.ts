@@ -39,7 +39,7 @@ export function readyStatus(object: ObjectRef, diagnostics: readonly Diagnostic[
     condition = { type: "Ready", status: "False", reason: errors[0]!.reason, message: lines(errors) };
   } else if (degraded.length > 0) {
     // Ready means "what the object says is in force": not so when part of it is not applied.
-    condition = { type: "Ready", status: "False", reason: degraded[0]!.reason, message: `applied in part: ${lines([...degraded, ...warnings])}` };
+    condition = { type: "Ready", status: "False", reason: degraded[0]!.reason, message: `not (all) in force: ${lines([...degraded, ...warnings])}` };
   } else if (warnings.length > 0) {
     condition = { type: "Ready", status: "True", reason: "AcceptedWithWarnings", message: lines(warnings) };
   } else {

@@ -58,7 +58,7 @@ test("MetaRouter status on a real kube-apiserver: refused keeps the last good ro
         return r?.reason === "GlobalRateLimitNotSupported" ? r : undefined;
       });
       assert.equal(degraded.status, "False");
-      assert.match(degraded.message, /applied in part/);
+      assert.match(degraded.message, /not \(all\) in force/);
     } catch (err) {
       if (controller) console.error(`---- controller log ----\n${controller.logs.slice(-80).join("\n")}`);
       throw err;
