@@ -73,6 +73,14 @@ export function isSmartLimiter(obj: KubeObject): boolean {
   return obj.apiVersion === SLIME_API_VERSION && obj.kind === SMART_LIMITER;
 }
 
+/** The service a SmartLimiter is for: spec.host, else its own name (Slime's rule), as an FQDN. */
+export function smartLimiterHost(obj: KubeObject, clusterDomain: string): string {
+  const namespace = obj.metadata.namespace ?? "default";
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  const given = typeof spec.host === "string" && spec.host !== "" ? spec.host : obj.metadata.name ?? "";
+  return resolveHost(given, namespace, clusterDomain);
+}
+
 export function readSmartLimiter(obj: KubeObject, clusterDomain: string, diags: Diagnostics): AdaptiveLimiter | null {
   const ref = refOf(obj);
   const namespace = obj.metadata.namespace ?? "default";
@@ -107,11 +115,10 @@ function readSpec(obj: KubeObject, ref: ReturnType<typeof refOf>, namespace: str
   }
   if (spec.rls !== undefined && spec.rls !== "") diags.degrade(ref, "GlobalRateLimitNotSupported", "spec.rls: not applied (the global strategy is not supported)", "spec.rls");
   const service = obj.metadata.name ?? "";
-  const hostName = typeof spec.host === "string" && spec.host !== "" ? spec.host : service;
   const specPort = portOf(spec.target, "spec.target", ref, diags);
   if (specPort === null) return null;
 
-  const limiter: AdaptiveLimiter = { source: ref, namespace, service, host: resolveHost(hostName, namespace, clusterDomain), sets: [] };
+  const limiter: AdaptiveLimiter = { source: ref, namespace, service, host: smartLimiterHost(obj, clusterDomain), sets: [] };
   if (workloadSelector) limiter.workloadSelector = workloadSelector;
   let port = specPort;
   for (const setName of Object.keys(spec.sets).sort()) {

@@ -3,7 +3,7 @@
 // deterministic order; no clock, no I/O. The runtime (watch, apply, status) and `meltemi render` wrap it.
 import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
 import { limiterKey } from "../adaptive/limiter";
-import { readSmartLimiter } from "../adaptive/smart_limiter";
+import { readSmartLimiter, smartLimiterHost } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
 import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
@@ -318,13 +318,15 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     rateLimits.push(intent);
   }
   for (const sl of byNamespaceName(snapshot.smartLimiters)) {
-    const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
-    if (!limiter) continue;
-    if (!servicesByHost.has(limiter.host)) {
-      // Slime's SmartLimiters of HTTP services are Slime's: not an error, nothing generated.
-      diags.info(limiter.source, "NotAMeltemiService", `${limiter.host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
+    // Slime's SmartLimiters of HTTP services (and its gateway limiters) are Slime's: judged by Slime's
+    // rules, not Meltemi's, so what reading them found is reported only for Meltemi services.
+    const host = smartLimiterHost(sl, options.clusterDomain);
+    if (!servicesByHost.has(host)) {
+      diags.info(refOf(sl), "NotAMeltemiService", `${host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
       continue;
     }
+    const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
+    if (!limiter) continue;
     const intent = adaptiveRateLimitIntent(limiter, snapshot.adaptiveQuotas?.get(limiterKey(limiter.source)), diags);
     const target = servicesByHost.get(intent.host);
     if (target && target.namespace !== limiter.namespace) {
