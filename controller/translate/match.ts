@@ -1,7 +1,7 @@
 // Metadata matches, from Meltemi and Aeraki objects to the filter's form, with the regex check the
 // schema cannot do.
 import type { Match } from "../api/types";
-import type { AerakiMatch } from "../k8s/aeraki";
+import type { AerakiMatch, AerakiStringMatch } from "../k8s/aeraki";
 import type { ObjectRef } from "../k8s/objects";
 import type { Diagnostics } from "./diagnostics";
 import type { FilterMatch, FilterStringMatch } from "./filter_config";
@@ -45,7 +45,7 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
   const out: FilterMatch = {};
   let ok = true;
   for (const key of Object.keys(attrs)) {
-    const m = attrs[key] ?? {};
+    const m: AerakiStringMatch = attrs[key] ?? {};
     const kinds = (["exact", "prefix", "regex"] as const).filter((k) => m[k] !== undefined);
     if (key === "") {
       diags.error(ref, "InvalidMatch", "an attribute name is empty", `${path}.attributes`);
@@ -58,6 +58,12 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
       continue;
     }
     const kind = kinds[0];
+    if ((kind === "regex" || kind === "prefix") && m[kind] === "") {
+      // Aeraki's webhook refuses an empty regex; Envoy's HeaderMatcher an empty prefix (min_len 1).
+      diags.error(ref, "InvalidMatch", `attribute "${key}": an empty ${kind} is refused (as Aeraki and Envoy do)`, `${path}.attributes.${key}.${kind}`);
+      ok = false;
+      continue;
+    }
     const presence = kind === undefined || (kind === "regex" && m.regex === "*") || (kind === "exact" && m.exact === "");
     const fm: FilterStringMatch = presence ? { present: true } : { [kind]: m[kind] };
     ok = checkRegex(fm, key, `${path}.attributes`, ref, diags) && ok;

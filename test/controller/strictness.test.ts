@@ -80,6 +80,9 @@ test("Aeraki's match idioms: regex \"*\", exact \"\" and a bare attribute check 
   const r = run({ metaRouters: [metaRouter({ hosts: [HOST], routes: [route({ match: { attributes: { a: { regex: "*" }, b: { exact: "" }, c: null, d: {}, e: { exact: "x" } } } })] })] as never[] });
   assert.deepEqual(errors(r), []);
   assert.deepEqual((clientRoutes(r)[0]![0] as { match: unknown }).match, { a: { present: true }, b: { present: true }, c: { present: true }, d: { present: true }, e: { exact: "x" } });
+  // An empty regex or prefix is no idiom: Aeraki's webhook and Envoy refuse them.
+  const empty = run({ metaRouters: [metaRouter({ hosts: [HOST], routes: [route({ match: { attributes: { a: { regex: "" }, b: { prefix: "" } } } })] })] as never[] });
+  assert.deepEqual(errors(empty), ["InvalidMatch spec.routes[0].match.attributes.a.regex", "InvalidMatch spec.routes[0].match.attributes.b.prefix"]);
   // The same in a localRateLimit condition.
   const l = run({ metaRouters: [metaRouter({ hosts: [HOST], localRateLimit: { conditions: [{ match: { attributes: { method: { regex: "*" } } }, tokenBucket: { maxTokens: 5, fillInterval: "1s" } }] } })] as never[] });
   assert.deepEqual((serverConfig(l).localRateLimit as { conditions: { match: unknown }[] }).conditions[0]!.match, { method: { present: true } });
