@@ -6,6 +6,20 @@ import type { RateLimitIntent } from "../translate/intent";
 import { localRateLimitOf, shadowedDescriptors } from "./buckets";
 import { BASE_SET, type AdaptiveLimiter, type ResolvedSets } from "./limiter";
 
+/**
+ * Without an engine (`meltemi render`, or the controller without --prometheus-url) no adaptive quota
+ * is ever in force: the object must not read Ready, and render must not print `localRateLimit: {}`
+ * without a word.
+ */
+export function reportNoEngine(limiter: AdaptiveLimiter, quotas: ReadonlyMap<string, ResolvedSets> | undefined, diags: Diagnostics): void {
+  if (quotas !== undefined) return;
+  diags.degrade(
+    limiter.source,
+    "QuotasAtRuntime",
+    "adaptive quotas are computed at runtime by `meltemi controller --prometheus-url` (from the metrics and the ready pods); none is in force in this output (its localRateLimit carries none of them)",
+  );
+}
+
 export function adaptiveRateLimitIntent(limiter: AdaptiveLimiter, quotas: ResolvedSets | undefined, diags: Diagnostics): RateLimitIntent {
   const inForce = (set: string) => {
     const list = quotas?.get(set) ?? [];

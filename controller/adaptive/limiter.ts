@@ -32,6 +32,8 @@ export interface AdaptiveLimiter {
   /** FQDN. */
   host: string;
   port?: number;
+  /** A sidecar limiter's own pod selection (Slime's spec.workloadSelector without gateway). */
+  workloadSelector?: Record<string, string>;
   sets: AdaptiveSet[];
 }
 

@@ -9,7 +9,13 @@
 // - target.port (descriptor's, else the spec's): that service port only; target.direction outbound,
 //   target.route/host (HTTP routes): not applicable to RPC, reported;
 // - strategy global (Envoy rate limit service), custom_key/custom_value, headers_to_add, match on
-//   query/body/source IP, gateway/workloadSelector: not supported, reported; the descriptor is skipped.
+//   query/body/source IP, gateway limiters (`gateway: true`): not supported, reported;
+// - spec.workloadSelector without `gateway: true` (a sidecar limiter: Slime puts its EnvoyFilter on
+//   the pods with those labels): accepted when it selects the service's pods (translate.ts checks it
+//   against the Service's selector).
+// Field names: Slime reads its spec as protobuf JSON, which takes the proto name (fill_interval) and
+// the JSON name (fillInterval) alike, so both are accepted here; both at once is refused, as protojson
+// does. An unknown field refuses the SmartLimiter (a dropped `match` would limit every request).
 import { resolveHost } from "../discovery/hosts";
 import { refOf, type KubeObject } from "../k8s/objects";
 import type { Diagnostics } from "../translate/diagnostics";
@@ -23,41 +29,102 @@ export const SMART_LIMITER = "SmartLimiter";
 type Loose = Record<string, unknown>;
 const isObject = (v: unknown): v is Loose => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const SPEC_FIELDS = new Set(["sets", "rls", "workloadSelector", "gateway", "host", "target"]);
-const DESCRIPTOR_FIELDS = new Set(["condition", "action", "match", "target", "custom_key", "custom_value"]);
-const ACTION_FIELDS = new Set(["quota", "fill_interval", "strategy", "headers_to_add"]);
-const MATCH_FIELDS = new Set(["name", "exact_match", "prefix_match", "suffix_match", "regex_match", "present_match", "invert_match", "is_exact_match_empty", "matchSource", "useQueryMatch", "present_match_separate"]);
+// Proto field names (slime-io/slime modules/limiter api/v1alpha2/smart_limiter.proto, and the CRD's
+// matchSource / useQueryMatch / present_match_separate / headers_to_add).
+const SPEC_FIELDS = ["sets", "rls", "workloadSelector", "gateway", "host", "target"];
+const SET_FIELDS = ["descriptor"];
+const DESCRIPTOR_FIELDS = ["condition", "action", "match", "target", "custom_key", "custom_value"];
+const ACTION_FIELDS = ["quota", "fill_interval", "strategy", "headers_to_add"];
+const DURATION_FIELDS = ["seconds", "nanos"];
+const TARGET_FIELDS = ["direction", "port", "route", "host"];
+const MATCH_FIELDS = ["name", "exact_match", "prefix_match", "suffix_match", "regex_match", "present_match", "invert_match", "is_exact_match_empty", "matchSource", "useQueryMatch", "present_match_separate"];
+
+/** protojson's JSON name of a proto field: fill_interval -> fillInterval. */
+const jsonName = (field: string) => field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * The object with its keys under their proto names, either spelling accepted. null (reported) for an
+ * unknown field or a field given in both spellings.
+ */
+function protoFields(raw: Loose, fields: readonly string[], path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): Loose | null {
+  const byName = new Map<string, string>();
+  for (const f of fields) {
+    byName.set(f, f);
+    byName.set(jsonName(f), f);
+  }
+  const out: Loose = {};
+  let ok = true;
+  for (const [k, v] of Object.entries(raw)) {
+    const field = byName.get(k);
+    const at = path === "" ? k : `${path}.${k}`;
+    if (field === undefined) {
+      diags.error(ref, "UnknownField", `"${k}" is not a SmartLimiter field (misspelled?): the SmartLimiter is not applied, since without it the limit could apply more broadly than written`, at);
+      ok = false;
+    } else if (field in out) {
+      diags.error(ref, "DuplicateField", `"${field}" is given twice (as ${field} and ${jsonName(field)})`, at);
+      ok = false;
+    } else out[field] = v;
+  }
+  return ok ? out : null;
+}
 const MAX_FILL_INTERVAL_MS = 86_400_000;
 
 export function isSmartLimiter(obj: KubeObject): boolean {
   return obj.apiVersion === SLIME_API_VERSION && obj.kind === SMART_LIMITER;
 }
 
+/** The service a SmartLimiter is for: spec.host, else its own name (Slime's rule), as an FQDN. */
+export function smartLimiterHost(obj: KubeObject, clusterDomain: string): string {
+  const namespace = obj.metadata.namespace ?? "default";
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  const given = typeof spec.host === "string" && spec.host !== "" ? spec.host : obj.metadata.name ?? "";
+  return resolveHost(given, namespace, clusterDomain);
+}
+
 export function readSmartLimiter(obj: KubeObject, clusterDomain: string, diags: Diagnostics): AdaptiveLimiter | null {
   const ref = refOf(obj);
   const namespace = obj.metadata.namespace ?? "default";
-  const spec = obj.spec;
+  const before = diags.items.length;
+  const limiter = readSpec(obj, ref, namespace, clusterDomain, diags);
+  // Refused as a whole on any error: a SmartLimiter applied without one of its descriptors would
+  // limit less than written while its status says it is refused.
+  return diags.items.slice(before).some((d) => d.object === ref && d.severity === "error") ? null : limiter;
+}
+
+function readSpec(obj: KubeObject, ref: ReturnType<typeof refOf>, namespace: string, clusterDomain: string, diags: Diagnostics): AdaptiveLimiter | null {
+  const spec = isObject(obj.spec) ? protoFields(obj.spec, SPEC_FIELDS, "spec", ref, diags) : obj.spec;
+  if (spec === null) return null;
   if (!isObject(spec) || !isObject(spec.sets) || Object.keys(spec.sets).length === 0) {
     diags.error(ref, "InvalidSpec", "spec.sets is required: a map from a DestinationRule subset name (or _base) to descriptors", "spec.sets");
     return null;
   }
-  for (const k of Object.keys(spec)) if (!SPEC_FIELDS.has(k)) diags.warn(ref, "UnknownField", `spec.${k}: ignored`, `spec.${k}`);
-  if (spec.gateway === true || (isObject(spec.workloadSelector) && Object.keys(spec.workloadSelector).length > 0)) {
-    diags.error(ref, "GatewayNotSupported", "gateway limiters (spec.gateway, spec.workloadSelector) are for HTTP gateways; Meltemi limits the serving pods of a service", "spec.gateway");
+  // Slime's gateway limiters have `gateway: true` (their workloadSelector picks the gateway pods);
+  // a workloadSelector alone is a sidecar limiter on those pods.
+  if (spec.gateway === true) {
+    diags.error(ref, "GatewayNotSupported", "gateway limiters (spec.gateway: true) are for HTTP gateways; Meltemi limits the serving pods of a service", "spec.gateway");
     return null;
   }
-  if (spec.rls !== undefined) diags.warn(ref, "GlobalRateLimitNotSupported", "spec.rls: ignored (the global strategy is not supported)", "spec.rls");
+  let workloadSelector: Record<string, string> | undefined;
+  if (spec.workloadSelector !== undefined && spec.workloadSelector !== null) {
+    const ws = spec.workloadSelector;
+    if (!isObject(ws) || Object.values(ws).some((v) => typeof v !== "string")) {
+      diags.error(ref, "InvalidSpec", "workloadSelector must map label names to values", "spec.workloadSelector");
+      return null;
+    }
+    if (Object.keys(ws).length > 0) workloadSelector = ws as Record<string, string>;
+  }
+  if (spec.rls !== undefined && spec.rls !== "") diags.degrade(ref, "GlobalRateLimitNotSupported", "spec.rls: not applied (the global strategy is not supported)", "spec.rls");
   const service = obj.metadata.name ?? "";
-  const hostName = typeof spec.host === "string" && spec.host !== "" ? spec.host : service;
   const specPort = portOf(spec.target, "spec.target", ref, diags);
   if (specPort === null) return null;
 
-  const limiter: AdaptiveLimiter = { source: ref, namespace, service, host: resolveHost(hostName, namespace, clusterDomain), sets: [] };
+  const limiter: AdaptiveLimiter = { source: ref, namespace, service, host: smartLimiterHost(obj, clusterDomain), sets: [] };
+  if (workloadSelector) limiter.workloadSelector = workloadSelector;
   let port = specPort;
   for (const setName of Object.keys(spec.sets).sort()) {
-    const set = spec.sets[setName];
     const path = `spec.sets.${setName}`;
-    const list = isObject(set) ? set.descriptor : undefined;
+    const set = isObject(spec.sets[setName]) ? protoFields(spec.sets[setName] as Loose, SET_FIELDS, path, ref, diags) : null;
+    const list = set?.descriptor;
     if (!Array.isArray(list)) {
       diags.error(ref, "InvalidSpec", "descriptor must be a list", `${path}.descriptor`);
       continue;
@@ -85,18 +152,20 @@ export function readSmartLimiter(obj: KubeObject, clusterDomain: string, diags: 
   return limiter;
 }
 
-function portOf(target: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): number | undefined | null {
-  if (target === undefined || target === null) return undefined;
-  if (!isObject(target)) {
+function portOf(rawTarget: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): number | undefined | null {
+  if (rawTarget === undefined || rawTarget === null) return undefined;
+  if (!isObject(rawTarget)) {
     diags.error(ref, "InvalidSpec", "target must be an object", path);
     return null;
   }
+  const target = protoFields(rawTarget, TARGET_FIELDS, path, ref, diags);
+  if (target === null) return null;
   if (target.direction !== undefined && target.direction !== "" && target.direction !== "inbound") {
-    diags.error(ref, "OutboundNotSupported", `target.direction ${JSON.stringify(target.direction)}: Meltemi limits on the serving side (inbound); caller-side limits are not supported`, `${path}.direction`);
+    diags.degrade(ref, "OutboundNotSupported", `target.direction ${JSON.stringify(target.direction)}: Meltemi limits on the serving side (inbound); caller-side limits are not supported`, `${path}.direction`);
     return null;
   }
   for (const k of ["route", "host"]) {
-    if (Array.isArray(target[k]) && (target[k] as unknown[]).length > 0) diags.warn(ref, "HttpRouteIgnored", `${path}.${k}: HTTP routes and virtual hosts do not apply to RPC; ignored`, `${path}.${k}`);
+    if (Array.isArray(target[k]) && (target[k] as unknown[]).length > 0) diags.degrade(ref, "HttpRouteIgnored", `${path}.${k}: HTTP routes and virtual hosts do not apply to RPC; not applied`, `${path}.${k}`);
   }
   if (target.port === undefined || target.port === 0) return undefined;
   if (typeof target.port !== "number" || !Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
@@ -106,27 +175,28 @@ function portOf(target: unknown, path: string, ref: ReturnType<typeof refOf>, di
   return target.port;
 }
 
-function readDescriptor(raw: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): { descriptor: AdaptiveDescriptor; port?: number } | null {
-  if (!isObject(raw)) {
+function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): { descriptor: AdaptiveDescriptor; port?: number } | null {
+  if (!isObject(given)) {
     diags.error(ref, "InvalidSpec", "a descriptor must be an object", path);
     return null;
   }
-  for (const k of Object.keys(raw)) if (!DESCRIPTOR_FIELDS.has(k)) diags.warn(ref, "UnknownField", `${path}.${k}: ignored`, `${path}.${k}`);
+  const raw = protoFields(given, DESCRIPTOR_FIELDS, path, ref, diags);
+  if (raw === null) return null;
   if (raw.custom_key || raw.custom_value) {
-    diags.warn(ref, "CustomKeyNotSupported", "custom_key/custom_value need an HTTP plugin; this descriptor is skipped (Slime skips it too)", path);
+    diags.degrade(ref, "CustomKeyNotSupported", "custom_key/custom_value need an HTTP plugin; this descriptor is not applied (Slime skips it too)", path);
     return null;
   }
   if (typeof raw.condition !== "string" || raw.condition.trim() === "") {
-    diags.warn(ref, "NoCondition", 'no condition: the descriptor never applies (as in Slime); write condition: "true" for always', `${path}.condition`);
+    diags.error(ref, "NoCondition", 'no condition (Slime refuses it too); write condition: "true" for always', `${path}.condition`);
     return null;
   }
-  const action = raw.action;
-  if (!isObject(action)) {
+  if (!isObject(raw.action)) {
     diags.error(ref, "InvalidSpec", "action is required", `${path}.action`);
     return null;
   }
-  for (const k of Object.keys(action)) if (!ACTION_FIELDS.has(k)) diags.warn(ref, "UnknownField", `${path}.action.${k}: ignored`, `${path}.action.${k}`);
-  if (Array.isArray(action.headers_to_add) && action.headers_to_add.length > 0) diags.warn(ref, "HeadersToAddIgnored", "headers_to_add: RPC error replies carry no HTTP headers; ignored", `${path}.action.headers_to_add`);
+  const action = protoFields(raw.action, ACTION_FIELDS, `${path}.action`, ref, diags);
+  if (action === null) return null;
+  if (Array.isArray(action.headers_to_add) && action.headers_to_add.length > 0) diags.degrade(ref, "HeadersToAddIgnored", "headers_to_add: RPC error replies carry no HTTP headers; not applied", `${path}.action.headers_to_add`);
   const quota = typeof action.quota === "number" ? String(action.quota) : action.quota;
   if (typeof quota !== "string" || quota.trim() === "") {
     diags.error(ref, "InvalidSpec", "action.quota is required (a number or a template such as 100/{{._base.pod}})", `${path}.action.quota`);
@@ -134,14 +204,15 @@ function readDescriptor(raw: unknown, path: string, ref: ReturnType<typeof refOf
   }
   const strategy = action.strategy === undefined || action.strategy === "" ? "single" : action.strategy;
   if (strategy === "global") {
-    diags.error(ref, "GlobalRateLimitNotSupported", "strategy global (one budget shared through Envoy's rate limit service) is not supported by the Meltemi filter; use average (the quota shared out over the ready pods)", `${path}.action.strategy`);
+    diags.degrade(ref, "GlobalRateLimitNotSupported", "strategy global (one budget shared through Envoy's rate limit service) is not supported by the Meltemi filter; use average (the quota shared out over the ready pods)", `${path}.action.strategy`);
     return null;
   }
   if (strategy !== "single" && strategy !== "average") {
     diags.error(ref, "InvalidSpec", `strategy ${JSON.stringify(strategy)}: expected single, average or global`, `${path}.action.strategy`);
     return null;
   }
-  const fi = action.fill_interval;
+  const fi = isObject(action.fill_interval) ? protoFields(action.fill_interval, DURATION_FIELDS, `${path}.action.fill_interval`, ref, diags) : action.fill_interval;
+  if (fi === null) return null;
   const seconds = isObject(fi) ? Number(fi.seconds ?? 0) : NaN;
   const nanos = isObject(fi) ? Number(fi.nanos ?? 0) : NaN;
   const ms = seconds * 1000 + Math.floor(nanos / 1_000_000);
@@ -168,13 +239,13 @@ function readMatch(raw: unknown, path: string, ref: ReturnType<typeof refOf>, di
   if (raw.length === 0) return undefined;
   const out: FilterMatch = {};
   for (let i = 0; i < raw.length; i++) {
-    const m = raw[i];
     const at = `${path}[${i}]`;
+    const m = isObject(raw[i]) ? protoFields(raw[i] as Loose, MATCH_FIELDS, at, ref, diags) : undefined;
+    if (m === null) return null;
     if (!isObject(m) || typeof m.name !== "string" || m.name === "") {
       diags.error(ref, "InvalidMatch", "a match needs a name (the metadata key)", at);
       return null;
     }
-    for (const k of Object.keys(m)) if (!MATCH_FIELDS.has(k)) diags.warn(ref, "UnknownField", `${at}.${k}: ignored`, `${at}.${k}`);
     if ((m.matchSource !== undefined && m.matchSource !== "HeadMatch") || m.useQueryMatch === true || m.present_match_separate === true) {
       diags.error(ref, "MatchNotSupported", "query, body, source IP and present_match_separate matches are HTTP-only; RPC matches read metadata keys", at);
       return null;

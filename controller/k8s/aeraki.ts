@@ -7,7 +7,7 @@ export const METAPROTOCOL_API = "metaprotocol.aeraki.io/v1alpha1";
 export const DUBBO_API = "dubbo.aeraki.io/v1alpha1";
 
 export interface AerakiStringMatch { exact?: string; prefix?: string; regex?: string }
-export interface AerakiMatch { attributes?: Record<string, AerakiStringMatch> }
+export interface AerakiMatch { attributes?: Record<string, AerakiStringMatch | null> }
 export interface AerakiDestination { host: string; subset?: string; port?: { number?: number } }
 export interface AerakiTokenBucket { maxTokens?: number; tokensPerFill?: number; fillInterval: string }
 
@@ -54,7 +54,8 @@ const stringMatch = {
 const match = {
   type: "object",
   
-  properties: { attributes: { type: "object", additionalProperties: stringMatch } },
+  // A null value (`method:` alone) is a presence check, as in Aeraki.
+  properties: { attributes: { type: "object", additionalProperties: { anyOf: [stringMatch, { type: "null" }] } } },
 };
 const destination = {
   type: "object",

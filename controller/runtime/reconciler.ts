@@ -143,7 +143,8 @@ export class Reconciler {
     const result = translate(snapshot, this.optionsNow());
 
     const statusByOwner = new Map(result.status.map((s) => [ownerKey(s.object), s]));
-    const invalidOwners = new Set([...statusByOwner].filter(([, s]) => s.conditions[0]!.status === "False").map(([k]) => k));
+    // Refused inputs keep their last good outputs; degraded ones (Ready=False, applied in part) do not.
+    const invalidOwners = new Set([...statusByOwner].filter(([, s]) => s.refused).map(([k]) => k));
     const watchedKinds = new Set(informers.servedResources().map(([r]) => r.kind));
     const applied = await applyOutputs(http, informers, { desired: result.objects, invalidOwners, watchedKinds, mayWrite });
     metrics.writes.inc({ operation: "apply" }, applied.applied);

@@ -12,6 +12,7 @@ import type { AuthorizationIntent } from "./intent";
 import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject, checkSpec } from "./schema_check";
+import { refuseUnknownFields } from "./unknown_fields";
 
 const PATTERN_FIELDS = ["principals", "notPrincipals", "namespaces", "notNamespaces"] as const;
 const OPERATION_FIELDS = ["interfaces", "notInterfaces", "methods", "notMethods"] as const;
@@ -36,7 +37,7 @@ export function readRpcAuthorizationPolicy(obj: RpcAuthorizationPolicyObject, op
     diags.error(ref, "InvalidSpec", report.errors.join("; "));
     return null;
   }
-  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
+  if (refuseUnknownFields(report.unknownFields, "", "RpcAuthorizationPolicy", ref, diags)) return null;
   const ns = obj.metadata.namespace ?? "default";
   const spec = obj.spec ?? {};
   let ok = true;
@@ -69,7 +70,7 @@ export function readDubboAuthorizationPolicy(obj: DubboAuthorizationPolicy, diag
     diags.error(ref, "InvalidSpec", report.errors.map((e) => `spec.${e}`).join("; "));
     return null;
   }
-  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `spec.${f}: ignored (not a DubboAuthorizationPolicy field)`);
+  if (refuseUnknownFields(report.unknownFields, "spec", "DubboAuthorizationPolicy", ref, diags)) return null;
   const spec = obj.spec ?? {};
   const rules = (spec.rules ?? []).map((r) => {
     const rule: NonNullable<FilterAuthorizationPolicy["rules"]>[number] = {};

@@ -1,7 +1,7 @@
 // Metadata matches, from Meltemi and Aeraki objects to the filter's form, with the regex check the
 // schema cannot do.
 import type { Match } from "../api/types";
-import type { AerakiMatch } from "../k8s/aeraki";
+import type { AerakiMatch, AerakiStringMatch } from "../k8s/aeraki";
 import type { ObjectRef } from "../k8s/objects";
 import type { Diagnostics } from "./diagnostics";
 import type { FilterMatch, FilterStringMatch } from "./filter_config";
@@ -29,8 +29,15 @@ export function fromMeltemiMatch(match: Match | undefined, path: string, ref: Ob
 }
 
 /**
- * An Aeraki MetaRouteMatch: `attributes` of exact | prefix | regex; an empty value checks presence
- * (aeraki-mesh/api metaprotocol_metarouter.proto MetaRouteMatch). null: unusable (reported).
+ * An Aeraki MetaRouteMatch: `attributes` of exact | prefix | regex (aeraki-mesh/api
+ * metaprotocol_metarouter.proto MetaRouteMatch). Presence, with Aeraki's meaning:
+ * - no value (`method:` or `method: {}`): presence is checked (the proto's comment);
+ * - `regex: "*"`: Aeraki's catch-all idiom, a presence check (aeraki internal/xds/utils.go
+ *   isCatchAllHeaderMatch; "*" is not even a valid RE2);
+ * - `exact: ""`: presence too, because Aeraki hands `exact` to Envoy's HeaderMatcher, whose exact
+ *   match with an empty value matches any value (envoy source/common/http/header_utility.cc:
+ *   `value_.empty() || value == value_`).
+ * null: unusable (reported).
  */
 export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, ref: ObjectRef, diags: Diagnostics): FilterMatch | undefined | null {
   const attrs = match?.attributes;
@@ -38,7 +45,7 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
   const out: FilterMatch = {};
   let ok = true;
   for (const key of Object.keys(attrs)) {
-    const m = attrs[key]!;
+    const m: AerakiStringMatch = attrs[key] ?? {};
     const kinds = (["exact", "prefix", "regex"] as const).filter((k) => m[k] !== undefined);
     if (key === "") {
       diags.error(ref, "InvalidMatch", "an attribute name is empty", `${path}.attributes`);
@@ -50,7 +57,15 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
       ok = false;
       continue;
     }
-    const fm: FilterStringMatch = kinds.length === 0 ? { present: true } : { [kinds[0]!]: m[kinds[0]!] };
+    const kind = kinds[0];
+    if ((kind === "regex" || kind === "prefix") && m[kind] === "") {
+      // Aeraki's webhook refuses an empty regex; Envoy's HeaderMatcher an empty prefix (min_len 1).
+      diags.error(ref, "InvalidMatch", `attribute "${key}": an empty ${kind} is refused (as Aeraki and Envoy do)`, `${path}.attributes.${key}.${kind}`);
+      ok = false;
+      continue;
+    }
+    const presence = kind === undefined || (kind === "regex" && m.regex === "*") || (kind === "exact" && m.exact === "");
+    const fm: FilterStringMatch = presence ? { present: true } : { [kind]: m[kind] };
     ok = checkRegex(fm, key, `${path}.attributes`, ref, diags) && ok;
     out[key] = fm;
   }

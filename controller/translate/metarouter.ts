@@ -2,7 +2,7 @@
 // into a router intent and, for its localRateLimit, a rate-limit intent. What Meltemi cannot honour
 // (mirroring, globalRateLimit, gateways) is reported, never silently dropped.
 import { resolveHost } from "../discovery/hosts";
-import { metaRouterSpecSchema, type AerakiDestination, type MetaRouter } from "../k8s/aeraki";
+import { metaRouterSpecSchema, type AerakiDestination, type AerakiTokenBucket, type MetaRouter } from "../k8s/aeraki";
 import { refOf, type ObjectRef } from "../k8s/objects";
 import { resolveWeights, tokenBucketOf } from "./buckets";
 import { CLIENT_NAMESPACES_ANNOTATION, parseNamespaceList } from "./client_namespaces";
@@ -12,6 +12,7 @@ import type { RateLimitIntent, RouteIntent, RouterIntent } from "./intent";
 import { fromAerakiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkSpec } from "./schema_check";
+import { refuseUnknownFields } from "./unknown_fields";
 
 export interface MetaRouterIntents {
   router?: RouterIntent;
@@ -64,12 +65,27 @@ function destinationOf(d: AerakiDestination, ns: string, options: TranslateOptio
   return dest;
 }
 
+/** Aeraki's webhook (validateTokenBucket): maxTokens and, when set, tokensPerFill at least 1. */
+function aerakiBucketOk(b: AerakiTokenBucket, path: string, ref: ObjectRef, diags: Diagnostics): boolean {
+  let ok = true;
+  if ((b.maxTokens ?? 0) < 1) {
+    diags.error(ref, "InvalidBucket", "maxTokens must be at least 1 (as Aeraki requires)", `${path}.maxTokens`);
+    ok = false;
+  }
+  if (b.tokensPerFill !== undefined && b.tokensPerFill < 1) {
+    diags.error(ref, "InvalidBucket", "tokensPerFill must be at least 1 when set (as Aeraki requires)", `${path}.tokensPerFill`);
+    ok = false;
+  }
+  return ok;
+}
+
 function localRateLimitOf(mr: MetaRouter, ref: ObjectRef, diags: Diagnostics): FilterLocalRateLimit | null {
   const lrl = mr.spec!.localRateLimit!;
   const out: FilterLocalRateLimit = {};
   let ok = true;
   if (lrl.tokenBucket) {
-    const b = tokenBucketOf(lrl.tokenBucket, "spec.localRateLimit.tokenBucket", ref, diags);
+    const path = "spec.localRateLimit.tokenBucket";
+    const b = aerakiBucketOk(lrl.tokenBucket, path, ref, diags) ? tokenBucketOf(lrl.tokenBucket, path, ref, diags) : null;
     if (b) out.tokenBucket = b;
     else ok = false;
   }
@@ -77,7 +93,7 @@ function localRateLimitOf(mr: MetaRouter, ref: ObjectRef, diags: Diagnostics): F
   (lrl.conditions ?? []).forEach((c, i) => {
     const path = `spec.localRateLimit.conditions[${i}]`;
     const match = fromAerakiMatch(c.match, `${path}.match`, ref, diags);
-    const bucket = tokenBucketOf(c.tokenBucket, `${path}.tokenBucket`, ref, diags);
+    const bucket = aerakiBucketOk(c.tokenBucket, `${path}.tokenBucket`, ref, diags) ? tokenBucketOf(c.tokenBucket, `${path}.tokenBucket`, ref, diags) : null;
     if (match === null || bucket === null) {
       ok = false;
       return;
@@ -87,10 +103,31 @@ function localRateLimitOf(mr: MetaRouter, ref: ObjectRef, diags: Diagnostics): F
   if (conditions.length > 0) out.conditions = conditions;
   if (!ok) return null;
   if (!out.tokenBucket && !out.conditions) {
-    diags.warn(ref, "EmptyRateLimit", "localRateLimit has neither tokenBucket nor conditions: nothing is limited", "spec.localRateLimit");
+    diags.error(ref, "EmptyRateLimit", "localRateLimit has neither tokenBucket nor conditions (Aeraki refuses it)", "spec.localRateLimit");
     return null;
   }
   return out;
+}
+
+/**
+ * Aeraki's weight rules (its validating webhook, internal/webhook/validation/scheme/validation.go
+ * validateMetaRouteDestinations): each weight 0..100 and, with several destinations, a total of
+ * exactly 100 (30+30 or 150+50 are refused, not normalised); a lone destination takes everything
+ * whatever its weight (the proto: "assumed to be 100").
+ */
+function aerakiWeights(weights: (number | undefined)[], path: string, ref: ObjectRef, diags: Diagnostics): number[] | null {
+  const over = weights.findIndex((w) => (w ?? 0) > 100);
+  if (over >= 0) {
+    diags.error(ref, "InvalidWeights", `weight ${weights[over]} is not in 0..100`, `${path}[${over}].weight`);
+    return null;
+  }
+  if (weights.length === 1) return [1];
+  const total = weights.reduce<number>((sum, w) => sum + (w ?? 0), 0);
+  if (total !== 100) {
+    diags.error(ref, "InvalidWeights", `the destination weights add up to ${total}; with several destinations they must add up to 100 (as Aeraki requires)`, path);
+    return null;
+  }
+  return resolveWeights(weights, path, ref, diags);
 }
 
 export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags: Diagnostics): MetaRouterIntents {
@@ -100,7 +137,7 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     diags.error(ref, "InvalidSpec", report.errors.map((e) => `spec.${e}`).join("; "));
     return {};
   }
-  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `spec.${f}: ignored (not a MetaRouter field)`);
+  if (refuseUnknownFields(report.unknownFields, "spec", "MetaRouter", ref, diags)) return {};
   const before = diags.items.length;
   const ns = mr.metadata.namespace ?? "default";
   const spec = mr.spec ?? {};
@@ -109,20 +146,24 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     diags.error(ref, "NoHost", "spec.hosts is empty", "spec.hosts");
     return {};
   }
-  if (hosts.length > 1) diags.warn(ref, "ExtraHosts", `only the first host (${hosts[0]}) is used, as in Aeraki; ignored: ${hosts.slice(1).join(", ")}`, "spec.hosts");
+  // Aeraki's webhook refuses more than one host (only the first would be used).
+  if (hosts.length > 1) diags.error(ref, "ExtraHosts", `a MetaRouter has one host (Aeraki refuses more); also listed: ${hosts.slice(1).join(", ")}`, "spec.hosts");
+  if (!spec.routes?.length && !spec.localRateLimit && !spec.globalRateLimit) {
+    diags.error(ref, "NothingToApply", "a MetaRouter needs routes, localRateLimit or globalRateLimit (as Aeraki requires)", "spec");
+  }
   const host = resolveHost(hosts[0]!, ns, options.clusterDomain);
 
   let sidecars = true;
   const gateways = spec.gateways ?? [];
   if (gateways.length > 0) {
     const others = gateways.filter((g) => g !== "mesh");
-    if (others.length > 0) diags.warn(ref, "GatewaysNotSupported", `Meltemi configures sidecars only; gateways ignored: ${others.join(", ")}`, "spec.gateways");
+    if (others.length > 0) diags.degrade(ref, "GatewaysNotSupported", `Meltemi configures sidecars only; gateways ignored: ${others.join(", ")}`, "spec.gateways");
     // As in an Istio VirtualService: with gateways listed, sidecars apply the routes only if "mesh" is one.
     sidecars = gateways.includes("mesh");
-    if (!sidecars) diags.warn(ref, "NoSidecars", 'spec.gateways does not list "mesh": no sidecar routing is generated', "spec.gateways");
+    if (!sidecars) diags.degrade(ref, "NoSidecars", 'spec.gateways does not list "mesh": no sidecar routing is generated', "spec.gateways");
   }
   if (spec.globalRateLimit) {
-    diags.warn(ref, "GlobalRateLimitNotSupported", "globalRateLimit (an external rate limit service) is not supported by Meltemi and is not applied; use localRateLimit or an RpcRateLimit", "spec.globalRateLimit");
+    diags.degrade(ref, "GlobalRateLimitNotSupported", "globalRateLimit (an external rate limit service) is not supported by Meltemi and is not applied; use localRateLimit or an RpcRateLimit", "spec.globalRateLimit");
   }
 
   const routes: RouteIntent[] = [];
@@ -137,11 +178,16 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
       diags.error(ref, "NoDestination", "the route has no destination", `${path}.route`);
       return;
     }
-    const weights = resolveWeights(dests.map((d) => d.weight), `${path}.route`, ref, diags);
+    const weights = aerakiWeights(dests.map((d) => d.weight), `${path}.route`, ref, diags);
     if (match === null || weights === null) return;
     const route: RouteIntent = { destinations: dests.map((d, j) => destinationOf(d.destination, ns, options, weights[j]!)), path };
     if (r.name) route.name = r.name;
     if (match) route.match = match;
+    for (const [field, list] of [["requestMutation", r.requestMutation], ["responseMutation", r.responseMutation]] as const) {
+      (list ?? []).forEach((kv, j) => {
+        if (kv.key === "" || kv.value === "") diags.error(ref, "InvalidMutation", "a mutation needs a key and a value (as Aeraki requires)", `${path}.${field}[${j}]`);
+      });
+    }
     if (r.requestMutation?.length) route.requestMutation = r.requestMutation;
     if (r.responseMutation?.length) route.responseMutation = r.responseMutation;
     routes.push(route);

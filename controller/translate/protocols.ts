@@ -8,6 +8,7 @@ import { refOf, type ObjectRef } from "../k8s/objects";
 import type { Diagnostics } from "./diagnostics";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject, checkSpec } from "./schema_check";
+import { refuseUnknownFields } from "./unknown_fields";
 import type { Snapshot } from "./snapshot";
 
 export type RoutingMode = "perRequest" | "perConnection";
@@ -45,7 +46,7 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
       diags.error(ref, "InvalidSpec", report.errors.join("; "), "spec");
       continue;
     }
-    for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
+    if (refuseUnknownFields(report.unknownFields, "spec", "ApplicationProtocol", ref, diags)) continue;
     const protocol = ap.spec?.protocol;
     const codecName = ap.spec?.codec ?? "";
     if (!protocol) {
@@ -54,7 +55,9 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
     }
     const codec = codecName.startsWith(AERAKI_CODEC_PREFIX) ? codecName.slice(AERAKI_CODEC_PREFIX.length) : codecName;
     if (!options.codecs.includes(codec)) {
-      diags.error(ref, "CodecNotAvailable", `codec "${codecName}" has no Meltemi codec (the filter has: ${options.codecs.join(", ")}); services of protocol "${protocol}" are left to Istio's plain TCP handling`, "spec.codec");
+      // Valid Aeraki YAML for a protocol Meltemi has no codec for: applied in no part, so not Ready,
+      // but not invalid either (render exits 0 for it).
+      diags.degrade(ref, "CodecNotAvailable", `codec "${codecName}" has no Meltemi codec (the filter has: ${options.codecs.join(", ")}); services of protocol "${protocol}" are left to Istio's plain TCP handling`, "spec.codec");
       bindings.delete(protocol);
       continue;
     }
@@ -69,7 +72,7 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
       diags.error(ref, "InvalidSpec", report.errors.join("; "));
       continue;
     }
-    for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
+    if (refuseUnknownFields(report.unknownFields, "", "RpcProtocol", ref, diags)) continue;
     const spec = rp.spec!;
     const name = rp.metadata.name ?? "";
     if (!options.codecs.includes(spec.codec)) {

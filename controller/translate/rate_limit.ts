@@ -1,7 +1,7 @@
 // The translation of an RpcRateLimit into a rate-limit intent (token buckets of the serving proxies):
 // its fixed `local` buckets, and the buckets its `adaptive` block has in force (resolved by the adaptive
 // engine, handed in through the snapshot), adaptive ones first.
-import { adaptiveRateLimitIntent } from "../adaptive/intent";
+import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
 import { limiterKey, type ResolvedSets } from "../adaptive/limiter";
 import { adaptiveOfRpcRateLimit } from "../adaptive/rpc_rate_limit";
 import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
@@ -15,6 +15,7 @@ import type { RateLimitIntent } from "./intent";
 import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject } from "./schema_check";
+import { refuseUnknownFields } from "./unknown_fields";
 
 export function readRpcRateLimit(
   obj: RpcRateLimitObject,
@@ -28,7 +29,7 @@ export function readRpcRateLimit(
     diags.error(ref, "InvalidSpec", report.errors.join("; "));
     return null;
   }
-  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
+  if (refuseUnknownFields(report.unknownFields, "", "RpcRateLimit", ref, diags)) return null;
   const spec = obj.spec!;
   const ns = obj.metadata.namespace ?? "default";
   const host = resolveHost(spec.host, ns, options.clusterDomain);
@@ -57,6 +58,7 @@ export function readRpcRateLimit(
     const limiter = adaptiveOfRpcRateLimit(ref, ns, host, spec.port, spec.adaptive, diags);
     if (!limiter) ok = false;
     else {
+      reportNoEngine(limiter, adaptiveQuotas, diags);
       const adaptiveIntent = adaptiveRateLimitIntent(limiter, adaptiveQuotas?.get(limiterKey(ref)), diags);
       const adaptive = adaptiveIntent.localRateLimit;
       subsets = adaptiveIntent.subsets;

@@ -11,6 +11,7 @@ import type { RouteIntent, RouterIntent } from "./intent";
 import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject } from "./schema_check";
+import { refuseUnknownFields } from "./unknown_fields";
 
 const MAX_DELAY_MS = 3_600_000;
 
@@ -21,7 +22,7 @@ export function readRpcRouter(obj: RpcRouterObject, options: TranslateOptions, d
     diags.error(ref, "InvalidSpec", report.errors.join("; "));
     return null;
   }
-  for (const f of report.unknownFields) diags.warn(ref, "UnknownField", `${f}: ignored`);
+  if (refuseUnknownFields(report.unknownFields, "", "RpcRouter", ref, diags)) return null;
   const before = diags.items.length;
   const ns = obj.metadata.namespace ?? "default";
   const spec = obj.spec!;

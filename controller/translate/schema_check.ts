@@ -10,7 +10,11 @@ import type { CrdDefinition } from "../api/schema/definition";
 export interface SchemaReport {
   /** Violations: the object is invalid. */
   errors: string[];
-  /** Fields the schema does not know (the API server would prune them): reported, then ignored. */
+  /**
+   * Paths of the fields the schema does not know, e.g. `routes[0].mach` (the API server would prune
+   * them). The readers refuse such an object: without a misspelled field it would often apply more
+   * broadly than written (a route without its match catches every request).
+   */
   unknownFields: string[];
 }
 
@@ -21,6 +25,15 @@ const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, va
 const ajv = new Ajv(AJV_OPTIONS);
 const ajv2020 = new Ajv2020(AJV_OPTIONS);
 const cache = new Map<object, Validators>();
+
+/** `/routes/0/match` + `mach` -> `routes[0].match.mach`. */
+function unknownFieldPath(e: ErrorObject): string {
+  const parts = e.instancePath.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let out = "";
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : `${out === "" ? "" : "."}${p}`;
+  const field = String(e.params.additionalProperty);
+  return out === "" ? field : `${out}.${field}`;
+}
 
 function formatError(e: ErrorObject): string {
   const where = e.instancePath === "" ? "(root)" : e.instancePath.slice(1).replace(/\//g, ".");
@@ -80,7 +93,7 @@ function check(key: object, schemaOf: () => object, value: unknown): SchemaRepor
   const open = v.open();
   if (!open(value)) return { errors: (open.errors ?? []).map(formatError), unknownFields: [] };
   if (!v.closedFirst && v.closed(value)) return { errors: [], unknownFields: [] };
-  const unknownFields = (v.closed.errors ?? []).filter((e) => e.keyword === "additionalProperties").map(formatError);
+  const unknownFields = (v.closed.errors ?? []).filter((e) => e.keyword === "additionalProperties").map(unknownFieldPath);
   return { errors: [], unknownFields };
 }
 

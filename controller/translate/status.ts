@@ -14,6 +14,11 @@ export interface Condition {
 
 export interface InputStatus {
   object: ObjectRef;
+  /**
+   * The object is refused (an error): the translation produced nothing for it, and the runtime keeps
+   * its last good outputs. A degraded object is Ready=False too, but applied: not refused.
+   */
+  refused: boolean;
   observedGeneration?: number;
   conditions: Condition[];
 }
@@ -26,18 +31,22 @@ const MAX_MESSAGE = 32768;
 
 export function readyStatus(object: ObjectRef, diagnostics: readonly Diagnostic[]): InputStatus {
   const errors = diagnostics.filter((d) => d.severity === "error");
+  const degraded = diagnostics.filter((d) => d.severity === "degraded");
   const warnings = diagnostics.filter((d) => d.severity === "warning");
   const lines = (ds: Diagnostic[]) => ds.map((d) => `${d.path ? `${d.path}: ` : ""}${d.message}`).join("; ");
   let condition: Condition;
   if (errors.length > 0) {
     condition = { type: "Ready", status: "False", reason: errors[0]!.reason, message: lines(errors) };
+  } else if (degraded.length > 0) {
+    // Ready means "what the object says is in force": not so when part of it is not applied.
+    condition = { type: "Ready", status: "False", reason: degraded[0]!.reason, message: `not (all) in force: ${lines([...degraded, ...warnings])}` };
   } else if (warnings.length > 0) {
     condition = { type: "Ready", status: "True", reason: "AcceptedWithWarnings", message: lines(warnings) };
   } else {
     condition = { type: "Ready", status: "True", reason: "Accepted", message: `${describeRef(object)} is accepted` };
   }
   if (condition.message.length > MAX_MESSAGE) condition.message = `${condition.message.slice(0, MAX_MESSAGE - 3)}...`;
-  const status: InputStatus = { object, conditions: [condition] };
+  const status: InputStatus = { object, refused: errors.length > 0, conditions: [condition] };
   if (object.generation !== undefined) {
     status.observedGeneration = object.generation;
     condition.observedGeneration = object.generation;

@@ -1,15 +1,16 @@
 // The translation: a pure function from a snapshot of the inputs to the desired Istio objects, the
 // diagnostics, and the Ready condition of every Meltemi / Aeraki input. Same inputs, same output, in a
 // deterministic order; no clock, no I/O. The runtime (watch, apply, status) and `meltemi render` wrap it.
-import { adaptiveRateLimitIntent } from "../adaptive/intent";
+import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
 import { limiterKey } from "../adaptive/limiter";
-import { readSmartLimiter } from "../adaptive/smart_limiter";
+import { readSmartLimiter, smartLimiterHost } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
 import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
+import { unappliedConsistentHash } from "./consistent_hash";
 import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
@@ -98,6 +99,10 @@ interface Context {
   diags: Diagnostics;
   subsets: SubsetIndex;
   servicesByHost: Map<string, MeltemiService>;
+  /** Hosts whose DestinationRule asks for a consistent hash Meltemi does not apply (consistent_hash.ts). */
+  unappliedHash: Map<string, string>;
+  /** Router|host pairs already told (once, whatever the number of ports). */
+  hashReported: Set<string>;
 }
 
 /** The filter's routes for a router on one service port, and every cluster they name. */
@@ -123,6 +128,12 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
       }
       if (d.host !== service.host && !ctx.servicesByHost.has(d.host)) {
         ctx.diags.warn(router.source, "UnknownDestination", `destination host ${d.host} is not a known Meltemi service; its cluster may not exist`, r.path);
+      }
+      const hash = ctx.unappliedHash.get(d.host);
+      const hashKey = `${refKey(router.source)}|${d.host}`;
+      if (hash !== undefined && !ctx.hashReported.has(hashKey)) {
+        ctx.hashReported.add(hashKey);
+        ctx.diags.degrade(router.source, "ConsistentHashNotApplied", hash, r.path);
       }
       if (d.subset !== undefined && !ctx.subsets.subsets(d.host).has(d.subset)) {
         ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${d.subset}" of ${d.host}: requests routed there fail until one does`, r.path);
@@ -262,6 +273,11 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   });
 }
 
+function sameLabels(a: Record<string, string>, b: Record<string, string> | undefined): boolean {
+  const keys = Object.keys(a);
+  return b !== undefined && keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
 function policiesFor(service: MeltemiService, binding: ProtocolBinding, byNamespace: Map<string, AuthorizationIntent[]>, rootNamespace: string): AuthorizationIntent[] {
   const scoped = [...(byNamespace.get(service.namespace) ?? []), ...(service.namespace === rootNamespace ? [] : byNamespace.get(rootNamespace) ?? [])];
   return scoped
@@ -283,7 +299,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost };
+  const ctx: Context = { options, diags, subsets, servicesByHost, unappliedHash: unappliedConsistentHash(snapshot.destinationRules, options.clusterDomain), hashReported: new Set() };
 
   const routers: RouterIntent[] = [];
   const rateLimits: RateLimitIntent[] = [];
@@ -302,19 +318,27 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     rateLimits.push(intent);
   }
   for (const sl of byNamespaceName(snapshot.smartLimiters)) {
-    const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
-    if (!limiter) continue;
-    if (!servicesByHost.has(limiter.host)) {
-      // Slime's SmartLimiters of HTTP services are Slime's: not an error, nothing generated.
-      diags.info(limiter.source, "NotAMeltemiService", `${limiter.host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
+    // Slime's SmartLimiters of HTTP services (and its gateway limiters) are Slime's: judged by Slime's
+    // rules, not Meltemi's, so what reading them found is reported only for Meltemi services.
+    const host = smartLimiterHost(sl, options.clusterDomain);
+    if (!servicesByHost.has(host)) {
+      diags.info(refOf(sl), "NotAMeltemiService", `${host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
       continue;
     }
+    const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
+    if (!limiter) continue;
     const intent = adaptiveRateLimitIntent(limiter, snapshot.adaptiveQuotas?.get(limiterKey(limiter.source)), diags);
     const target = servicesByHost.get(intent.host);
     if (target && target.namespace !== limiter.namespace) {
       diags.error(intent.source, "OtherNamespace", `${intent.host} is in namespace ${target.namespace}: a SmartLimiter protects a service of its own namespace`);
       continue;
     }
+    if (target && limiter.workloadSelector && !sameLabels(limiter.workloadSelector, target.selector)) {
+      // Meltemi's limits live in the plugin of the service's own pods (its selector).
+      diags.error(intent.source, "WorkloadSelectorMismatch", `spec.workloadSelector ${JSON.stringify(limiter.workloadSelector)} is not the selector of ${intent.host} (${JSON.stringify(target.selector ?? {})}): Meltemi limits the pods of the service; use the service's selector or leave workloadSelector out`, "spec.workloadSelector");
+      continue;
+    }
+    reportNoEngine(limiter, snapshot.adaptiveQuotas, diags);
     rateLimits.push(intent);
   }
   // Aeraki's objects come after Meltemi's: an RpcRouter / RpcRateLimit for the same host wins.
@@ -359,6 +383,10 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
       const binding = protocols.get(port.protocol);
       if (!binding) {
         diags.warn(service.object, "UnknownProtocol", `port ${port.number}: protocol "${port.protocol}" has no codec (define an RpcProtocol, or an ApplicationProtocol with a Meltemi codec); left to Istio's TCP handling`);
+        // The routers and limits written for this port are not in force: they must not read Ready.
+        for (const intent of [routerClaims.pick(service.host, port.number, diags), limitClaims.pick(service.host, port.number, diags)]) {
+          if (intent) diags.degrade(intent.source, "CodecNotAvailable", `${service.host} port ${port.number}: protocol "${port.protocol}" has no Meltemi codec, so nothing of this is applied there (the traffic is plain TCP to Istio)`);
+        }
         continue;
       }
       const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policiesFor(service, binding, authzByNamespace, options.rootNamespace), ctx);

@@ -246,8 +246,9 @@ test("SmartLimiter through translate: no quotas yet -> no buckets; resolved quot
   };
   const before = pluginConfig(snapshot);
   assert.deepEqual(before.config.localRateLimit, {});
+  // No engine ran (render): nothing of it is in force, and its status says so.
   const st = before.status.find((s) => s.object.kind === "SmartLimiter")!;
-  assert.equal(st.conditions[0]!.status, "True");
+  assert.deepEqual([st.conditions[0]!.status, st.conditions[0]!.reason], ["False", "QuotasAtRuntime"]);
 
   const [l] = adaptiveLimitersOf(snapshot);
   const engine = new AdaptiveEngine(new Scripted(), pods(3), { queries: DEFAULT_QUERIES, confirmations: 1 });
@@ -257,6 +258,7 @@ test("SmartLimiter through translate: no quotas yet -> no buckets; resolved quot
     tokenBucket: { maxTokens: 100, tokensPerFill: 100, fillIntervalMs: 60_000 },
     conditions: [{ match: { method: { exact: "sayHello" } }, tokenBucket: { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 } }],
   });
+  assert.equal(after.status.find((s) => s.object.kind === "SmartLimiter")!.conditions[0]!.status, "True");
 });
 
 test("RpcRateLimit adaptive: the same engine; adaptive buckets come before the local ones", async () => {

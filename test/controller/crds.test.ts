@@ -105,7 +105,7 @@ test("RpcRouter schema: admits a full router, refuses what the filter could not 
   for (const [what, spec] of bad) assert.ok(checkMeltemiObject(rpcRouter, router(spec)).errors.length > 0, what);
   const unknown = checkMeltemiObject(rpcRouter, router({ host: "a", colour: "blue" }));
   assert.deepEqual(unknown.errors, []);
-  assert.deepEqual(unknown.unknownFields, ['spec: unknown field "colour"']);
+  assert.deepEqual(unknown.unknownFields, ['spec.colour']);
 });
 
 test("RpcRateLimit, RpcProtocol, RpcAuthorizationPolicy schemas", () => {

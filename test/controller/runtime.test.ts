@@ -10,7 +10,7 @@ import type { KubeObject } from "../../controller/k8s/objects";
 
 const ref = { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcRouter", namespace: "ns", name: "r", generation: 2 };
 const wanted = (status: "True" | "False", reason: string, message = "m"): InputStatus => ({
-  object: ref, observedGeneration: 2, conditions: [{ type: "Ready", status, reason, message, observedGeneration: 2 }],
+  object: ref, refused: status === "False", observedGeneration: 2, conditions: [{ type: "Ready", status, reason, message, observedGeneration: 2 }],
 });
 const live = (status: unknown): KubeObject => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: "r", namespace: "ns" }, status });
 

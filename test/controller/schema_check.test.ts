@@ -31,7 +31,7 @@ test("schema_check: MetaRouter specs: valid, unknown fields, invalid", () => {
   assert.deepEqual(checkSpec(metaRouterSpecSchema, valid), { errors: [], unknownFields: [] });
 
   const unknown = { ...valid, routes: [{ ...valid.routes[0], retries: 3 }], extra: true };
-  assert.deepEqual(checkSpec(metaRouterSpecSchema, unknown), { errors: [], unknownFields: ['(root): unknown field "extra"', 'routes.0: unknown field "retries"'] });
+  assert.deepEqual(checkSpec(metaRouterSpecSchema, unknown), { errors: [], unknownFields: ["extra", "routes[0].retries"] });
 
   // An invalid spec reports its errors only, not its unknown fields.
   const invalid = { ...unknown, hosts: "a" };

@@ -54,7 +54,9 @@ test("mesh-wide only when asked: exportTo * lands in the root namespace with a M
 test("gateways: without \"mesh\", a MetaRouter configures no sidecar", () => {
   const r = translate(snap({ services: [svc("reviews", "shop")] as never[], metaRouters: [metaRouter("m", "shop", { hosts: ["reviews.shop.svc.cluster.local"], gateways: ["istio-system/gw"], routes: [{ route: [{ destination: { host: "reviews" } }] }] })] as never[] }), TEST_OPTIONS);
   assert.deepEqual(kinds(r), ["WasmPlugin shop/meltemi-server-reviews-20880"]);
-  assert.deepEqual(reasons(r), ["warning GatewaysNotSupported", "warning NoSidecars"]);
+  assert.deepEqual(reasons(r), ["degraded GatewaysNotSupported", "degraded NoSidecars"]);
+  const ready = r.status.find((s) => s.object.kind === "MetaRouter")!.conditions[0]!;
+  assert.deepEqual([ready.status, ready.reason], ["False", "GatewaysNotSupported"]);
 });
 
 test("an RpcRouter wins over a MetaRouter for the same host; the MetaRouter is told", () => {
