@@ -19,10 +19,12 @@ export interface MetaRouterIntents {
 }
 
 /**
- * Whose sidecars get the routing. Aeraki applied a MetaRouter to every sidecar in the mesh (exportTo
- * empty = everywhere); Meltemi scopes it: the annotation meltemi.dev/client-namespaces, else explicit
- * exportTo namespaces ("." = this one, "*" = the root namespace, i.e. the mesh, as written), else this
- * namespace only.
+ * Whose sidecars get the routing. Aeraki applies a MetaRouter to every sidecar in the mesh (exportTo
+ * empty = everywhere), and so does Meltemi by default: one EnvoyFilter in Istio's root namespace
+ * (an EnvoyFilter there without a workloadSelector applies to every workload, Istio's EnvoyFilter
+ * reference), reported as info `MeshWide`. Narrower on request: the annotation
+ * meltemi.dev/client-namespaces: "a,b" (one EnvoyFilter per listed namespace), or explicit exportTo
+ * namespaces ("." = this one, "*" = the root namespace).
  */
 function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOptions, diags: Diagnostics): string[] | null {
   const ns = mr.metadata.namespace ?? "default";
@@ -35,23 +37,19 @@ function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOpti
     }
     return parsed;
   }
+  const meshWide = (path?: string) =>
+    diags.info(ref, "MeshWide", `the routing is installed in the root namespace ${options.rootNamespace}, i.e. for every sidecar in the mesh, as Aeraki does; to narrow it, list caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION} or in exportTo`, path);
   const exportTo = mr.spec?.exportTo ?? [];
   if (exportTo.length === 0) {
-    // A warning, so that it shows in the MetaRouter's Ready condition: callers elsewhere that Aeraki
-    // would have routed are not routed by Meltemi.
-    diags.warn(
-      ref,
-      "ScopedToNamespace",
-      `routing is installed for callers in namespace ${ns} only (Aeraki applied MetaRouters to every sidecar); list other caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION}`,
-    );
-    return [ns];
+    meshWide();
+    return [options.rootNamespace];
   }
   const out = new Set<string>();
   for (const e of exportTo) {
     if (e === ".") out.add(ns);
     else if (e === "*") {
       out.add(options.rootNamespace);
-      diags.info(ref, "MeshWide", `exportTo "*": the routing is installed in the root namespace ${options.rootNamespace}, i.e. for every sidecar in the mesh`, "spec.exportTo");
+      meshWide("spec.exportTo");
     } else out.add(e);
   }
   return [...out];

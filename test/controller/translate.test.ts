@@ -51,6 +51,21 @@ test("mesh-wide only when asked: exportTo * lands in the root namespace with a M
   assertInvariants(r);
 });
 
+test("a MetaRouter is mesh-wide by default, as in Aeraki; exportTo \".\" or the annotation narrows it", () => {
+  const services = [svc("reviews", "shop")] as never[];
+  const spec = { hosts: ["reviews.shop.svc.cluster.local"], routes: [{ route: [{ destination: { host: "reviews" } }] }] };
+  const byDefault = translate(snap({ services, metaRouters: [metaRouter("m", "shop", spec)] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(kinds(byDefault).filter((k) => k.startsWith("EnvoyFilter")), ["EnvoyFilter istio-system/meltemi-client-reviews.shop-20880"]);
+  assert.deepEqual(reasons(byDefault), ["info MeshWide"]);
+  assert.equal(byDefault.status.find((s) => s.object.kind === "MetaRouter")!.conditions[0]!.reason, "Accepted");
+  assertInvariants(byDefault);
+  const own = translate(snap({ services, metaRouters: [metaRouter("m", "shop", { ...spec, exportTo: ["."] })] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(kinds(own).filter((k) => k.startsWith("EnvoyFilter")), ["EnvoyFilter shop/meltemi-client-reviews.shop-20880"]);
+  assert.deepEqual(reasons(own), []);
+  const other = translate(snap({ services, metaRouters: [metaRouter("m", "shop", spec, { "meltemi.dev/client-namespaces": "web" })] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(kinds(other).filter((k) => k.startsWith("EnvoyFilter")), ["EnvoyFilter web/meltemi-client-reviews.shop-20880"]);
+});
+
 test("gateways: without \"mesh\", a MetaRouter configures no sidecar", () => {
   const r = translate(snap({ services: [svc("reviews", "shop")] as never[], metaRouters: [metaRouter("m", "shop", { hosts: ["reviews.shop.svc.cluster.local"], gateways: ["istio-system/gw"], routes: [{ route: [{ destination: { host: "reviews" } }] }] })] as never[] }), TEST_OPTIONS);
   assert.deepEqual(kinds(r), ["WasmPlugin shop/meltemi-server-reviews-20880"]);
