@@ -228,8 +228,19 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     return [];
   }
   if (service.addresses.length === 0) {
-    const hint = service.object.kind === "Service" ? "spec.clusterIP (render what `kubectl get service -o yaml` shows)" : "spec.addresses (or Istio's auto-allocated status.addresses)";
-    diags.error(router.source, "NoServiceAddress", `no VIP is known for ${service.host}: callers' listeners are named after it; the input needs ${hint}`);
+    // Callers' listener of a TCP service port is `<vip>_<port>`, and an EnvoyFilter names a listener
+    // exactly (client_envoy_filter.ts). Without a VIP there is nothing to name:
+    if (service.object.uid === undefined) {
+      // Read from files (a Git repository): the API server allocates the clusterIP (Istio or Aeraki the
+      // ServiceEntry VIP) only when the object is created. Not an error in the input.
+      const msg = `no VIP is known for ${service.host} (the input has no ${service.object.kind === "Service" ? "spec.clusterIP" : "spec.addresses"}, as in a Git repository): the callers' EnvoyFilter, which names the listener <vip>_${port.number}, is not rendered; \`render --kubeconfig\` reads the VIPs from a cluster, and \`meltemi controller\` reads them from the live objects`;
+      diags.warn(router.source, "ServiceAddressUnknown", msg);
+      return [];
+    }
+    const hint = service.object.kind === "Service"
+      ? "the Service has no clusterIP"
+      : "give the ServiceEntry spec.addresses, or turn on Istio's VIP auto-allocation (status.addresses); without one Istio binds the callers' listener to 0.0.0.0_<port>, shared by every address-less service on that port";
+    diags.error(router.source, "NoServiceAddress", `no VIP is known for ${service.host}: callers' listeners are named after it; ${hint}`);
     return [];
   }
   const table = filterRoutes(router, service, port, ctx);
