@@ -1,6 +1,7 @@
 // The translation of an Aeraki MetaRouter (metaprotocol.aeraki.io/v1alpha1), read as users wrote it,
 // into a router intent and, for its localRateLimit, a rate-limit intent. What Meltemi cannot honour
-// (mirroring, globalRateLimit, gateways) is reported, never silently dropped.
+// (globalRateLimit, gateways, mirroring where the native router cannot carry it) is reported, never
+// silently dropped.
 import { resolveHost } from "../discovery/hosts";
 import { metaRouterSpecSchema, type AerakiDestination, type MetaRouter } from "../k8s/aeraki";
 import { refOf, type ObjectRef } from "../k8s/objects";
@@ -126,8 +127,8 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
   const routes: RouteIntent[] = [];
   (spec.routes ?? []).forEach((r, i) => {
     const path = `spec.routes[${i}]`;
-    if (r.mirror || r.mirrorPercentage) {
-      diags.warn(ref, "MirrorNotSupported", "traffic mirroring is not supported by Meltemi and is not applied; the route forwards normally", `${path}.mirror`);
+    if (r.mirrorPercentage && !r.mirror) {
+      diags.warn(ref, "MirrorNotSupported", "mirrorPercentage without mirror: nothing to mirror to", `${path}.mirrorPercentage`);
     }
     const match = fromAerakiMatch(r.match, `${path}.match`, ref, diags);
     const dests = r.route ?? [];
@@ -142,6 +143,15 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     if (match) route.match = match;
     if (r.requestMutation?.length) route.requestMutation = r.requestMutation;
     if (r.responseMutation?.length) route.responseMutation = r.responseMutation;
+    // Whether the native router can carry it is decided per service port (translate.ts).
+    if (r.mirror) {
+      const { host, subset, port } = destinationOf(r.mirror, ns, options, 0);
+      route.mirror = { host, ...(subset !== undefined ? { subset } : {}), ...(port !== undefined ? { port } : {}) };
+      const percent = r.mirrorPercentage?.value;
+      if (percent !== undefined && !(percent >= 0 && percent <= 100)) {
+        diags.error(ref, "InvalidSpec", `mirrorPercentage.value ${percent} is not a percentage (0..100)`, `${path}.mirrorPercentage.value`);
+      } else if (percent !== undefined) route.mirror.percent = percent;
+    }
     routes.push(route);
   });
 

@@ -13,12 +13,13 @@ import { clientEnvoyFilter } from "./client_envoy_filter";
 import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
+import type { ThriftMirror } from "./envoy/thrift_proxy";
 import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
 import { withDefaults, type TranslateOptions } from "./options";
 import { shortHost } from "./ownership";
-import { hasNativeRouter, resolveProtocols, type ProtocolBinding } from "./protocols";
+import { hasNativeRouter, resolveProtocols, type ProtocolBinding, type RoutingMode } from "./protocols";
 import { readRpcRateLimit } from "./rate_limit";
 import { readRpcRouter } from "./router";
 import { filterConfigProblems } from "./schema_check";
@@ -100,10 +101,11 @@ interface Context {
   servicesByHost: Map<string, MeltemiService>;
 }
 
-/** The filter's routes for a router on one service port, and every cluster they name. */
-function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[] } | null {
+/** The filter's routes for a router on one service port, every cluster they name, and each route's clusters. */
+function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[]; routeClusters: string[][] } | null {
   const routes: FilterRoute[] = [];
   const clusters: string[] = [];
+  const routeClusters: string[][] = [];
   let ok = true;
   for (const r of router.routes) {
     const destinations = r.destinations.map((d, j) => {
@@ -139,6 +141,7 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     if (r.name !== undefined) route.name = r.name;
     if (r.match) route.match = r.match;
     route.destinations = destinations;
+    routeClusters.push(destinations.map((d) => d.cluster));
     if (r.hashKey !== undefined) route.hashKey = r.hashKey;
     if (r.requestMutation) route.requestMutation = r.requestMutation;
     if (r.responseMutation) route.responseMutation = r.responseMutation;
@@ -150,7 +153,54 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     routes.push({ name: "default", destinations: [{ cluster, weight: 1 }] });
     clusters.push(cluster);
   }
-  return ok ? { routes, clusters } : null;
+  return ok ? { routes, clusters, routeClusters } : null;
+}
+
+/**
+ * Aeraki's route mirroring on one service port. Only thrift_proxy's router can mirror
+ * (RouteAction.request_mirror_policies); its routes are one per destination cluster (the routing key),
+ * so a mirror rides on the clusters its route forwards to, and two routes reaching one cluster must
+ * mirror alike. dubbo_proxy has no mirroring, and perConnection mode no router: refused, visibly.
+ */
+function mirrorsFor(router: RouterIntent, service: MeltemiService, port: MeltemiPort, codec: string, mode: RoutingMode, routeClusters: string[][], ctx: Context): Map<string, ThriftMirror> {
+  const mirrors = new Map<string, ThriftMirror>();
+  const mirrored = router.routes.map((r, i) => ({ r, clusters: routeClusters[i] ?? [] })).filter((e) => e.r.mirror);
+  if (mirrored.length === 0) return mirrors;
+  if (codec !== "thrift" || mode !== "perRequest") {
+    const why = mode !== "perRequest" ? "perConnection routing has no per-request router to copy requests" : `Envoy's native router for codec "${codec}" cannot mirror (only thrift_proxy has request_mirror_policies)`;
+    for (const { r } of mirrored) ctx.diags.warn(router.source, "MirrorNotSupported", `traffic mirroring is not applied on ${service.host} port ${port.number}: ${why}; the route forwards normally`, `${r.path}.mirror`);
+    return mirrors;
+  }
+  const planned = new Map<string, { mirror: ThriftMirror; path: string }>();
+  for (const { r, clusters } of mirrored) {
+    const m = r.mirror!;
+    if (m.subset !== undefined && !ctx.subsets.subsets(m.host).has(m.subset)) {
+      ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${m.subset}" of ${m.host}: mirrored copies are dropped until one does`, `${r.path}.mirror`);
+    }
+    const mirrorPort = m.port ?? (m.host === service.host ? port.number : ctx.servicesByHost.get(m.host)?.ports.length === 1 ? ctx.servicesByHost.get(m.host)!.ports[0]!.number : port.number);
+    const mirror: ThriftMirror = { cluster: outboundCluster(mirrorPort, m.subset, m.host) };
+    if (m.percent !== undefined) mirror.percent = m.percent;
+    for (const cluster of clusters) {
+      const before = planned.get(cluster);
+      if (before && JSON.stringify(before.mirror) !== JSON.stringify(mirror)) {
+        ctx.diags.warn(router.source, "MirrorNotSupported", `${cluster} is reached by ${before.path} and ${r.path}, which mirror differently; thrift_proxy mirrors per destination cluster, so ${r.path}'s mirror is not applied there`, `${r.path}.mirror`);
+        continue;
+      }
+      planned.set(cluster, { mirror, path: r.path });
+    }
+  }
+  // A route without mirror reaching a mirrored cluster would be mirrored too: refuse the mirror there.
+  router.routes.forEach((r, i) => {
+    if (r.mirror) return;
+    for (const cluster of routeClusters[i] ?? []) {
+      const p = planned.get(cluster);
+      if (!p) continue;
+      ctx.diags.warn(router.source, "MirrorNotSupported", `${cluster} is also reached by ${r.path}, which does not mirror; thrift_proxy mirrors per destination cluster, so ${p.path}'s mirror is not applied to ${cluster}`, `${p.path}.mirror`);
+      planned.delete(cluster);
+    }
+  });
+  for (const [cluster, p] of planned) mirrors.set(cluster, p.mirror);
+  return mirrors;
 }
 
 function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): FilterConfig | null {
@@ -223,6 +273,10 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     diags.error(router.source, "NoNativeRouter", `perRequest routing needs a native Envoy router; codec "${binding.codec}" has none (use perConnection)`);
     return [];
   }
+  const table = filterRoutes(router, service, port, ctx);
+  if (!table) return [];
+  // Before the address checks: what cannot be carried is reported even where nothing is rendered.
+  const mirrors = mirrorsFor(router, service, port, binding.codec, mode, table.routeClusters, ctx);
   if (service.headless) {
     diags.error(router.source, "HeadlessService", `${service.host} is headless: callers connect to pod addresses, there is no service listener to route on`);
     return [];
@@ -243,8 +297,6 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     diags.error(router.source, "NoServiceAddress", `no VIP is known for ${service.host}: callers' listeners are named after it; ${hint}`);
     return [];
   }
-  const table = filterRoutes(router, service, port, ctx);
-  if (!table) return [];
   const input: Parameters<typeof clientConfig>[0] = {
     name: `${shortHost(service.host, options.clusterDomain)}:${port.number}/client`,
     codec: binding.codec,
@@ -265,6 +317,7 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
       binding,
       routingMode: mode,
       clusters: table.clusters,
+      mirrors,
       failOpen: options.failStrategy === "FAIL_OPEN",
       options,
     };
