@@ -6,7 +6,7 @@ import { limiterKey } from "../adaptive/limiter";
 import { readSmartLimiter } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
-import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
+import { indexSubsets, type ConsistentHash, type SubsetIndex } from "../discovery/subsets";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
@@ -102,12 +102,14 @@ interface Context {
 }
 
 /** The filter's routes for a router on one service port, every cluster they name, and each route's clusters. */
-function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[]; routeClusters: string[][] } | null {
+function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[]; routeClusters: string[][]; routeDestinations: { host: string; subset?: string; port: number }[][] } | null {
   const routes: FilterRoute[] = [];
   const clusters: string[] = [];
   const routeClusters: string[][] = [];
+  const routeDestinations: { host: string; subset?: string; port: number }[][] = [];
   let ok = true;
   for (const r of router.routes) {
+    const resolved: { host: string; subset?: string; port: number }[] = [];
     const destinations = r.destinations.map((d, j) => {
       let destPort = d.port;
       if (destPort === undefined) {
@@ -130,6 +132,7 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
         ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${d.subset}" of ${d.host}: requests routed there fail until one does`, r.path);
       }
       const cluster = outboundCluster(destPort, d.subset, d.host);
+      resolved.push({ host: d.host, ...(d.subset !== undefined ? { subset: d.subset } : {}), port: destPort });
       if (!isThriftRoutable(cluster)) {
         ctx.diags.error(router.source, "InvalidCluster", `cluster ${cluster} cannot be carried as a routing key`, r.path);
         ok = false;
@@ -142,6 +145,7 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     if (r.match) route.match = r.match;
     route.destinations = destinations;
     routeClusters.push(destinations.map((d) => d.cluster));
+    routeDestinations.push(resolved);
     if (r.hashKey !== undefined) route.hashKey = r.hashKey;
     if (r.requestMutation) route.requestMutation = r.requestMutation;
     if (r.responseMutation) route.responseMutation = r.responseMutation;
@@ -153,7 +157,32 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     routes.push({ name: "default", destinations: [{ cluster, weight: 1 }] });
     clusters.push(cluster);
   }
-  return ok ? { routes, clusters, routeClusters } : null;
+  return ok ? { routes, clusters, routeClusters, routeDestinations } : null;
+}
+
+function consistentHashText(h: ConsistentHash): string {
+  const what = typeof h.hash.httpHeaderName === "string" ? `httpHeaderName "${h.hash.httpHeaderName}" (Aeraki: hash on that RPC metadata key)` : h.kind;
+  return `consistentHash ${what} is not applied to RPC calls by Meltemi: Envoy's native Dubbo / Thrift routers and the Meltemi filter give the load balancer no per-request hash key, so endpoints are picked without one; for sticky routing across destinations use an RpcRouter route hashKey`;
+}
+
+/**
+ * DestinationRule consistent hashes (top, port or subset level) of the clusters a router's routes
+ * reach: not carried, so said in the router's status (never ignored silently). perConnection keeps
+ * tcp_proxy, whose source-IP hash Istio configures itself; every other kind is lost there too.
+ */
+function consistentHashRefusals(router: RouterIntent, mode: RoutingMode, routeDestinations: { host: string; subset?: string; port: number }[][], ctx: Context): void {
+  const seen = new Set<string>();
+  router.routes.forEach((r, i) => {
+    for (const d of routeDestinations[i] ?? []) {
+      for (const h of ctx.subsets.consistentHashes(d.host, d.subset, d.port)) {
+        if (mode === "perConnection" && h.kind === "useSourceIp") continue;
+        const key = `${refKey(h.rule)}|${h.path}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        ctx.diags.warn(router.source, "ConsistentHashNotApplied", `${describeRef(h.rule)} ${h.path} (for ${outboundCluster(d.port, d.subset, d.host)}): ${consistentHashText(h)}`, r.path);
+      }
+    }
+  });
 }
 
 /**
@@ -277,6 +306,7 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   if (!table) return [];
   // Before the address checks: what cannot be carried is reported even where nothing is rendered.
   const mirrors = mirrorsFor(router, service, port, binding.codec, mode, table.routeClusters, ctx);
+  consistentHashRefusals(router, mode, table.routeDestinations, ctx);
   if (service.headless) {
     diags.error(router.source, "HeadlessService", `${service.host} is headless: callers connect to pod addresses, there is no service listener to route on`);
     return [];
@@ -338,7 +368,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
   checkOptions(options);
   const diags = new Diagnostics();
   const protocols = resolveProtocols(snapshot, options, diags);
-  const subsets = indexSubsets(snapshot.destinationRules, options.clusterDomain, diags);
+  const subsets = indexSubsets(snapshot.destinationRules, options.clusterDomain);
   const services = discoverServices(snapshot.services, snapshot.serviceEntries, options.clusterDomain, diags);
 
   const servicesByHost = new Map<string, MeltemiService>();
@@ -348,6 +378,13 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     else servicesByHost.set(s.host, s);
   }
   const ctx: Context = { options, diags, subsets, servicesByHost };
+  for (const host of servicesByHost.keys()) {
+    for (const h of subsets.hostConsistentHashes(host)) {
+      // A DestinationRule has no status of Meltemi's: said here (render, Events), and in the status of
+      // every router that routes to the cluster (consistentHashRefusals).
+      diags.info(h.rule, "ConsistentHashNotApplied", `${host}: ${consistentHashText(h)}`, h.path);
+    }
+  }
 
   const routers: RouterIntent[] = [];
   const rateLimits: RateLimitIntent[] = [];

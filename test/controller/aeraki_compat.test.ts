@@ -151,3 +151,40 @@ test("render --kubeconfig: the VIPs files lack come from the live objects; nothi
   const names = routed.objects.filter((o) => o.kind === "EnvoyFilter").flatMap((o) => (o.spec as { configPatches: { match?: { listener?: { name: string } } }[] }).configPatches.map((p) => p.match?.listener?.name).filter(Boolean));
   assert.deepEqual([...new Set(names)], ["240.240.0.3_20880", "240.241.0.1_20880"]);
 });
+
+test("DestinationRule consistent hash, subset or top level: refused in the status of the routers that reach it, and on the rule", () => {
+  const host = "org.apache.dubbo.samples.basic.api.demoservice";
+  const entry = {
+    apiVersion: "networking.istio.io/v1alpha3", kind: "ServiceEntry", metadata: { name: "demo", namespace: "meta" },
+    spec: { hosts: [host], addresses: ["240.240.0.1"], ports: [{ number: 20880, name: "tcp-metaprotocol-dubbo" }], resolution: "STATIC", workloadSelector: { labels: { app: "demo" } } },
+  };
+  const router = metaRouter("sample", "meta", { hosts: [host], routes: [{ name: "sample", route: [{ destination: { host, subset: "sample" } }] }] });
+  // Shapes of aeraki-mesh/aeraki test/e2e/metaprotocol/testdata/consistent-hash-lb (subset level) and
+  // demo/metaprotocol-dubbo/consistent-hash-lb (top level).
+  const subsetLevel = {
+    apiVersion: "networking.istio.io/v1alpha3", kind: "DestinationRule", metadata: { name: "dubbo-sample-provider", namespace: "meta" },
+    spec: { host, subsets: [{ name: "sample", labels: { app: "dubbo-sample-provider" }, trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "method" } } } }, { name: "other", labels: { app: "x" }, trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true } } } }] },
+  };
+  const r = translate(snap({ serviceEntries: [entry] as never[], destinationRules: [subsetLevel] as never[], metaRouters: [router] as never[] }), TEST_OPTIONS);
+  const onRouter = diag(r, "ConsistentHashNotApplied").filter((d) => d.object.kind === "MetaRouter");
+  assert.equal(onRouter.length, 1, "only the subset the route reaches");
+  assert.equal(onRouter[0]!.severity, "warning");
+  assert.equal(onRouter[0]!.path, "spec.routes[0]");
+  assert.match(onRouter[0]!.message, /spec\.subsets\[0\]\.trafficPolicy\.loadBalancer\.consistentHash/);
+  assert.match(onRouter[0]!.message, /httpHeaderName "method"/);
+  const status = r.status.find((s) => s.object.kind === "MetaRouter")!.conditions[0]!;
+  assert.match(status.message, /consistentHash/, "the refusal is part of the router's status");
+  const onRule = diag(r, "ConsistentHashNotApplied").filter((d) => d.object.kind === "DestinationRule").map((d) => d.path);
+  assert.deepEqual(onRule, ["spec.subsets[0].trafficPolicy.loadBalancer.consistentHash", "spec.subsets[1].trafficPolicy.loadBalancer.consistentHash"]);
+
+  const topLevel = { ...subsetLevel, spec: { host, subsets: [{ name: "sample", labels: { app: "dubbo-sample-provider" } }], trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "method" } } } } };
+  const t = translate(snap({ serviceEntries: [entry] as never[], destinationRules: [topLevel] as never[], metaRouters: [router] as never[] }), TEST_OPTIONS);
+  const top = diag(t, "ConsistentHashNotApplied").filter((d) => d.object.kind === "MetaRouter");
+  assert.equal(top.length, 1);
+  assert.match(top[0]!.message, /spec\.trafficPolicy\.loadBalancer\.consistentHash/);
+  assert.match(t.status.find((s) => s.object.kind === "MetaRouter")!.conditions[0]!.message, /consistentHash/);
+
+  // A DestinationRule of a service that is not Meltemi's is Istio's business: nothing said.
+  const http = translate(snap({ destinationRules: [{ ...topLevel, spec: { ...topLevel.spec, host: "web.example" } }] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(http.diagnostics, []);
+});
