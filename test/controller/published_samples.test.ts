@@ -28,7 +28,7 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 interface Diag { severity: string; kind: string; name: string; path?: string; reason: string; message: string }
 interface Rendered { objects: Obj[]; diagnostics: Diag[]; ready: Map<string, { status: string; reason: string; message: string }>; exitCode: number; stderr: string }
 
-const DIAGNOSTIC = /^(error|warning|info): (\w+) ([^:]+): (?:((?:spec|metadata)[^:]*): )?([A-Z]\w+): (.*)$/;
+const DIAGNOSTIC = /^(error|degraded|warning|info): (\w+) ([^:]+): (?:((?:spec|metadata)[^:]*): )?([A-Z]\w+): (.*)$/;
 const STATUS = /^status: (\w+) ([^:]+): Ready=(True|False) (\w+): (.*)$/;
 
 /** A cluster that has every object the samples create, with the VIP its allocator would give it. */
@@ -74,7 +74,13 @@ async function renderSample(files: string[], namespace: string, live: boolean): 
   return { objects, diagnostics, ready, exitCode: r.exitCode, stderr: r.stderr };
 }
 
-const reasonsOf = (r: Rendered, kind?: string) => r.diagnostics.filter((d) => !kind || d.kind === kind).map((d) => `${d.severity} ${d.reason}`).sort();
+/**
+ * `severity reason` of each diagnostic; a feature applied in part reads "notInForce" whether the
+ * diagnostic says warning or degraded (Ready=False for what is not in force: the strictness work).
+ */
+const NOT_IN_FORCE = new Set(["GlobalRateLimitNotSupported", "MirrorNotSupported", "ConsistentHashNotApplied", "ServiceAddressUnknown"]);
+const reasonsOf = (r: Rendered, kind?: string) =>
+  r.diagnostics.filter((d) => !kind || d.kind === kind).map((d) => `${NOT_IN_FORCE.has(d.reason) && d.severity !== "info" ? "notInForce" : d.severity} ${d.reason}`).sort();
 const byKind = (r: Rendered, kind: string) => r.objects.filter((o) => o.kind === kind);
 /** The filter configuration an EnvoyFilter's ECDS patch carries (the callers' routes). */
 const clientConfig = (ef: Obj) => JSON.parse(ef.spec.configPatches.find((p: any) => p.applyTo === "EXTENSION_CONFIG").patch.value.typed_config.config.configuration.value);
@@ -163,7 +169,7 @@ test("published: demo/metaprotocol-dubbo local-ratelimit: 10 per 60 s per pod, s
 
 test("published: demo/metaprotocol-dubbo global-ratelimit: refused visibly (no rate limit service), nothing else generated", async () => {
   const { live } = await renderBoth([...DUBBO_BASE, "aeraki-metaprotocol-dubbo/metarouter-global-ratelimit.yaml"], "default");
-  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["warning GlobalRateLimitNotSupported"]);
+  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["notInForce GlobalRateLimitNotSupported"]);
   assert.match(live.ready.get("MetaRouter meta-dubbo/test-metaprotocol-dubbo-route")!.message, /globalRateLimit/);
   assert.deepEqual(byKind(live, "EnvoyFilter"), []);
 });
@@ -246,7 +252,7 @@ test("published: Thrift traffic mirroring: thrift_proxy copies half of v1's call
 test("published: demo/metaprotocol-thrift consistent-hash-lb: refused visibly on the rule and in the router's status", async () => {
   const r = await renderSample(["aeraki-metaprotocol-thrift/base/service.yaml", "aeraki-metaprotocol-thrift/consistent-hash-lb", "aeraki-metaprotocol-thrift/metarouter-header-mutation.yaml"], "meta-thrift", true);
   assert.equal(r.exitCode, 0);
-  assert.deepEqual(reasonsOf(r).filter((x) => x.includes("ConsistentHash")), ["info ConsistentHashNotApplied", "warning ConsistentHashNotApplied"]);
+  assert.deepEqual(reasonsOf(r).filter((x) => x.includes("ConsistentHash")), ["info ConsistentHashNotApplied", "notInForce ConsistentHashNotApplied"]);
   assert.match(r.ready.get("MetaRouter meta-thrift/test-metaprotocol-thrift-route")!.message, /consistentHash/);
 });
 
@@ -278,7 +284,7 @@ test("published: test/e2e/metaprotocol traffic-splitting and the subset-level co
   const hash = await renderBoth(["aeraki-e2e-metaprotocol/base/serviceentry.yaml", "aeraki-e2e-metaprotocol/consistent-hash-lb"], "meta-e2e");
   assert.deepEqual(clientConfig(byKind(hash.live, "EnvoyFilter")[0]!).routes, [{ name: "sample", destinations: [{ cluster: E2E("sample"), weight: 1 }] }]);
   const onRouter = hash.live.diagnostics.find((d) => d.kind === "MetaRouter" && d.reason === "ConsistentHashNotApplied")!;
-  assert.equal(onRouter.severity, "warning");
+  assert.match(onRouter.severity, /^(warning|degraded)$/);
   assert.match(onRouter.message, /spec\.subsets\[0\]\.trafficPolicy\.loadBalancer\.consistentHash/);
   assert.match(hash.live.ready.get("MetaRouter meta-e2e/test-metaprotocol-route")!.message, /consistentHash/);
 });
