@@ -195,6 +195,25 @@ test("published: demo/metaprotocol-dubbo consistent-hash-lb: the hash on the met
   assert.match(routed.ready.get("MetaRouter meta-dubbo/test-metaprotocol-dubbo-route")!.message, /consistentHash httpHeaderName "method"/);
 });
 
+// --- aeraki-mesh/aeraki demo/metaprotocol-dubbo-app-level ---------------------------------------
+
+test("published: demo/metaprotocol-dubbo-app-level (Kubernetes Services, render -n meta-dubbo): split 20/80 and the local limits", async () => {
+  const APP = "dubbo-sample-provider.meta-dubbo.svc.cluster.local";
+  const base = ["aeraki-metaprotocol-dubbo-app-level/base"];
+  const split = await renderBoth([...base, "aeraki-metaprotocol-dubbo-app-level/traffic-split.yaml"], "meta-dubbo");
+  const [ef] = byKind(split.live, "EnvoyFilter");
+  assert.equal(ef!.metadata.namespace, "istio-system");
+  assert.match(String(listeners(ef!)[0]), /^10\.96\.0\.\d+_20880$/);
+  assert.deepEqual(clientConfig(ef!).routes, [{ name: "traffic-split", match: DEMO_MATCH, destinations: [{ cluster: `outbound|20880|v1|${APP}`, weight: 20 }, { cluster: `outbound|20880|v2|${APP}`, weight: 80 }] }]);
+  const limit = await renderBoth([...base, "aeraki-metaprotocol-dubbo-app-level/metarouter-local-ratelimit.yaml"], "meta-dubbo");
+  const plugin = byKind(limit.offline, "WasmPlugin").find((o) => o.metadata.name === "meltemi-server-dubbo-sample-provider-20880")!;
+  assert.deepEqual(plugin.spec.pluginConfig.localRateLimit, {
+    tokenBucket: { maxTokens: 10, fillIntervalMs: 60_000, tokensPerFill: 10 },
+    conditions: [{ match: { method: { exact: "sayHello" } }, tokenBucket: { maxTokens: 2, fillIntervalMs: 10_000, tokensPerFill: 2 } }],
+  });
+  assert.equal(byKind(limit.offline, "WasmPlugin").find((o) => o.metadata.name === "meltemi-server-dubbo-sample-second-provider-20880")!.spec.pluginConfig.localRateLimit, undefined);
+});
+
 // --- aeraki-mesh/aeraki demo/metaprotocol-thrift -----------------------------------------------
 
 const THRIFT_HOST = "thrift-sample-server.meta-thrift.svc.cluster.local";
