@@ -6,20 +6,21 @@ import { limiterKey } from "../adaptive/limiter";
 import { readSmartLimiter } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
-import { indexSubsets, type ConsistentHash, type SubsetIndex } from "../discovery/subsets";
+import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
+import { reportHostConsistentHashes, reportRouterConsistentHashes, type ResolvedDestination } from "./consistent_hash_refusals";
 import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
-import type { ThriftMirror } from "./envoy/thrift_proxy";
 import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
+import { thriftMirrors } from "./mirrors";
 import { withDefaults, type TranslateOptions } from "./options";
 import { shortHost } from "./ownership";
-import { hasNativeRouter, resolveProtocols, type ProtocolBinding, type RoutingMode } from "./protocols";
+import { hasNativeRouter, resolveProtocols, type ProtocolBinding } from "./protocols";
 import { readRpcRateLimit } from "./rate_limit";
 import { readRpcRouter } from "./router";
 import { filterConfigProblems } from "./schema_check";
@@ -102,14 +103,14 @@ interface Context {
 }
 
 /** The filter's routes for a router on one service port, every cluster they name, and each route's clusters. */
-function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[]; routeClusters: string[][]; routeDestinations: { host: string; subset?: string; port: number }[][] } | null {
+function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[]; routeClusters: string[][]; routeDestinations: ResolvedDestination[][] } | null {
   const routes: FilterRoute[] = [];
   const clusters: string[] = [];
   const routeClusters: string[][] = [];
-  const routeDestinations: { host: string; subset?: string; port: number }[][] = [];
+  const routeDestinations: ResolvedDestination[][] = [];
   let ok = true;
   for (const r of router.routes) {
-    const resolved: { host: string; subset?: string; port: number }[] = [];
+    const resolved: ResolvedDestination[] = [];
     const destinations = r.destinations.map((d, j) => {
       let destPort = d.port;
       if (destPort === undefined) {
@@ -158,78 +159,6 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     clusters.push(cluster);
   }
   return ok ? { routes, clusters, routeClusters, routeDestinations } : null;
-}
-
-function consistentHashText(h: ConsistentHash): string {
-  const what = typeof h.hash.httpHeaderName === "string" ? `httpHeaderName "${h.hash.httpHeaderName}" (Aeraki: hash on that RPC metadata key)` : h.kind;
-  return `consistentHash ${what} is not applied to RPC calls by Meltemi: Envoy's native Dubbo / Thrift routers and the Meltemi filter give the load balancer no per-request hash key, so endpoints are picked without one; for sticky routing across destinations use an RpcRouter route hashKey`;
-}
-
-/**
- * DestinationRule consistent hashes (top, port or subset level) of the clusters a router's routes
- * reach: not carried, so said in the router's status (never ignored silently). perConnection keeps
- * tcp_proxy, whose source-IP hash Istio configures itself; every other kind is lost there too.
- */
-function consistentHashRefusals(router: RouterIntent, mode: RoutingMode, routeDestinations: { host: string; subset?: string; port: number }[][], ctx: Context): void {
-  const seen = new Set<string>();
-  router.routes.forEach((r, i) => {
-    for (const d of routeDestinations[i] ?? []) {
-      for (const h of ctx.subsets.consistentHashes(d.host, d.subset, d.port)) {
-        if (mode === "perConnection" && h.kind === "useSourceIp") continue;
-        const key = `${refKey(h.rule)}|${h.path}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        ctx.diags.warn(router.source, "ConsistentHashNotApplied", `${describeRef(h.rule)} ${h.path} (for ${outboundCluster(d.port, d.subset, d.host)}): ${consistentHashText(h)}`, r.path);
-      }
-    }
-  });
-}
-
-/**
- * Aeraki's route mirroring on one service port. Only thrift_proxy's router can mirror
- * (RouteAction.request_mirror_policies); its routes are one per destination cluster (the routing key),
- * so a mirror rides on the clusters its route forwards to, and two routes reaching one cluster must
- * mirror alike. dubbo_proxy has no mirroring, and perConnection mode no router: refused, visibly.
- */
-function mirrorsFor(router: RouterIntent, service: MeltemiService, port: MeltemiPort, codec: string, mode: RoutingMode, routeClusters: string[][], ctx: Context): Map<string, ThriftMirror> {
-  const mirrors = new Map<string, ThriftMirror>();
-  const mirrored = router.routes.map((r, i) => ({ r, clusters: routeClusters[i] ?? [] })).filter((e) => e.r.mirror);
-  if (mirrored.length === 0) return mirrors;
-  if (codec !== "thrift" || mode !== "perRequest") {
-    const why = mode !== "perRequest" ? "perConnection routing has no per-request router to copy requests" : `Envoy's native router for codec "${codec}" cannot mirror (only thrift_proxy has request_mirror_policies)`;
-    for (const { r } of mirrored) ctx.diags.warn(router.source, "MirrorNotSupported", `traffic mirroring is not applied on ${service.host} port ${port.number}: ${why}; the route forwards normally`, `${r.path}.mirror`);
-    return mirrors;
-  }
-  const planned = new Map<string, { mirror: ThriftMirror; path: string }>();
-  for (const { r, clusters } of mirrored) {
-    const m = r.mirror!;
-    if (m.subset !== undefined && !ctx.subsets.subsets(m.host).has(m.subset)) {
-      ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${m.subset}" of ${m.host}: mirrored copies are dropped until one does`, `${r.path}.mirror`);
-    }
-    const mirrorPort = m.port ?? (m.host === service.host ? port.number : ctx.servicesByHost.get(m.host)?.ports.length === 1 ? ctx.servicesByHost.get(m.host)!.ports[0]!.number : port.number);
-    const mirror: ThriftMirror = { cluster: outboundCluster(mirrorPort, m.subset, m.host) };
-    if (m.percent !== undefined) mirror.percent = m.percent;
-    for (const cluster of clusters) {
-      const before = planned.get(cluster);
-      if (before && JSON.stringify(before.mirror) !== JSON.stringify(mirror)) {
-        ctx.diags.warn(router.source, "MirrorNotSupported", `${cluster} is reached by ${before.path} and ${r.path}, which mirror differently; thrift_proxy mirrors per destination cluster, so ${r.path}'s mirror is not applied there`, `${r.path}.mirror`);
-        continue;
-      }
-      planned.set(cluster, { mirror, path: r.path });
-    }
-  }
-  // A route without mirror reaching a mirrored cluster would be mirrored too: refuse the mirror there.
-  router.routes.forEach((r, i) => {
-    if (r.mirror) return;
-    for (const cluster of routeClusters[i] ?? []) {
-      const p = planned.get(cluster);
-      if (!p) continue;
-      ctx.diags.warn(router.source, "MirrorNotSupported", `${cluster} is also reached by ${r.path}, which does not mirror; thrift_proxy mirrors per destination cluster, so ${p.path}'s mirror is not applied to ${cluster}`, `${p.path}.mirror`);
-      planned.delete(cluster);
-    }
-  });
-  for (const [cluster, p] of planned) mirrors.set(cluster, p.mirror);
-  return mirrors;
 }
 
 function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): FilterConfig | null {
@@ -305,8 +234,8 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   const table = filterRoutes(router, service, port, ctx);
   if (!table) return [];
   // Before the address checks: what cannot be carried is reported even where nothing is rendered.
-  const mirrors = mirrorsFor(router, service, port, binding.codec, mode, table.routeClusters, ctx);
-  consistentHashRefusals(router, mode, table.routeDestinations, ctx);
+  const mirrors = thriftMirrors({ router, service, port, codec: binding.codec, mode, routeClusters: table.routeClusters, subsets: ctx.subsets, servicesByHost: ctx.servicesByHost, diags });
+  reportRouterConsistentHashes(router, mode, table.routeDestinations, ctx.subsets, diags);
   if (service.headless) {
     diags.error(router.source, "HeadlessService", `${service.host} is headless: callers connect to pod addresses, there is no service listener to route on`);
     return [];
@@ -378,13 +307,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     else servicesByHost.set(s.host, s);
   }
   const ctx: Context = { options, diags, subsets, servicesByHost };
-  for (const host of servicesByHost.keys()) {
-    for (const h of subsets.hostConsistentHashes(host)) {
-      // A DestinationRule has no status of Meltemi's: said here (render, Events), and in the status of
-      // every router that routes to the cluster (consistentHashRefusals).
-      diags.info(h.rule, "ConsistentHashNotApplied", `${host}: ${consistentHashText(h)}`, h.path);
-    }
-  }
+  for (const host of servicesByHost.keys()) reportHostConsistentHashes(host, subsets, diags);
 
   const routers: RouterIntent[] = [];
   const rateLimits: RateLimitIntent[] = [];
