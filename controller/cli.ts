@@ -36,6 +36,7 @@ interface TranslateFlags {
 
 interface RenderFlags extends TranslateFlags {
   filename: string[];
+  kubeconfig?: string;
   output: "yaml" | "json";
   namespace: string;
   status: boolean;
@@ -94,6 +95,20 @@ function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOp
   };
 }
 
+/** GETs of live objects for `render --kubeconfig` (loaded lazily: offline renders never load client-node). */
+async function liveObjectReader(kubeconfig: string): Promise<(path: string) => Promise<Record<string, unknown> | undefined>> {
+  const { KubeHttp, loadKubeConfig, isNotFound } = await import("./runtime/kube_http");
+  const http = new KubeHttp(loadKubeConfig(kubeconfig));
+  return async (path) => {
+    try {
+      return await http.request<Record<string, unknown>>("GET", path, { timeoutMs: 10_000 });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("not a non-negative integer");
@@ -134,9 +149,12 @@ export function program(): Command {
       .option("-n, --namespace <ns>", "namespace of objects that have none", "default"),
   )
     .option("--status", "also print each input's Ready condition on stderr", false)
+    .option("--kubeconfig <path>", "read the VIPs the files lack (Services' clusterIPs, ServiceEntries' addresses) from this cluster (read-only GETs); without it render stays offline")
     .action(async (flags: RenderFlags) => {
       const { options, warnings } = translateOptions(flags);
-      const result = await render({ files: flags.filename, output: flags.output, namespace: flags.namespace, showStatus: flags.status, options, readStdin });
+      const request: Parameters<typeof render>[0] = { files: flags.filename, output: flags.output, namespace: flags.namespace, showStatus: flags.status, options, readStdin };
+      if (flags.kubeconfig !== undefined) request.liveAddresses = await liveObjectReader(flags.kubeconfig);
+      const result = await render(request);
       process.stdout.write(result.stdout);
       process.stderr.write(warnings.map((w) => `${w}\n`).join("") + result.stderr);
       process.exitCode = result.exitCode;

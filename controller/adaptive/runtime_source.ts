@@ -10,7 +10,6 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { indexSubsets } from "../discovery/subsets";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
-import { Diagnostics } from "../translate/diagnostics";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
 import { refOf, type KubeObject } from "../k8s/objects";
 import type { Snapshot } from "../translate/snapshot";
@@ -124,7 +123,7 @@ export class AdaptiveSource implements SnapshotSource {
         this.log.warn({ err: String((err as Error).message), service: key }, "cannot list the service's endpoints");
       }
     }
-    const subsets = indexSubsets(this.snapshot?.destinationRules ?? [], this.config.clusterDomain, new Diagnostics());
+    const subsets = indexSubsets(this.snapshot?.destinationRules ?? [], this.config.clusterDomain);
     this.pods.current = endpointSlicePods({ slices, podLabels, subsetLabels: (host, subset) => subsets.labels(host, subset), unreadable });
   }
 

@@ -1,6 +1,10 @@
 // Which service ports are Meltemi's, and with which protocol.
 //
-// 1. Aeraki's convention: a TCP port named `tcp-metaprotocol-<protocol>` or `tcp-metaprotocol-<protocol>-<anything>`.
+// 1. Aeraki's conventions: a TCP port named `tcp-metaprotocol-<protocol>` or `tcp-metaprotocol-<protocol>-<anything>`
+//    (MetaProtocol Proxy), and Aeraki's older dedicated-proxy names `tcp-dubbo[-<anything>]` and
+//    `tcp-thrift[-<anything>]` (Aeraki reads the second dash-separated part of a port name as the protocol:
+//    aeraki-mesh/aeraki internal/model/protocol/instance.go GetLayer7ProtocolFromPortName). Only with the
+//    `tcp` prefix: Istio must see the port as plain TCP for the listener Meltemi patches.
 // 2. For ports that cannot be renamed: the label `meltemi.dev/protocol: <protocol>` on the Service or
 //    ServiceEntry, for all its TCP ports or only those listed in the annotation `meltemi.dev/ports: "20880,9090"`.
 //    (Not `appProtocol`: Istio reads appProtocol instead of the port name to pick its own protocol, and
@@ -11,9 +15,12 @@ export const PROTOCOL_LABEL = "meltemi.dev/protocol";
 export const PORTS_ANNOTATION = "meltemi.dev/ports";
 
 const PORT_NAME = /^tcp-metaprotocol-([a-z0-9]+)(?:-|$)/;
+/** Aeraki's dedicated Dubbo / Thrift proxies' port names; the protocol is Meltemi's built-in of that name. */
+const AERAKI_DEDICATED_PORT_NAME = /^tcp-(dubbo|thrift)(?:-|$)/;
 
 export function protocolFromPortName(name: string | undefined): string | undefined {
-  return name ? PORT_NAME.exec(name)?.[1] : undefined;
+  if (!name) return undefined;
+  return PORT_NAME.exec(name)?.[1] ?? AERAKI_DEDICATED_PORT_NAME.exec(name)?.[1];
 }
 
 /** Istio's protocol prefix of a port name (the part before the first '-'), lower-cased. */

@@ -83,10 +83,15 @@ export interface ServiceEntrySpec {
   resolution?: string;
 }
 
+export interface DestinationRuleTrafficPolicy {
+  loadBalancer?: { consistentHash?: Record<string, unknown> };
+  portLevelSettings?: { port?: { number?: number }; loadBalancer?: { consistentHash?: Record<string, unknown> } }[];
+}
+
 export interface DestinationRuleSpec {
   host?: string;
-  subsets?: { name?: string; labels?: Record<string, string> }[];
-  trafficPolicy?: { loadBalancer?: { consistentHash?: Record<string, unknown> } };
+  subsets?: { name?: string; labels?: Record<string, string>; trafficPolicy?: DestinationRuleTrafficPolicy }[];
+  trafficPolicy?: DestinationRuleTrafficPolicy;
 }
 
 export type Service = KubeObject<ServiceSpec>;

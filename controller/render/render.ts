@@ -1,8 +1,10 @@
 // `meltemi render`: the translation, offline. Files in, desired objects out (stdout), diagnostics on
 // stderr; exit 1 when an input cannot be read or an input is invalid (error diagnostics), 0 otherwise.
+// With `liveAddresses` (render --kubeconfig) the VIPs the files lack are read from a cluster first.
 import { InvalidOptionsError, translate } from "../translate/translate";
 import type { TranslateOptions } from "../translate/options";
 import { classify } from "./classify";
+import { withLiveAddresses, type GetObject } from "./live_addresses";
 import { loadObjects, LoadError } from "./load";
 import { formatDiagnostic, toJson, toYaml } from "./output";
 
@@ -14,6 +16,8 @@ export interface RenderRequest {
   showStatus: boolean;
   options: Partial<TranslateOptions>;
   readStdin: () => Promise<string>;
+  /** Reads live objects (render --kubeconfig): Services / ServiceEntries without VIPs get the cluster's. */
+  liveAddresses?: GetObject;
 }
 
 export interface RenderResult {
@@ -30,7 +34,20 @@ export async function render(req: RenderRequest): Promise<RenderResult> {
     if (err instanceof LoadError) return { stdout: "", stderr: `error: ${err.message}\n`, exitCode: 1 };
     throw err;
   }
-  const { snapshot, ignored } = classify(loaded, req.namespace);
+  const classified = classify(loaded, req.namespace);
+  const { ignored } = classified;
+  let snapshot = classified.snapshot;
+  const notes: string[] = [];
+  if (req.liveAddresses) {
+    try {
+      const live = await withLiveAddresses(snapshot, req.liveAddresses);
+      snapshot = live.snapshot;
+      for (const r of live.report.resolved) notes.push(`info: address from the cluster: ${r}`);
+      for (const r of live.report.unresolved) notes.push(`info: no address from the cluster: ${r}`);
+    } catch (err) {
+      return { stdout: "", stderr: `error: reading addresses from the cluster: ${(err as Error).message}\n`, exitCode: 1 };
+    }
+  }
   let result;
   try {
     result = translate(snapshot, req.options);
@@ -38,7 +55,7 @@ export async function render(req: RenderRequest): Promise<RenderResult> {
     if (err instanceof InvalidOptionsError) return { stdout: "", stderr: `error: ${err.message}\n`, exitCode: 1 };
     throw err;
   }
-  const lines = result.diagnostics.map(formatDiagnostic);
+  const lines = [...notes, ...result.diagnostics.map(formatDiagnostic)];
   if (ignored.size > 0) {
     lines.push(`info: not Meltemi inputs, left out: ${[...ignored].map(([k, n]) => `${n} ${k}`).join(", ")}`);
   }

@@ -12,7 +12,7 @@ import type { KubeObject, ObjectRef } from "../k8s/objects";
 import { dubboProxyFilter } from "./envoy/dubbo_proxy";
 import { TCP_PROXY, TYPE_WASM_NETWORK } from "./envoy/names";
 import { tcpProxyEarlyDataPatch } from "./envoy/tcp_proxy";
-import { thriftProxyFilter } from "./envoy/thrift_proxy";
+import { thriftProxyFilter, type ThriftMirror } from "./envoy/thrift_proxy";
 import { wasmFilterConfig } from "./envoy/wasm_filter";
 import type { FilterConfig } from "./filter_config";
 import type { TranslateOptions } from "./options";
@@ -32,6 +32,8 @@ export interface ClientEnvoyFilterInput {
   routingMode: RoutingMode;
   /** Every cluster the filter may pick (perRequest route table). */
   clusters: string[];
+  /** Thrift perRequest only: mirrors of the requests forwarded to a cluster, by that cluster. */
+  mirrors?: ReadonlyMap<string, ThriftMirror>;
   failOpen: boolean;
   options: TranslateOptions;
 }
@@ -45,7 +47,7 @@ function routingPatch(input: ClientEnvoyFilterInput, statPrefix: string): { oper
     const t = input.binding.thrift;
     return {
       operation: "REPLACE",
-      value: thriftProxyFilter({ statPrefix, routeConfigName, clusters: input.clusters, ...(t?.transport ? { transport: t.transport } : {}), ...(t?.protocol ? { protocol: t.protocol } : {}) }),
+      value: thriftProxyFilter({ statPrefix, routeConfigName, clusters: input.clusters, ...(input.mirrors?.size ? { mirrors: input.mirrors } : {}), ...(t?.transport ? { transport: t.transport } : {}), ...(t?.protocol ? { protocol: t.protocol } : {}) }),
     };
   }
   if (input.binding.codec === "dubbo") return { operation: "REPLACE", value: dubboProxyFilter({ statPrefix, routeConfigName, clusters: input.clusters }) };

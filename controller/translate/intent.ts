@@ -19,6 +19,8 @@ export interface RouteIntent {
   hashKey?: string;
   requestMutation?: FilterMutation[];
   responseMutation?: FilterMutation[];
+  /** Aeraki's mirror / mirrorPercentage (percent undefined: every request). */
+  mirror?: { host: string; subset?: string; port?: number; percent?: number };
   /** Where the route is in its object, for diagnostics. */
   path: string;
 }

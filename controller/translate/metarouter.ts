@@ -1,6 +1,7 @@
 // The translation of an Aeraki MetaRouter (metaprotocol.aeraki.io/v1alpha1), read as users wrote it,
 // into a router intent and, for its localRateLimit, a rate-limit intent. What Meltemi cannot honour
-// (mirroring, globalRateLimit, gateways) is reported, never silently dropped.
+// (globalRateLimit, gateways, mirroring where the native router cannot carry it) is reported, never
+// silently dropped.
 import { resolveHost } from "../discovery/hosts";
 import { metaRouterSpecSchema, type AerakiDestination, type AerakiTokenBucket, type MetaRouter } from "../k8s/aeraki";
 import { refOf, type ObjectRef } from "../k8s/objects";
@@ -20,10 +21,12 @@ export interface MetaRouterIntents {
 }
 
 /**
- * Whose sidecars get the routing. Aeraki applied a MetaRouter to every sidecar in the mesh (exportTo
- * empty = everywhere); Meltemi scopes it: the annotation meltemi.dev/client-namespaces, else explicit
- * exportTo namespaces ("." = this one, "*" = the root namespace, i.e. the mesh, as written), else this
- * namespace only.
+ * Whose sidecars get the routing. Aeraki applies a MetaRouter to every sidecar in the mesh (exportTo
+ * empty = everywhere), and so does Meltemi by default: one EnvoyFilter in Istio's root namespace
+ * (an EnvoyFilter there without a workloadSelector applies to every workload, Istio's EnvoyFilter
+ * reference), reported as info `MeshWide`. Narrower on request: the annotation
+ * meltemi.dev/client-namespaces: "a,b" (one EnvoyFilter per listed namespace), or explicit exportTo
+ * namespaces ("." = this one, "*" = the root namespace).
  */
 function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOptions, diags: Diagnostics): string[] | null {
   const ns = mr.metadata.namespace ?? "default";
@@ -36,23 +39,19 @@ function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOpti
     }
     return parsed;
   }
+  const meshWide = (path?: string) =>
+    diags.info(ref, "MeshWide", `the routing is installed in the root namespace ${options.rootNamespace}, i.e. for every sidecar in the mesh, as Aeraki does; to narrow it, list caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION} or in exportTo`, path);
   const exportTo = mr.spec?.exportTo ?? [];
   if (exportTo.length === 0) {
-    // A warning, so that it shows in the MetaRouter's Ready condition: callers elsewhere that Aeraki
-    // would have routed are not routed by Meltemi.
-    diags.warn(
-      ref,
-      "ScopedToNamespace",
-      `routing is installed for callers in namespace ${ns} only (Aeraki applied MetaRouters to every sidecar); list other caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION}`,
-    );
-    return [ns];
+    meshWide();
+    return [options.rootNamespace];
   }
   const out = new Set<string>();
   for (const e of exportTo) {
     if (e === ".") out.add(ns);
     else if (e === "*") {
       out.add(options.rootNamespace);
-      diags.info(ref, "MeshWide", `exportTo "*": the routing is installed in the root namespace ${options.rootNamespace}, i.e. for every sidecar in the mesh`, "spec.exportTo");
+      meshWide("spec.exportTo");
     } else out.add(e);
   }
   return [...out];
@@ -169,8 +168,8 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
   const routes: RouteIntent[] = [];
   (spec.routes ?? []).forEach((r, i) => {
     const path = `spec.routes[${i}]`;
-    if (r.mirror || r.mirrorPercentage) {
-      diags.warn(ref, "MirrorNotSupported", "traffic mirroring is not supported by Meltemi and is not applied; the route forwards normally", `${path}.mirror`);
+    if (r.mirrorPercentage && !r.mirror) {
+      diags.warn(ref, "MirrorNotSupported", "mirrorPercentage without mirror: nothing to mirror to", `${path}.mirrorPercentage`);
     }
     const match = fromAerakiMatch(r.match, `${path}.match`, ref, diags);
     const dests = r.route ?? [];
@@ -190,6 +189,15 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     }
     if (r.requestMutation?.length) route.requestMutation = r.requestMutation;
     if (r.responseMutation?.length) route.responseMutation = r.responseMutation;
+    // Whether the native router can carry it is decided per service port (translate.ts).
+    if (r.mirror) {
+      const { host, subset, port } = destinationOf(r.mirror, ns, options, 0);
+      route.mirror = { host, ...(subset !== undefined ? { subset } : {}), ...(port !== undefined ? { port } : {}) };
+      const percent = r.mirrorPercentage?.value;
+      if (percent !== undefined && !(percent >= 0 && percent <= 100)) {
+        diags.error(ref, "InvalidSpec", `mirrorPercentage.value ${percent} is not a percentage (0..100)`, `${path}.mirrorPercentage.value`);
+      } else if (percent !== undefined) route.mirror.percent = percent;
+    }
     routes.push(route);
   });
 

@@ -10,13 +10,14 @@ import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
-import { unappliedConsistentHash } from "./consistent_hash";
+import { reportHostConsistentHashes, reportRouterConsistentHashes, type ResolvedDestination } from "./consistent_hash_refusals";
 import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
 import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
+import { thriftMirrors } from "./mirrors";
 import { withDefaults, type TranslateOptions } from "./options";
 import { shortHost } from "./ownership";
 import { hasNativeRouter, resolveProtocols, type ProtocolBinding } from "./protocols";
@@ -99,18 +100,17 @@ interface Context {
   diags: Diagnostics;
   subsets: SubsetIndex;
   servicesByHost: Map<string, MeltemiService>;
-  /** Hosts whose DestinationRule asks for a consistent hash Meltemi does not apply (consistent_hash.ts). */
-  unappliedHash: Map<string, string>;
-  /** Router|host pairs already told (once, whatever the number of ports). */
-  hashReported: Set<string>;
 }
 
-/** The filter's routes for a router on one service port, and every cluster they name. */
-function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[] } | null {
+/** The filter's routes for a router on one service port, every cluster they name, and each route's clusters. */
+function filterRoutes(router: RouterIntent, service: MeltemiService, port: MeltemiPort, ctx: Context): { routes: FilterRoute[]; clusters: string[]; routeClusters: string[][]; routeDestinations: ResolvedDestination[][] } | null {
   const routes: FilterRoute[] = [];
   const clusters: string[] = [];
+  const routeClusters: string[][] = [];
+  const routeDestinations: ResolvedDestination[][] = [];
   let ok = true;
   for (const r of router.routes) {
+    const resolved: ResolvedDestination[] = [];
     const destinations = r.destinations.map((d, j) => {
       let destPort = d.port;
       if (destPort === undefined) {
@@ -129,16 +129,11 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
       if (d.host !== service.host && !ctx.servicesByHost.has(d.host)) {
         ctx.diags.warn(router.source, "UnknownDestination", `destination host ${d.host} is not a known Meltemi service; its cluster may not exist`, r.path);
       }
-      const hash = ctx.unappliedHash.get(d.host);
-      const hashKey = `${refKey(router.source)}|${d.host}`;
-      if (hash !== undefined && !ctx.hashReported.has(hashKey)) {
-        ctx.hashReported.add(hashKey);
-        ctx.diags.degrade(router.source, "ConsistentHashNotApplied", hash, r.path);
-      }
       if (d.subset !== undefined && !ctx.subsets.subsets(d.host).has(d.subset)) {
         ctx.diags.warn(router.source, "SubsetNotFound", `no DestinationRule defines subset "${d.subset}" of ${d.host}: requests routed there fail until one does`, r.path);
       }
       const cluster = outboundCluster(destPort, d.subset, d.host);
+      resolved.push({ host: d.host, ...(d.subset !== undefined ? { subset: d.subset } : {}), port: destPort });
       if (!isThriftRoutable(cluster)) {
         ctx.diags.error(router.source, "InvalidCluster", `cluster ${cluster} cannot be carried as a routing key`, r.path);
         ok = false;
@@ -150,6 +145,8 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     if (r.name !== undefined) route.name = r.name;
     if (r.match) route.match = r.match;
     route.destinations = destinations;
+    routeClusters.push(destinations.map((d) => d.cluster));
+    routeDestinations.push(resolved);
     if (r.hashKey !== undefined) route.hashKey = r.hashKey;
     if (r.requestMutation) route.requestMutation = r.requestMutation;
     if (r.responseMutation) route.responseMutation = r.responseMutation;
@@ -161,7 +158,7 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
     routes.push({ name: "default", destinations: [{ cluster, weight: 1 }] });
     clusters.push(cluster);
   }
-  return ok ? { routes, clusters } : null;
+  return ok ? { routes, clusters, routeClusters, routeDestinations } : null;
 }
 
 function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): FilterConfig | null {
@@ -234,17 +231,31 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     diags.error(router.source, "NoNativeRouter", `perRequest routing needs a native Envoy router; codec "${binding.codec}" has none (use perConnection)`);
     return [];
   }
+  const table = filterRoutes(router, service, port, ctx);
+  if (!table) return [];
+  // Before the address checks: what cannot be carried is reported even where nothing is rendered.
+  const mirrors = thriftMirrors({ router, service, port, codec: binding.codec, mode, routeClusters: table.routeClusters, subsets: ctx.subsets, servicesByHost: ctx.servicesByHost, diags });
+  reportRouterConsistentHashes(router, mode, table.routeDestinations, ctx.subsets, diags);
   if (service.headless) {
     diags.error(router.source, "HeadlessService", `${service.host} is headless: callers connect to pod addresses, there is no service listener to route on`);
     return [];
   }
   if (service.addresses.length === 0) {
-    const hint = service.object.kind === "Service" ? "spec.clusterIP (render what `kubectl get service -o yaml` shows)" : "spec.addresses (or Istio's auto-allocated status.addresses)";
-    diags.error(router.source, "NoServiceAddress", `no VIP is known for ${service.host}: callers' listeners are named after it; the input needs ${hint}`);
+    // Callers' listener of a TCP service port is `<vip>_<port>`, and an EnvoyFilter names a listener
+    // exactly (client_envoy_filter.ts). Without a VIP there is nothing to name:
+    if (service.object.uid === undefined) {
+      // Read from files (a Git repository): the API server allocates the clusterIP (Istio or Aeraki the
+      // ServiceEntry VIP) only when the object is created. Not an error in the input.
+      const msg = `no VIP is known for ${service.host} (the input has no ${service.object.kind === "Service" ? "spec.clusterIP" : "spec.addresses"}, as in a Git repository): the callers' EnvoyFilter, which names the listener <vip>_${port.number}, is not rendered; \`render --kubeconfig\` reads the VIPs from a cluster, and \`meltemi controller\` reads them from the live objects`;
+      diags.degrade(router.source, "ServiceAddressUnknown", msg);
+      return [];
+    }
+    const hint = service.object.kind === "Service"
+      ? "the Service has no clusterIP"
+      : "give the ServiceEntry spec.addresses, or turn on Istio's VIP auto-allocation (status.addresses); without one Istio binds the callers' listener to 0.0.0.0_<port>, shared by every address-less service on that port";
+    diags.error(router.source, "NoServiceAddress", `no VIP is known for ${service.host}: callers' listeners are named after it; ${hint}`);
     return [];
   }
-  const table = filterRoutes(router, service, port, ctx);
-  if (!table) return [];
   const input: Parameters<typeof clientConfig>[0] = {
     name: `${shortHost(service.host, options.clusterDomain)}:${port.number}/client`,
     codec: binding.codec,
@@ -265,6 +276,7 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
       binding,
       routingMode: mode,
       clusters: table.clusters,
+      mirrors,
       failOpen: options.failStrategy === "FAIL_OPEN",
       options,
     };
@@ -290,7 +302,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
   checkOptions(options);
   const diags = new Diagnostics();
   const protocols = resolveProtocols(snapshot, options, diags);
-  const subsets = indexSubsets(snapshot.destinationRules, options.clusterDomain, diags);
+  const subsets = indexSubsets(snapshot.destinationRules, options.clusterDomain);
   const services = discoverServices(snapshot.services, snapshot.serviceEntries, options.clusterDomain, diags);
 
   const servicesByHost = new Map<string, MeltemiService>();
@@ -299,7 +311,8 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost, unappliedHash: unappliedConsistentHash(snapshot.destinationRules, options.clusterDomain), hashReported: new Set() };
+  const ctx: Context = { options, diags, subsets, servicesByHost };
+  for (const host of servicesByHost.keys()) reportHostConsistentHashes(host, subsets, diags);
 
   const routers: RouterIntent[] = [];
   const rateLimits: RateLimitIntent[] = [];

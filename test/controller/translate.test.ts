@@ -2,7 +2,8 @@
 // accident), discovery, precedence between Meltemi and Aeraki objects, robustness on malformed input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
 import { translate } from "../../controller/translate/translate";
 import { emptySnapshot, type Snapshot } from "../../controller/translate/snapshot";
 import { assertInvariants, loadCase, testdata, TEST_OPTIONS } from "./support";
@@ -24,7 +25,7 @@ const kinds = (r: ReturnType<typeof translate>) => r.objects.map((o) => `${o.kin
 const reasons = (r: ReturnType<typeof translate>) => r.diagnostics.map((d) => `${d.severity} ${d.reason}`);
 
 test("pure and deterministic: same output twice, and whatever the input order", () => {
-  for (const name of readdirSync(testdata)) {
+  for (const name of readdirSync(testdata).filter((d) => existsSync(path.join(testdata, d, "input.yaml")))) {
     const { snapshot, options } = loadCase(name);
     const a = translate(snapshot, options);
     assert.deepEqual(translate(snapshot, options), a, name);
@@ -49,6 +50,21 @@ test("mesh-wide only when asked: exportTo * lands in the root namespace with a M
   assert.ok(kinds(r).includes("EnvoyFilter istio-system/meltemi-client-reviews.shop-20880"));
   assert.ok(reasons(r).includes("info MeshWide"));
   assertInvariants(r);
+});
+
+test("a MetaRouter is mesh-wide by default, as in Aeraki; exportTo \".\" or the annotation narrows it", () => {
+  const services = [svc("reviews", "shop")] as never[];
+  const spec = { hosts: ["reviews.shop.svc.cluster.local"], routes: [{ route: [{ destination: { host: "reviews" } }] }] };
+  const byDefault = translate(snap({ services, metaRouters: [metaRouter("m", "shop", spec)] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(kinds(byDefault).filter((k) => k.startsWith("EnvoyFilter")), ["EnvoyFilter istio-system/meltemi-client-reviews.shop-20880"]);
+  assert.deepEqual(reasons(byDefault), ["info MeshWide"]);
+  assert.equal(byDefault.status.find((s) => s.object.kind === "MetaRouter")!.conditions[0]!.reason, "Accepted");
+  assertInvariants(byDefault);
+  const own = translate(snap({ services, metaRouters: [metaRouter("m", "shop", { ...spec, exportTo: ["."] })] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(kinds(own).filter((k) => k.startsWith("EnvoyFilter")), ["EnvoyFilter shop/meltemi-client-reviews.shop-20880"]);
+  assert.deepEqual(reasons(own), []);
+  const other = translate(snap({ services, metaRouters: [metaRouter("m", "shop", spec, { "meltemi.dev/client-namespaces": "web" })] as never[] }), TEST_OPTIONS);
+  assert.deepEqual(kinds(other).filter((k) => k.startsWith("EnvoyFilter")), ["EnvoyFilter web/meltemi-client-reviews.shop-20880"]);
 });
 
 test("gateways: without \"mesh\", a MetaRouter configures no sidecar", () => {
