@@ -34,6 +34,12 @@ export class StringMatch {
 
   get error(): string { return this.regex !== null ? (this.regex as Regex).error : ""; }
 
+  /** The most matching steps a value of up to `maxLen` bytes costs (match_budget.ts); 0 for a non-regex. */
+  costFor(maxLen: u32): f64 { return this.regex !== null ? (this.regex as Regex).costFor(maxLen) : 0; }
+
+  /** Steps of the last regex match (tests). */
+  get lastSteps(): u32 { return this.regex !== null ? (this.regex as Regex).steps : 0; }
+
   /** Does a present value [ptr, ptr+len) match? (An absent key never matches, inverted or not.) */
   matches(ptr: usize, len: u32): bool {
     return this.test(ptr, len) != this.invert;

@@ -86,4 +86,21 @@ describe("parseConfig: traffic sections", () => {
     expect(parseConfig('{"version":1,"authorization":[{"action":"AUDIT"}]}').error).toBe("authorization[0].action: must be one of ALLOW, DENY");
     expect(parseConfig('{"version":1,"localRateLimit":{"tokenBucket":{"maxTokens":1}}}').error).toBe("localRateLimit.tokenBucket: must have maxTokens and fillIntervalMs");
   });
+
+  it("refuses patterns over the matching budget, naming the pattern, at the configuration's value limit", () => {
+    // The DFA pattern costs 8193 steps at the default 8192-byte limit: 24 fit in 200,000, 25 do not.
+    const routes = (n: i32, pattern: string): string => {
+      let s = "";
+      for (let i = 0; i < n; i++) s += (i > 0 ? "," : "") + '{"match":{"method":{"regex":"' + pattern + '"}},"destinations":[{"cluster":"a"}]}';
+      return s;
+    };
+    expect(parseConfig('{"version":1,"routes":[' + routes(24, "(?:[a-z]*){100}N") + "]}").error).toBe("");
+    const over = parseConfig('{"version":1,"routes":[' + routes(25, "(?:[a-z]*){100}N") + "]}").error;
+    expectIncludes(over, "routes[24].match.method.regex: regex \"(?:[a-z]*){100}N\" costs up to 8193 matching steps");
+    expectIncludes(over, "over the budget of 200000 per request");
+    // A Pike VM pattern is priced per instruction: one is already over at the default limit...
+    expectIncludes(parseConfig('{"version":1,"routes":[' + routes(1, ".*a.{12}") + "]}").error, "regex \".*a.{12}\" costs up to");
+    // ...and fits once the values it can see are short.
+    expect(parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":256},"routes":[' + routes(1, ".*a.{12}") + "]}").error).toBe("");
+  });
 });
