@@ -101,6 +101,6 @@ describe("parseConfig: traffic sections", () => {
     // A Pike VM pattern is priced per instruction: one is already over at the default limit...
     expectIncludes(parseConfig('{"version":1,"routes":[' + routes(1, ".*a.{12}") + "]}").error, "regex \".*a.{12}\" costs up to");
     // ...and fits once the values it can see are short.
-    expect(parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":256},"routes":[' + routes(1, ".*a.{12}") + "]}").error).toBe("");
+    expect(parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":128},"routes":[' + routes(1, ".*a.{12}") + "]}").error).toBe("");
   });
 });
