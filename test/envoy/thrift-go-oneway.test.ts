@@ -4,7 +4,8 @@
 // once, then rate limited: the first call teaches the filter that notify gets no answer (the answer to
 // the next call overtakes it: filter/network/oneway.ts), so the rejected one is dropped silently and
 // the connection stays in step: the call after it gets its own reply. Both modes (perConnection through
-// tcp_proxy, perRequest through thrift_proxy), framed and buffered transports.
+// tcp_proxy, perRequest through thrift_proxy), framed and buffered transports, each version of the Go
+// library that scripts/provision/thrift-go.sh builds.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -27,8 +28,7 @@ class GoClient {
   private waiting: (() => void) | null = null;
   stderr = "";
 
-  constructor(port: number, transport: "framed" | "buffered", protocol: "binary" | "compact") {
-    const binary = execFileSync(path.join(repoRoot, "scripts/provision/thrift-go.sh"), { encoding: "utf8" }).trim();
+  constructor(binary: string, port: number, transport: "framed" | "buffered", protocol: "binary" | "compact") {
     this.child = spawn(binary, ["-addr", `127.0.0.1:${port}`, "-transport", transport, "-protocol", protocol]);
     this.child.stderr.on("data", (d: Buffer) => { this.stderr += d.toString(); });
     readline.createInterface({ input: this.child.stdout }).on("line", (line) => {
@@ -59,9 +59,13 @@ const wires = [
   { name: "buffered compact", transport: "buffered", protocol: "compact" },
 ] as const;
 
-for (const { mode, proxy } of modes) {
+/** "<version> <path>" lines: the client built with each version of the Go library. */
+const builds = execFileSync(path.join(repoRoot, "scripts/provision/thrift-go.sh"), { encoding: "utf8" })
+  .trim().split("\n").map((line) => line.split(" ") as [string, string]);
+
+for (const [version, binary] of builds) for (const { mode, proxy } of modes) {
   for (const w of wires) {
-    test(`Go client, ${mode}, ${w.name}: a rejected oneway (sent as CALL) leaves the connection in step`, { timeout: 180_000 }, async (t) => {
+    test(`Go client ${version}, ${mode}, ${w.name}: a rejected oneway (sent as CALL) leaves the connection in step`, { timeout: 180_000 }, async (t) => {
       const server = await startServer(WIRES.find((x) => x.name === w.name)!, { greeting: "v1" });
       t.after(() => server.close());
       const config = {
@@ -71,7 +75,7 @@ for (const { mode, proxy } of modes) {
       };
       const bootstrap = listenerBootstrap([wasmNetworkFilter({ pluginConfig: config }), proxy()], [staticCluster(CLUSTER, server.port)]);
       await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
-        const client = new GoClient(await envoy.listenerPort("meltemi"), w.transport, w.protocol);
+        const client = new GoClient(binary, await envoy.listenerPort("meltemi"), w.transport, w.protocol);
         t.after(() => client.close());
         assert.deepEqual(await client.run("notify first"), { op: "notify", ok: true });
         await until("the first notify at the server", () => server.notes.includes("first"));
