@@ -181,6 +181,7 @@ function parseStringMatch(c: Checker, v: JsonValue, path: string): StringMatch |
         if (m.error.length > 0) { c.fail(p, "unsupported regex: " + m.error); return null; }
         // Bounded matching work per request: each pattern runs at most once per request (match_budget.ts).
         const cost = m.costFor(c.maxValueBytes);
+        m.maxLen = c.maxValueBytes;
         c.matchSteps += cost;
         if (c.matchSteps > <f64>MATCH_STEP_BUDGET) {
           c.fail(p, "regex \"" + s + "\" costs up to " + formatNumber(cost) + " matching steps on a value of " +

@@ -1,5 +1,16 @@
 import { parseConfig } from "../config";
+import { KEY_METHOD, Metadata } from "../../codec/metadata";
+import { RouteTable } from "../../route/route_table";
 import { JsonKind, parseJson } from "../json";
+
+/** The name of the route `routes` picks for a request of `method` ("" for none). */
+function routeOf(routes: RouteTable, method: string): string {
+  const bytes = String.UTF8.encode(method);
+  const md = new Metadata(4);
+  md.addKey(KEY_METHOD, changetype<usize>(bytes), <u32>bytes.byteLength);
+  const found = routes.match(md);
+  return found !== null ? found.name : "";
+}
 
 function expectIncludes(actual: string, part: string): void {
   expect(actual.includes(part)).toBe(true, actual + " should include " + part);
@@ -102,5 +113,17 @@ describe("parseConfig: traffic sections", () => {
     expectIncludes(parseConfig('{"version":1,"routes":[' + routes(1, ".*a.{12}") + "]}").error, "regex \".*a.{12}\" costs up to");
     // ...and fits once the values it can see are short.
     expect(parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":128},"routes":[' + routes(1, ".*a.{12}") + "]}").error).toBe("");
+  });
+
+  it("matches each regex only on values up to the limit it was priced at (an older connection's codec may allow longer ones)", () => {
+    const r = parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":8},"routes":[' +
+      '{"name":"as","match":{"method":{"regex":"a*"}},"destinations":[{"cluster":"a"}]},' +
+      '{"name":"not-b","match":{"method":{"regex":"b*","invert":true}},"destinations":[{"cluster":"b"}]},' +
+      '{"name":"rest","destinations":[{"cluster":"c"}]}]}');
+    expect(r.error).toBe("");
+    const routes = r.config!.routes;
+    expect(routeOf(routes, "aaaaaaaa")).toBe("as");
+    expect(routeOf(routes, "aaaaaaaaa")).toBe("rest"); // 9 bytes: neither regex (nor its inversion) matches
+    expect(routeOf(routes, "xyz")).toBe("not-b");
   });
 });
