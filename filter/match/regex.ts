@@ -119,7 +119,10 @@ export class Regex {
     this.classCount = count;
   }
 
-  /** The sorted thread set reached from `pcs` (each advanced past its instruction when `advance`). */
+  /**
+   * The sorted set of consuming (and Match) instructions reached through splits and jumps: from each of
+   * `pcs` itself when `byte` < 0, else from past each of `pcs` that consumes `byte`.
+   */
   private closure(pcs: Array<i32>, byte: i32): Array<i32> {
     this.gen++;
     let n = 0;
