@@ -86,16 +86,17 @@ test("the matching budget: the controller and the filter refuse the same configu
   assert.equal(regexCost("(a)\\1"), null);
   const patterns = ["(?:[a-z]*){100}N", "get.*", ".*foo", ".*a.{12}", "(get|list)(User|Order)s?", "[a-f0-9]{32}", "(a|b)*a(a|b){8}"];
   for (const pattern of patterns) {
-    for (const [count, maxValueBytes] of [[1, 8192], [30, 8192], [1, 64], [60, 512], [1, 180], [1, 190]] as const) {
+    for (const [count, maxValueBytes] of [[1, 8192], [30, 8192], [1, 64], [60, 512], [1, 180], [1, 190], [24, 0], [25, 0]] as const) {
       const config = {
         version: 1,
         protocol: "thrift",
-        limits: { maxMetadataValueBytes: maxValueBytes },
+        // 0: no limits field, the filter's default (DEFAULT_MAX_METADATA_VALUE_BYTES must be it).
+        ...(maxValueBytes > 0 ? { limits: { maxMetadataValueBytes: maxValueBytes } } : {}),
         routes: Array.from({ length: count }, (_, i) => ({ name: `r${i}`, match: { method: { regex: pattern } }, destinations: [{ cluster: "c" }] })),
       };
       const controller = matchBudgetProblem(config);
       const filter = await filterError(config);
-      const what = `${count} x ${pattern} at ${maxValueBytes} bytes: controller ${controller ?? "accepts"}, filter ${filter ?? "accepts"}`;
+      const what = `${count} x ${pattern} at ${maxValueBytes || "default"} bytes: controller ${controller ?? "accepts"}, filter ${filter ?? "accepts"}`;
       assert.equal(controller === null, filter === null, what);
       if (controller !== null) {
         assert.match(controller, /regex ".*" costs up to \d+ matching steps/);
