@@ -23,6 +23,7 @@ import { shortHost } from "./ownership";
 import { hasNativeRouter, resolveProtocols, type ProtocolBinding } from "./protocols";
 import { readRpcRateLimit } from "./rate_limit";
 import { readRpcRouter } from "./router";
+import { matchBudgetProblem } from "./regex_check";
 import { filterConfigProblems } from "./schema_check";
 import { serverPlugin } from "./server_plugin";
 import type { Snapshot } from "./snapshot";
@@ -163,7 +164,12 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
 
 function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): FilterConfig | null {
   const problems = filterConfigProblems(config);
-  if (problems.length === 0) return config;
+  if (problems.length === 0) {
+    const budget = matchBudgetProblem(config);
+    if (budget === null) return config;
+    for (const ref of blame) ctx.diags.error(ref, "RegexBudget", `the filter configuration for ${config.name ?? "?"} would be refused by the filter: ${budget}`);
+    return null;
+  }
   for (const ref of blame) ctx.diags.error(ref, "InvalidFilterConfig", `the filter configuration for ${config.name ?? "?"} breaks filter-config.schema.json: ${problems.join("; ")}`);
   return null;
 }

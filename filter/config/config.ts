@@ -9,6 +9,7 @@ import { Limits, Mutation } from "../codec/codec";
 import { Action, Authorizer, Operation, PatternList, Policy, Rule, Source } from "../policy/authorization";
 import { Fault, MILLION } from "../policy/fault";
 import { MetadataMatch } from "../match/metadata_match";
+import { MATCH_STEP_BUDGET } from "../match/match_budget";
 import { StringMatch } from "../match/string_match";
 import { Route, RouteTable } from "../route/route_table";
 import { TokenBucket } from "../limit/token_bucket";
@@ -79,6 +80,10 @@ function formatNumber(v: f64): string {
 /** Walks the JSON with the current path; the first violation wins and stops the walk. */
 class Checker {
   error: string = "";
+  /** The longest metadata value a pattern can be matched against (limits.maxMetadataValueBytes). */
+  maxValueBytes: u32 = new Limits().maxMetadataValueBytes;
+  /** Matching steps of the patterns parsed so far: the most any request can cost (match_budget.ts). */
+  matchSteps: f64 = 0;
   get failed(): bool { return this.error.length > 0; }
 
   fail(path: string, message: string): void {
@@ -174,6 +179,17 @@ function parseStringMatch(c: Checker, v: JsonValue, path: string): StringMatch |
         m = StringMatch.regex(s);
         // The schema cannot say which patterns run in linear time; the filter can (see match/regex.ts).
         if (m.error.length > 0) { c.fail(p, "unsupported regex: " + m.error); return null; }
+        // Bounded matching work per request: each pattern runs at most once per request (match_budget.ts).
+        const cost = m.costFor(c.maxValueBytes);
+        m.maxLen = c.maxValueBytes;
+        c.matchSteps += cost;
+        if (c.matchSteps > <f64>MATCH_STEP_BUDGET) {
+          c.fail(p, "regex \"" + s + "\" costs up to " + formatNumber(cost) + " matching steps on a value of " +
+            c.maxValueBytes.toString() + " bytes (limits.maxMetadataValueBytes), bringing the configuration to " +
+            formatNumber(c.matchSteps) + ", over the budget of " + MATCH_STEP_BUDGET.toString() +
+            " per request; simplify the pattern, use fewer patterns or lower limits.maxMetadataValueBytes");
+          return null;
+        }
       }
     }
   }
@@ -416,6 +432,7 @@ export function parseConfig(text: string): ConfigResult {
   if (mode !== null) config.routingMode = c.oneOf(mode, "routingMode", ["perRequest", "perConnection"]) == "perRequest" ? RoutingMode.PerRequest : RoutingMode.PerConnection;
   const limits = root.get("limits");
   if (limits !== null && !c.failed) parseLimits(c, limits, config.limits);
+  c.maxValueBytes = config.limits.maxMetadataValueBytes;
   const routes = root.get("routes");
   if (routes !== null && !c.failed && c.array(routes, "routes", 0, 1000)) {
     for (let i = 0; i < routes.items.length && !c.failed; i++) {

@@ -11,11 +11,19 @@
 // metacharacters, groups `( )` and `(?: )`, alternation `|`, quantifiers `* + ? {n} {n,} {n,m}`
 // (lazy forms accepted, same verdict), anchors `^` at the start and `$` at the end (implicit anyway).
 // Backreferences and lookaround are rejected: they cannot be matched in linear time.
+//
+// Cheaper still: a pattern of up to MAX_DFA_PROGRAM instructions is also turned, at configuration time,
+// into a DFA over byte classes (subset construction of the program above), kept when it stays within
+// MAX_DFA_CELLS; matching is then one table lookup per byte. The cost model that bounds the matching
+// work of a request is in match_budget.ts; controller/translate/regex_check.ts computes the same.
+import { MAX_DFA_CELLS, MAX_DFA_PROGRAM, MAX_REGEX_PROGRAM, MAX_REGEX_REPEAT, NFA_STEP_WEIGHT } from "./match_budget";
 
 enum Op { Byte, Class, Any, Split, Jmp, Match }
 
-const MAX_PROGRAM = 4096;
-const MAX_REPEAT = 100;
+const MAX_PROGRAM = MAX_REGEX_PROGRAM;
+const MAX_REPEAT = MAX_REGEX_REPEAT;
+/** The DFA's dead state: no thread left, the value cannot match. */
+const DEAD: i32 = 0;
 
 class Inst {
   constructor(public op: Op, public x: i32 = 0, public y: i32 = 0, public cls: StaticArray<u8> | null = null) {}
@@ -47,11 +55,24 @@ export class Regex {
    */
   steps: u32 = 0;
   private stack: StaticArray<i32> = new StaticArray<i32>(0);
+  /** byte -> its class (bytes no instruction tells apart share one). */
+  private classOf: StaticArray<u8> = new StaticArray<u8>(256);
+  private classCount: i32 = 1;
+  /** The DFA, or null: next state at [state x classCount + class]; state 0 is DEAD, 1 the start. */
+  private dfa: StaticArray<u16> | null = null;
+  private accepting: StaticArray<u8> = new StaticArray<u8>(0);
 
   get ok(): bool { return this.error.length == 0; }
   get programLength(): i32 { return this.prog.length; }
+  /** The DFA's state count (dead state included), or 0 when matching runs the Pike VM. */
+  get dfaStates(): i32 { return this.dfa !== null ? this.accepting.length : 0; }
+  /** The most steps one input byte costs (match_budget.ts). */
+  get stepsPerByte(): i32 { return this.dfa !== null ? 1 : NFA_STEP_WEIGHT * this.prog.length; }
+  /** The most steps a value of up to `maxLen` bytes costs. */
+  costFor(maxLen: u32): f64 { return <f64>this.stepsPerByte * (<f64>maxLen + 1); }
 
-  static compile(pattern: string): Regex {
+  /** `dfa`: false keeps the Pike VM whatever the size (tests compare the two). */
+  static compile(pattern: string, dfa: bool = true): Regex {
     const re = new Regex();
     const p = new RegexParser(String.UTF8.encode(pattern, false));
     const node = p.parse();
@@ -71,7 +92,100 @@ export class Regex {
     re.nlist = new StaticArray<i32>(n);
     re.mark = new StaticArray<u32>(n);
     re.stack = new StaticArray<i32>(n * 2 + 2);
+    if (dfa && n <= MAX_DFA_PROGRAM) re.buildDfa();
     return re;
+  }
+
+  /** Splits the 256 byte values into classes that every instruction treats alike. */
+  private buildByteClasses(): void {
+    const classOf = this.classOf;
+    let count = 1;
+    const remap = new StaticArray<i32>(512);
+    const next = new StaticArray<u8>(256);
+    for (let pc = 0; pc < this.prog.length; pc++) {
+      const inst = this.prog[pc];
+      if (inst.op != Op.Byte && inst.op != Op.Class) continue;
+      for (let k = 0; k < count * 2; k++) remap[k] = -1;
+      let fresh = 0;
+      for (let b = 0; b < 256; b++) {
+        const member = inst.op == Op.Byte ? (<i32>inst.x == b ? 1 : 0) : <i32>(inst.cls as StaticArray<u8>)[b];
+        const key = <i32>classOf[b] * 2 + member;
+        if (remap[key] < 0) remap[key] = fresh++;
+        next[b] = <u8>remap[key];
+      }
+      for (let b = 0; b < 256; b++) classOf[b] = next[b];
+      count = fresh;
+    }
+    this.classCount = count;
+  }
+
+  /**
+   * The sorted set of consuming (and Match) instructions reached through splits and jumps: from each of
+   * `pcs` itself when `byte` < 0, else from past each of `pcs` that consumes `byte`.
+   */
+  private closure(pcs: Array<i32>, byte: i32): Array<i32> {
+    this.gen++;
+    let n = 0;
+    for (let i = 0; i < pcs.length; i++) {
+      const pc = pcs[i];
+      if (byte < 0) { n = this.addThread(this.nlist, n, pc); continue; }
+      const inst = this.prog[pc];
+      let step = false;
+      if (inst.op == Op.Byte) step = inst.x == byte;
+      else if (inst.op == Op.Any) step = true;
+      else if (inst.op == Op.Class) step = (inst.cls as StaticArray<u8>)[byte] != 0;
+      if (step) n = this.addThread(this.nlist, n, pc + 1);
+    }
+    const out = new Array<i32>(n);
+    for (let i = 0; i < n; i++) out[i] = this.nlist[i];
+    out.sort((a: i32, b: i32): i32 => a - b);
+    return out;
+  }
+
+  /**
+   * Subset construction over byte classes; gives up (dfa stays null) past MAX_DFA_CELLS. Done once per
+   * pattern at configuration time: at most MAX_DFA_CELLS x MAX_DFA_PROGRAM instruction visits.
+   */
+  private buildDfa(): void {
+    this.buildByteClasses();
+    const k = this.classCount;
+    const representative = new StaticArray<i32>(k);
+    for (let b = 255; b >= 0; b--) representative[this.classOf[b]] = b;
+    const sets: Array<Array<i32>> = [[]]; // DEAD
+    const index = new Map<string, i32>();
+    index.set("", DEAD);
+    const start = this.closure([0], -1);
+    sets.push(start);
+    index.set(start.join(","), 1);
+    const cells: Array<u16> = [];
+    for (let c = 0; c < k; c++) cells.push(<u16>DEAD);
+    for (let s = 1; s < sets.length; s++) {
+      for (let c = 0; c < k; c++) {
+        const next = this.closure(sets[s], representative[c]);
+        const key = next.join(",");
+        let id = DEAD;
+        if (next.length > 0) {
+          if (index.has(key)) id = index.get(key);
+          else {
+            id = sets.length;
+            if ((id + 1) * k > MAX_DFA_CELLS) { this.steps = 0; return; } // too large: the Pike VM runs it
+            sets.push(next);
+            index.set(key, id);
+          }
+        }
+        cells.push(<u16>id);
+      }
+    }
+    const table = new StaticArray<u16>(cells.length);
+    for (let i = 0; i < cells.length; i++) table[i] = cells[i];
+    const accepting = new StaticArray<u8>(sets.length);
+    for (let s = 1; s < sets.length; s++) {
+      const set = sets[s];
+      for (let i = 0; i < set.length; i++) if (this.prog[set[i]].op == Op.Match) accepting[s] = 1;
+    }
+    this.dfa = table;
+    this.accepting = accepting;
+    this.steps = 0;
   }
 
   private emit(node: Node): void {
@@ -152,6 +266,25 @@ export class Regex {
   /** True when the whole of [ptr, ptr+len) matches. */
   matchBytes(ptr: usize, len: u32): bool {
     if (!this.ok) return false;
+    if (this.dfa !== null) return this.matchDfa(ptr, len);
+    return this.matchNfa(ptr, len);
+  }
+
+  /** One lookup per byte; `steps` counts the bytes read (the dead state ends it early). */
+  private matchDfa(ptr: usize, len: u32): bool {
+    const table = this.dfa as StaticArray<u16>;
+    const classOf = this.classOf;
+    const k = this.classCount;
+    let state: i32 = 1;
+    let i: u32 = 0;
+    for (; i < len && state != DEAD; i++) {
+      state = <i32>unchecked(table[state * k + <i32>unchecked(classOf[load<u8>(ptr + i)])]);
+    }
+    this.steps = i + 1;
+    return unchecked(this.accepting[state]) != 0;
+  }
+
+  private matchNfa(ptr: usize, len: u32): bool {
     this.steps = 0;
     this.gen++;
     let clist = this.clist;

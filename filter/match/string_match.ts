@@ -11,6 +11,13 @@ export class StringMatch {
   invert: bool = false;
   private bytes: ArrayBuffer = new ArrayBuffer(0);
   private regex: Regex | null = null;
+  /**
+   * The longest value a regex is matched against: the limit its cost was priced at (match_budget.ts).
+   * A longer value arrives only on a connection opened under an earlier configuration with a larger
+   * limits.maxMetadataValueBytes (an open connection keeps its codec); it matches no regex, inverted or
+   * not, like an absent key, so the matching work of a request stays within the budget.
+   */
+  maxLen: u32 = u32.MAX_VALUE;
 
   static exact(v: string): StringMatch { return StringMatch.of(MatchKind.Exact, v); }
   static prefix(v: string): StringMatch { return StringMatch.of(MatchKind.Prefix, v); }
@@ -34,8 +41,15 @@ export class StringMatch {
 
   get error(): string { return this.regex !== null ? (this.regex as Regex).error : ""; }
 
+  /** The most matching steps a value of up to `maxLen` bytes costs (match_budget.ts); 0 for a non-regex. */
+  costFor(maxLen: u32): f64 { return this.regex !== null ? (this.regex as Regex).costFor(maxLen) : 0; }
+
+  /** Steps of the last regex match (tests). */
+  get lastSteps(): u32 { return this.regex !== null ? (this.regex as Regex).steps : 0; }
+
   /** Does a present value [ptr, ptr+len) match? (An absent key never matches, inverted or not.) */
   matches(ptr: usize, len: u32): bool {
+    if (len > this.maxLen) return false;
     return this.test(ptr, len) != this.invert;
   }
 

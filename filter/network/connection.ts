@@ -21,7 +21,7 @@ import {
 } from "../abi/host";
 import { ByteWriter } from "../codec/bytes";
 import { Codec, DecodeStatus, Mutation, decodeErrorName, errorKindName } from "../codec/codec";
-import { Metadata, MessageKind } from "../codec/metadata";
+import { KEY_METHOD, Metadata, MessageKind } from "../codec/metadata";
 import { createCodec } from "../codec/registry";
 import { FrameStream } from "../codec/stream";
 import { RoutingMode } from "../config/config";
@@ -36,6 +36,7 @@ import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
 import { InFlight } from "./in_flight";
+import { answersInOrder, getsNoAnswer, learnAnswered, learnFromRequest, learnOvertaken } from "./oneway";
 import { PendingReplies } from "./pending_replies";
 import { setTcpProxyCluster } from "./upstream";
 
@@ -67,8 +68,11 @@ class Framing {
   pending: PendingReplies = new PendingReplies();
   inFlight: InFlight = new InFlight();
   decision: Decision = new Decision();
+  /** Answers come in call order: an overtaken call is a oneway one (oneway.ts). */
+  readonly inOrder: bool;
 
   constructor(public readonly codec: Codec) {
+    this.inOrder = answersInOrder(codec.name);
     const n = <i32>codec.limits.maxMetadataEntries;
     this.requestMd = new Metadata(n);
     this.responseMd = new Metadata(n);
@@ -202,7 +206,7 @@ export class Connection extends StreamContext {
       }
       const md = f.responseMd;
       const answer = md.kind != MessageKind.Request && md.kind != MessageKind.Oneway;
-      const mutation = answer && f.inFlight.size > 0 ? this.finish(f, md) : null;
+      const mutation = answer ? this.finish(f, md) : null;
       const at = answer ? f.pending.indexOf(md.requestId) : -1;
       if (at >= 0) {
         const reply = f.pending.replyAt(at);
@@ -235,9 +239,11 @@ export class Connection extends StreamContext {
   /**
    * Starts timing a two-way request; `status` is decided now for a rejection, else by its answer.
    * `mutation`: the route's response mutation, applied to the answer. Past MAX_IN_FLIGHT requests on
-   * one connection an answer is neither timed nor mutated.
+   * one connection the oldest entry is ended unanswered, so that calls that never get answers cannot
+   * fill the table (oneway.ts).
    */
   private track(f: Framing, md: Metadata, labels: LabelSet, status: u8, cluster: string, mutation: Mutation | null): void {
+    if (f.inFlight.full) this.endEntry(f, 0, STATUS_UNKNOWN);
     if (!f.inFlight.add(md.requestId, this.now(), labels, status, cluster, mutation)) {
       this.end(labels, status == STATUS_FROM_RESPONSE ? STATUS_UNKNOWN : status, -1, md.requestId, cluster);
     }
@@ -265,8 +271,22 @@ export class Connection extends StreamContext {
    * response mutation of the request's route, if it has one.
    */
   private finish(f: Framing, md: Metadata): Mutation | null {
-    const i = f.inFlight.indexOf(md.requestId);
-    if (i < 0) return null;
+    const mi = md.indexOf(KEY_METHOD);
+    let i = f.inFlight.indexOfAnswer(md.requestId, mi >= 0 ? md.valuePtrAt(mi) : 0, mi >= 0 ? md.valueLenAt(mi) : 0, mi >= 0);
+    const overflow = this.plugin.requestMetrics.overflow;
+    if (i < 0) {
+      // Its entry was ended already (taken for oneway, or evicted): the answer still proves it two-way.
+      if (mi >= 0 && f.inOrder) learnAnswered(this.plugin.requestMetrics.labelsFor(md), overflow);
+      return null;
+    }
+    if (f.inFlight.statusAt(i) == STATUS_FROM_RESPONSE) learnAnswered(f.inFlight.setAt(i), overflow);
+    // Older forwarded calls still unanswered were overtaken: oneway methods sent as CALL (oneway.ts).
+    for (let j = f.inOrder ? i - 1 : -1; j >= 0; j--) {
+      if (f.inFlight.statusAt(j) == STATUS_FROM_RESPONSE && learnOvertaken(f.inFlight.setAt(j), overflow)) {
+        this.endEntry(f, j, STATUS_ONEWAY);
+        i--;
+      }
+    }
     const mutation = f.inFlight.mutationAt(i);
     let status = f.inFlight.statusAt(i);
     if (status == STATUS_FROM_RESPONSE) status = md.kind == MessageKind.Response ? STATUS_OK : STATUS_ERROR;
@@ -275,6 +295,13 @@ export class Connection extends StreamContext {
     this.end(f.inFlight.setAt(i), status, now > start ? <i64>(now - start) : 0, md.requestId, f.inFlight.clusterAt(i));
     f.inFlight.remove(i);
     return mutation;
+  }
+
+  /** Ends in-flight entry i without an answer: `status` unless its status was decided already. */
+  private endEntry(f: Framing, i: i32, status: u8): void {
+    const decided = f.inFlight.statusAt(i);
+    this.end(f.inFlight.setAt(i), decided == STATUS_FROM_RESPONSE ? status : decided, -1, f.inFlight.idAt(i), f.inFlight.clusterAt(i));
+    f.inFlight.remove(i);
   }
 
   private readStatus(): FilterStatus {
@@ -293,6 +320,8 @@ export class Connection extends StreamContext {
     // The clock is a host call: read it only when a token bucket needs it.
     decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(), d);
     const labels = this.plugin.requestMetrics.labelsFor(md);
+    learnFromRequest(md, labels, this.plugin.requestMetrics.overflow);
+    const noAnswer = getsNoAnswer(md, labels);
     if (d.limiterContended) count(metrics.limiterContended, 1);
 
     if (this.awaitingFirstRequest) {
@@ -321,7 +350,7 @@ export class Connection extends StreamContext {
         count(metrics.delays, 1);
       }
       const cluster = dest !== null ? dest.cluster : "";
-      if (md.kind == MessageKind.Oneway) this.end(labels, STATUS_ONEWAY, -1, md.requestId, cluster);
+      if (noAnswer) this.end(labels, STATUS_ONEWAY, -1, md.requestId, cluster);
       else this.track(f, md, labels, STATUS_FROM_RESPONSE, cluster, route !== null && !route.responseMutation.isEmpty ? route.responseMutation : null);
       return;
     }
@@ -330,7 +359,7 @@ export class Connection extends StreamContext {
     if (logEnabled(LogLevel.Debug)) {
       log(LogLevel.Debug, this.plugin.prefix() + "rejected request " + md.requestId.toString() + ": " + errorKindName(d.kind));
     }
-    if (md.kind == MessageKind.Oneway) { // no one waits for an answer: drop it
+    if (noAnswer) { // no one waits for an answer (a oneway call, maybe sent as CALL: oneway.ts): drop it
       this.end(labels, rejectedStatus(d.kind), -1, md.requestId, "");
       return;
     }

@@ -2,8 +2,9 @@
 // its route's response mutation and, for a rejected request, the status decided in advance. The answer with
 // the same id ends it (request telemetry, request_metrics.ts). A ring, oldest first: answers mostly come in
 // order, so the match is usually the oldest entry and removing it is O(1); a client reusing an id (some
-// Thrift clients send seqid 0 every time) is matched in order. Bounded: past MAX_IN_FLIGHT the caller
-// counts the request untimed.
+// Thrift clients send seqid 0 every time) is matched in order, and by method when the answer names one
+// (indexOfAnswer). Bounded: at MAX_IN_FLIGHT the caller ends the oldest entry (requests that never get
+// an answer, such as oneway calls sent as CALL, must not fill the table; oneway.ts).
 import { Mutation } from "../codec/codec";
 import { LabelSet } from "../telemetry/request_metrics";
 
@@ -44,6 +45,23 @@ export class InFlight {
     return -1;
   }
 
+  /**
+   * The entry an answer with `id` ends: the oldest with that id whose method is the answer's
+   * [methodPtr, +methodLen) (a Thrift reply names its method), else the oldest with that id; -1: none.
+   */
+  indexOfAnswer(id: i64, methodPtr: usize, methodLen: u32, named: bool): i32 {
+    const first = this.indexOf(id);
+    if (first < 0 || !named || unchecked(this.sets[this.slot(first)] as LabelSet).sameMethod(methodPtr, methodLen)) return first;
+    for (let i = first + 1; i < this.count; i++) {
+      const s = this.slot(i);
+      if (unchecked(this.ids[s]) == id && (unchecked(this.sets[s]) as LabelSet).sameMethod(methodPtr, methodLen)) return i;
+    }
+    return first;
+  }
+
+  get full(): bool { return this.count >= MAX_IN_FLIGHT; }
+
+  idAt(i: i32): i64 { return unchecked(this.ids[this.slot(i)]); }
   startAt(i: i32): u64 { return unchecked(this.starts[this.slot(i)]); }
   setAt(i: i32): LabelSet { return unchecked(this.sets[this.slot(i)]) as LabelSet; }
   statusAt(i: i32): u8 { return unchecked(this.statuses[this.slot(i)]); }

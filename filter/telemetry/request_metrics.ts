@@ -46,6 +46,8 @@ const NOT_DEFINED: u32 = u32.MAX_VALUE - 1;
 export class LabelSet {
   private counters: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
   private durations: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
+  /** What answers taught about this method: CALLS_UNKNOWN, CALLS_ONEWAY or CALLS_TWO_WAY (filter/network/oneway.ts). */
+  calls: u8 = 0;
 
   constructor(
     readonly hash: u32,
@@ -60,6 +62,14 @@ export class LabelSet {
       unchecked(this.counters[i] = NOT_DEFINED);
       unchecked(this.durations[i] = NOT_DEFINED);
     }
+  }
+
+  /** Whether this set's method is the `len` bytes at `ptr`. */
+  sameMethod(ptr: usize, len: u32): bool {
+    const k = changetype<usize>(this.key);
+    if (this.key.byteLength < 4) return false;
+    const sLen = load<u32>(k);
+    return <u32>this.key.byteLength == 4 + sLen + len && memory.compare(k + 4 + sLen, ptr, len) == 0;
   }
 
   /** Counts one request that ended with `status`; `durationNs` < 0: not timed. */

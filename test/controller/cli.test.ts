@@ -57,6 +57,18 @@ test("render: invalid objects exit 1, the valid rest is still rendered", () => {
   assert.ok(parseAllDocuments(r.stdout).length >= 1);
 });
 
+test("render: regexes over the filter's matching budget exit 1 with RegexBudget, naming the pattern", () => {
+  const routes = Array.from({ length: 25 }, () => `    - match:\n        method: { regex: "(?:[a-z]*){100}N" }\n      destinations:\n        - subset: v1\n`).join("");
+  const input = `apiVersion: v1\nkind: Service\nmetadata: {name: catalog, namespace: store}\nspec:\n  clusterIP: 10.96.50.1\n  selector: {app: catalog}\n  ports: [{name: tcp-metaprotocol-thrift, port: 9090}]\n` +
+    `---\napiVersion: meltemi.dev/v1alpha1\nkind: RpcRouter\nmetadata: {name: costly, namespace: store}\nspec:\n  host: catalog\n  routes:\n${routes}`;
+  const r = meltemi(["render", "-f", "-", ...wasm], input);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /error: RpcRouter store\/costly: .*RegexBudget.*regex "\(\?:\[a-z\]\*\)\{100\}N" costs up to 8193 matching steps/);
+  // 24 of them fit.
+  const fits = meltemi(["render", "-f", "-", ...wasm], input.replace(/    - match:[\s\S]*?subset: v1\n/, ""));
+  assert.equal(fits.code, 0, fits.stderr);
+});
+
 test("render: missing file, bad flags, mismatched digest", () => {
   assert.match(meltemi(["render", "-f", "/nonexistent/x.yaml", ...wasm]).stderr, /no such file or directory/);
   assert.equal(meltemi(["render", "-f", testdata, "-o", "xml"]).code, 1);

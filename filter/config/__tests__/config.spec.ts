@@ -1,5 +1,16 @@
 import { parseConfig } from "../config";
+import { KEY_METHOD, Metadata } from "../../codec/metadata";
+import { RouteTable } from "../../route/route_table";
 import { JsonKind, parseJson } from "../json";
+
+/** The name of the route `routes` picks for a request of `method` ("" for none). */
+function routeOf(routes: RouteTable, method: string): string {
+  const bytes = String.UTF8.encode(method);
+  const md = new Metadata(4);
+  md.addKey(KEY_METHOD, changetype<usize>(bytes), <u32>bytes.byteLength);
+  const found = routes.match(md);
+  return found !== null ? found.name : "";
+}
 
 function expectIncludes(actual: string, part: string): void {
   expect(actual.includes(part)).toBe(true, actual + " should include " + part);
@@ -85,5 +96,34 @@ describe("parseConfig: traffic sections", () => {
       "routes[0].match.m.regex: unsupported regex: unsupported escape \\1");
     expect(parseConfig('{"version":1,"authorization":[{"action":"AUDIT"}]}').error).toBe("authorization[0].action: must be one of ALLOW, DENY");
     expect(parseConfig('{"version":1,"localRateLimit":{"tokenBucket":{"maxTokens":1}}}').error).toBe("localRateLimit.tokenBucket: must have maxTokens and fillIntervalMs");
+  });
+
+  it("refuses patterns over the matching budget, naming the pattern, at the configuration's value limit", () => {
+    // The DFA pattern costs 8193 steps at the default 8192-byte limit: 24 fit in 200,000, 25 do not.
+    const routes = (n: i32, pattern: string): string => {
+      let s = "";
+      for (let i = 0; i < n; i++) s += (i > 0 ? "," : "") + '{"match":{"method":{"regex":"' + pattern + '"}},"destinations":[{"cluster":"a"}]}';
+      return s;
+    };
+    expect(parseConfig('{"version":1,"routes":[' + routes(24, "(?:[a-z]*){100}N") + "]}").error).toBe("");
+    const over = parseConfig('{"version":1,"routes":[' + routes(25, "(?:[a-z]*){100}N") + "]}").error;
+    expectIncludes(over, "routes[24].match.method.regex: regex \"(?:[a-z]*){100}N\" costs up to 8193 matching steps");
+    expectIncludes(over, "over the budget of 200000 per request");
+    // A Pike VM pattern is priced per instruction: one is already over at the default limit...
+    expectIncludes(parseConfig('{"version":1,"routes":[' + routes(1, ".*a.{12}") + "]}").error, "regex \".*a.{12}\" costs up to");
+    // ...and fits once the values it can see are short.
+    expect(parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":128},"routes":[' + routes(1, ".*a.{12}") + "]}").error).toBe("");
+  });
+
+  it("matches each regex only on values up to the limit it was priced at (an older connection's codec may allow longer ones)", () => {
+    const r = parseConfig('{"version":1,"limits":{"maxMetadataValueBytes":8},"routes":[' +
+      '{"name":"as","match":{"method":{"regex":"a*"}},"destinations":[{"cluster":"a"}]},' +
+      '{"name":"not-b","match":{"method":{"regex":"b*","invert":true}},"destinations":[{"cluster":"b"}]},' +
+      '{"name":"rest","destinations":[{"cluster":"c"}]}]}');
+    expect(r.error).toBe("");
+    const routes = r.config!.routes;
+    expect(routeOf(routes, "aaaaaaaa")).toBe("as");
+    expect(routeOf(routes, "aaaaaaaaa")).toBe("rest"); // 9 bytes: neither regex (nor its inversion) matches
+    expect(routeOf(routes, "xyz")).toBe("not-b");
   });
 });

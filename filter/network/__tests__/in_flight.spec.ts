@@ -36,4 +36,35 @@ describe("InFlight", () => {
     expect(f.add(-1, 0, a, 0)).toBe(true);
     expect(f.indexOf(-1)).toBe(MAX_IN_FLIGHT - 1);
   });
+
+  it("is full at MAX_IN_FLIGHT (the connection then ends the oldest entry)", () => {
+    const f = new InFlight();
+    for (let i = 0; i < MAX_IN_FLIGHT; i++) f.add(i, 0, a, 0);
+    expect(f.full).toBe(true);
+    expect(f.idAt(0)).toBe(0);
+    f.remove(0);
+    expect(f.full).toBe(false);
+    expect(f.idAt(0)).toBe(1);
+  });
+
+  it("matches an answer that names its method to the oldest entry with its id and method", () => {
+    const labels = (method: string): LabelSet => {
+      const m = String.UTF8.encode(method);
+      const key = new ArrayBuffer(4 + m.byteLength);
+      store<u32>(changetype<usize>(key), 0);
+      memory.copy(changetype<usize>(key) + 4, changetype<usize>(m), m.byteLength);
+      return new LabelSet(0, key, method, "", method);
+    };
+    const notify = labels("notify");
+    const hello = labels("hello");
+    const f = new InFlight();
+    f.add(0, 0, notify, 0); // a client that sends seqid 0 every time: a oneway sent as CALL, then hello
+    f.add(0, 0, hello, 0);
+    const name = String.UTF8.encode("hello");
+    expect(f.indexOfAnswer(0, changetype<usize>(name), 5, true)).toBe(1);
+    expect(f.indexOfAnswer(0, changetype<usize>(name), 5, false)).toBe(0); // no method in the answer (Dubbo)
+    const other = String.UTF8.encode("echo");
+    expect(f.indexOfAnswer(0, changetype<usize>(other), 4, true)).toBe(0); // no entry of that method: the oldest
+    expect(f.indexOfAnswer(9, changetype<usize>(name), 5, true)).toBe(-1);
+  });
 });
