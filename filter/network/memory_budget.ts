@@ -7,16 +7,18 @@
 // connections that each send most of a large frame would add up. So every growth of those buffers is
 // admitted here BEFORE it is allocated. Past the budget, the newest offender is shed (closed, its
 // buffers freed): the newest connection that holds more than OFFENDER_BYTES, or the asking connection
-// itself when it is newer than all of them. Older connections, which were there before the pressure,
+// itself when it would hold more than that too and is newer than all of them (or nothing else can go). Older connections, which were there before the pressure,
 // keep working. Freed buffers go back to the allocator (the runtime's TLSF reuses freed blocks).
 import { Connection } from "./connection";
 
 /**
- * Bytes of kept buffers a VM may hold. The largest frame is at most 16 MiB (config.ts), so a few of
- * the largest frames fit; the VM's other memory (configuration, per-read buffers, telemetry) comes on
- * top. Envoy's V8 caps a VM at 1 GiB (where the original attack trapped).
+ * Bytes of kept buffers a VM may hold: two of the largest frames allowed (limits.maxFrameBytes <= 16
+ * MiB, config.ts), or eight of the default 4 MiB. The VM's other memory (configuration, per-read
+ * buffers, telemetry) comes on top, and the runtime's allocator doubles linear memory whenever it
+ * grows (AssemblyScript rt/tlsf.ts growMemory), so the VM's memory stays under about twice this plus
+ * the rest: far from the 1 GiB where Envoy's V8 VM traps.
  */
-export const VM_BUFFER_BUDGET: u64 = 64 << 20;
+export const VM_BUFFER_BUDGET: u64 = 32 << 20;
 /** A connection holding more than this is a candidate for shedding (small leftovers are not). */
 export const OFFENDER_BYTES: u32 = 64 * 1024;
 
@@ -34,9 +36,11 @@ export class MemoryBudget {
    */
   admit(c: Connection, growth: u32): bool {
     if (growth == 0) return true;
+    // A connection that stays small (a frame split across two reads) is no offender: it only sheds.
+    const offends = c.charged + growth > OFFENDER_BYTES;
     while (this.used + <u64>growth > this.limit) {
       const victim = this.newestOffender();
-      if (victim === null || victim.id <= c.id) {
+      if (victim === null || (offends && victim.id <= c.id)) {
         c.shed(c);
         return false;
       }
