@@ -210,7 +210,7 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     port: port as MeltemiPort & { targetPort: number },
     config,
     // A failed module must not let every call through where access control is enforced.
-    failStrategy: policies.length > 0 ? "FAIL_CLOSE" : options.failStrategy,
+    failStrategy: policies.length > 0 && options.failStrategy === "FAIL_OPEN" ? "FAIL_RELOAD" : options.failStrategy,
     options,
     nameBase,
   }), ...subsetPlugins];
@@ -254,7 +254,7 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
       binding,
       routingMode: mode,
       clusters: table.clusters,
-      failOpen: options.failStrategy === "FAIL_OPEN",
+      failStrategy: options.failStrategy,
       options,
     };
     if (router.clientSelector) ef.selector = router.clientSelector;
