@@ -17,6 +17,8 @@ export class FrameStream {
   private inPlace: bool = false;
   private readPtr: usize = 0;
   private readLen: u32 = 0;
+  /** The codec's progress on the incomplete frame at head (Codec.resumeAt). */
+  private resumeAt: u32 = 0;
 
   /** Appends a piece of the stream (copied). */
   push(ptr: usize, len: u32): void {
@@ -65,6 +67,9 @@ export class FrameStream {
     if (rest > 0) this.pending.bytes(ptr, rest);
   }
 
+  /** How far the codec has walked the incomplete frame at head (0: from its start). For tests. */
+  get progress(): u32 { return this.resumeAt; }
+
   get buffered(): u32 { return this.inPlace ? this.readLen - this.offset : this.pending.length - this.offset; }
 
   /** Start of the unread bytes (valid until the next push, begin or keepRest). */
@@ -77,11 +82,16 @@ export class FrameStream {
   next(codec: Codec, md: Metadata): DecodeStatus {
     md.reset();
     if (this.buffered == 0) return DecodeStatus.NeedMore;
-    return codec.decode(this.head, this.buffered, md);
+    codec.resumeAt = this.resumeAt;
+    const status = codec.decode(this.head, this.buffered, md);
+    this.resumeAt = status == DecodeStatus.NeedMore ? codec.resumeAt : 0;
+    codec.resumeAt = 0;
+    return status;
   }
 
   consume(n: u32): void {
     this.offset += n <= this.buffered ? n : this.buffered;
+    this.resumeAt = 0;
   }
 
   /** Moves unread bytes to the front. */
@@ -107,6 +117,7 @@ export class FrameStream {
 
   /** Drops every unread byte (an in-place read is let go). */
   clear(): void {
+    this.resumeAt = 0;
     this.inPlace = false;
     this.readPtr = 0;
     this.readLen = 0;
