@@ -41,6 +41,14 @@ const LAST_GOOD_KEY_PREFIX = "meltemi.config.last_good/";
  * policy within about a second, without dropping the connection.
  */
 const FOLLOW_EVERY_NS: u64 = 1_000_000_000;
+
+/**
+ * The largest configuration the filter reads. Parsing takes many times the text's size in Wasm memory,
+ * which never shrinks, so a larger one is refused by its size before a byte of it is read (the parser
+ * also bounds the number of values: config/json.ts MAX_VALUES). 512 KiB is about four times what a
+ * thousand routes (the schema's maximum) take.
+ */
+export const MAX_CONFIG_BYTES: u32 = 512 << 10;
 const FOLLOW_TICK_MS: u32 = 1000;
 
 export class MeltemiRoot extends RootContext {
@@ -118,6 +126,10 @@ export class MeltemiRoot extends RootContext {
     this.lastGoodKey = String.UTF8.encode(LAST_GOOD_KEY_PREFIX + this.pluginName);
     this.updateTick();
 
+    if (size > MAX_CONFIG_BYTES) {
+      this.reject("the configuration is " + size.toString() + " bytes, over the limit of " + MAX_CONFIG_BYTES.toString());
+      return true;
+    }
     let text = "";
     if (size > 0 && readBuffer(BufferType.PluginConfiguration, 0, size)) {
       text = hostBytes.toStringUtf8();
@@ -137,21 +149,26 @@ export class MeltemiRoot extends RootContext {
       return true;
     }
 
+    this.reject(result.error);
+    // Accept the plugin anyway: returning false would make Envoy fail the whole listener update.
+    return true;
+  }
+
+  /** A configuration was refused: the previous one of the plugin stays, else the default. */
+  private reject(error: string): void {
     count(metrics.configRejected, 1);
     const previous = this.recallLastGood();
     if (previous !== null) {
       this.use(previous);
       this.ownText = this.appliedText;
       this.ownConfig = previous;
-      log(LogLevel.Error, this.prefix() + "configuration rejected: " + result.error + "; keeping the previous configuration");
+      log(LogLevel.Error, this.prefix() + "configuration rejected: " + error + "; keeping the previous configuration");
     } else {
       this.use(defaultConfig());
       this.ownText = "";
       this.ownConfig = this.config;
-      log(LogLevel.Error, this.prefix() + "configuration rejected: " + result.error + "; no previous configuration, running the default (pass-through)");
+      log(LogLevel.Error, this.prefix() + "configuration rejected: " + error + "; no previous configuration, running the default (pass-through)");
     }
-    // Accept the plugin anyway: returning false would make Envoy fail the whole listener update.
-    return true;
   }
 
   /** Stores an accepted configuration as the plugin's last good one (see FOLLOW_EVERY_NS). */

@@ -15,8 +15,15 @@ import { tcpProxyEarlyDataPatch } from "./envoy/tcp_proxy";
 import { thriftProxyFilter, type ThriftMirror } from "./envoy/thrift_proxy";
 import { wasmFilterConfig } from "./envoy/wasm_filter";
 import type { FilterConfig } from "./filter_config";
-import type { TranslateOptions } from "./options";
+import type { FailStrategy, TranslateOptions } from "./options";
 import { generatedMeta, objectName, shortHost } from "./ownership";
+
+/** Istio's failStrategy as Envoy's PluginConfig.failure_policy (what istiod writes for a WasmPlugin). */
+const ENVOY_FAILURE_POLICY: Record<FailStrategy, "FAIL_OPEN" | "FAIL_CLOSED" | "FAIL_RELOAD"> = {
+  FAIL_OPEN: "FAIL_OPEN",
+  FAIL_CLOSE: "FAIL_CLOSED",
+  FAIL_RELOAD: "FAIL_RELOAD",
+};
 import type { ProtocolBinding, RoutingMode } from "./protocols";
 
 export const NETWORKING_API = "networking.istio.io/v1alpha3";
@@ -34,7 +41,7 @@ export interface ClientEnvoyFilterInput {
   clusters: string[];
   /** Thrift perRequest only: mirrors of the requests forwarded to a cluster, by that cluster. */
   mirrors?: ReadonlyMap<string, ThriftMirror>;
-  failOpen: boolean;
+  failStrategy: FailStrategy;
   options: TranslateOptions;
 }
 
@@ -86,7 +93,7 @@ export function clientEnvoyFilter(input: ClientEnvoyFilterInput): KubeObject {
             name: extensionName,
             code: { remote: { uri: options.wasm.url, sha256: options.wasm.sha256 } },
             configuration: input.config,
-            failOpen: input.failOpen,
+            failurePolicy: ENVOY_FAILURE_POLICY[input.failStrategy],
           }),
         },
       },

@@ -23,8 +23,11 @@ export interface TranslateOptions {
   /** tcp_proxy early-data buffer in perConnection mode (Envoy caps it at 1 MiB). */
   earlyDataBytes: number;
   /**
-   * Default plugin fail strategy. Server-side plugins that enforce authorization always use FAIL_CLOSE:
-   * failing open would let every call through.
+   * Default plugin fail strategy: what Envoy does when the filter's VM fails (a trap). FAIL_RELOAD
+   * (default): connections on the failed VM are closed and Envoy creates a new VM for the next
+   * connection (backoff from 1 s), so the filter recovers; FAIL_CLOSE: closed until the next
+   * configuration push; FAIL_OPEN: later connections skip the filter (no policy, no routing).
+   * Server-side plugins that enforce authorization never fail open (FAIL_OPEN becomes FAIL_RELOAD).
    */
   failStrategy: FailStrategy;
 }
@@ -40,7 +43,7 @@ export const DEFAULT_OPTIONS: TranslateOptions = {
   clusterDomain: "cluster.local",
   codecs: ["dubbo", "thrift"],
   earlyDataBytes: 65536,
-  failStrategy: "FAIL_OPEN",
+  failStrategy: "FAIL_RELOAD",
 };
 
 export function withDefaults(partial: Partial<TranslateOptions> = {}): TranslateOptions {

@@ -224,7 +224,7 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     port: port as MeltemiPort & { targetPort: number },
     config,
     // A failed module must not let every call through where access control is enforced.
-    failStrategy: policies.length > 0 ? "FAIL_CLOSE" : options.failStrategy,
+    failStrategy: policies.length > 0 && options.failStrategy === "FAIL_OPEN" ? "FAIL_RELOAD" : options.failStrategy,
     options,
     nameBase,
   }), ...subsetPlugins];
@@ -283,7 +283,7 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
       routingMode: mode,
       clusters: table.clusters,
       mirrors,
-      failOpen: options.failStrategy === "FAIL_OPEN",
+      failStrategy: options.failStrategy,
       options,
     };
     if (router.clientSelector) ef.selector = router.clientSelector;

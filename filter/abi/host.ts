@@ -37,6 +37,16 @@ export class HostBytes {
     this.ptr = 0;
     this.len = 0;
   }
+  /**
+   * Takes the bytes over: the caller frees them (heap.free) when done; the next host read no longer
+   * frees them. For bytes that must outlive other host calls (a read decoded in place).
+   */
+  detach(): usize {
+    const ptr = this.ptr;
+    this.ptr = 0;
+    this.len = 0;
+    return ptr;
+  }
   toStringUtf8(): string {
     return String.UTF8.decodeUnsafe(this.ptr, this.len);
   }

@@ -93,6 +93,12 @@ export class ByteWriter {
 
   clear(): ByteWriter { this.length = 0; return this; }
 
+  /** How much capacity ensure(extra) would add (0 when it fits): a caller can check a budget first. */
+  growthFor(extra: u32): u32 {
+    const need = this.length + extra;
+    return need <= this.capacity ? 0 : capacityFor(need, this.capacity) - this.capacity;
+  }
+
   ensure(extra: u32): void {
     const need = this.length + extra;
     if (need <= this.capacity) return;

@@ -97,6 +97,13 @@ export abstract class Codec {
   error: DecodeError = DecodeError.None;
   /** A short static explanation of the last error, for the log line. */
   errorDetail: string = "";
+  /**
+   * Progress on an incomplete frame, as an offset from its start: FrameStream sets it before each
+   * decode (0 outside FrameStream.next) and keeps what a NeedMore leaves here for the next decode of
+   * the same frame, so a codec that has to walk a frame to find its end (unframed Thrift) does not
+   * walk again what it walked on the last read. Codecs that read a length ignore it.
+   */
+  resumeAt: u32 = 0;
 
   constructor(public readonly limits: Limits) {}
 

@@ -370,7 +370,9 @@ function parsePolicy(c: Checker, v: JsonValue, path: string): Policy | null {
 function parseLimits(c: Checker, v: JsonValue, limits: Limits): void {
   if (!c.object(v, "limits", ["maxFrameBytes", "maxDepth", "maxMetadataEntries", "maxMetadataValueBytes"])) return;
   const f = v.get("maxFrameBytes");
-  if (f !== null) limits.maxFrameBytes = <u32>c.integer(f, "limits.maxFrameBytes", 16, 67108864);
+  // At most 16 MiB: an incomplete frame is kept in the VM's memory until it is complete, and the VM's
+  // budget for those (network/memory_budget.ts) must hold a couple of the largest.
+  if (f !== null) limits.maxFrameBytes = <u32>c.integer(f, "limits.maxFrameBytes", 16, 16777216);
   const d = v.get("maxDepth");
   if (d !== null) limits.maxDepth = <u32>c.integer(d, "limits.maxDepth", 1, 256);
   const e = v.get("maxMetadataEntries");

@@ -7,14 +7,17 @@
 
 export enum JsonKind { Null, Bool, Number, String, Array, Object }
 
+const NO_ITEMS: Array<JsonValue> = [];
+const NO_KEYS: Array<string> = [];
+
 export class JsonValue {
   kind: JsonKind = JsonKind.Null;
   boolValue: bool = false;
   numberValue: f64 = 0;
   stringValue: string = "";
-  /** Array items, or object values (in the order of `keys`). */
-  items: Array<JsonValue> = [];
-  keys: Array<string> = [];
+  /** Array items, or object values (in the order of `keys`). Scalars share empty ones (never changed). */
+  items: Array<JsonValue> = NO_ITEMS;
+  keys: Array<string> = NO_KEYS;
 
   /** The value of an object member, or null. */
   get(key: string): JsonValue | null {
@@ -41,10 +44,18 @@ export class JsonResult {
 }
 
 const MAX_DEPTH = 64;
+/**
+ * Values a text may hold. Each costs a few hundred bytes of Wasm memory while the text is read, and
+ * Wasm memory never shrinks: with this bound and the filter's size bound (plugin.ts MAX_CONFIG_BYTES),
+ * even a refused text costs the VM about 16 MiB at most (measured: test/filter/config-size.test.ts).
+ * A configuration of 1,000 routes (the schema's maximum) takes about 10 values per route.
+ */
+export const MAX_VALUES = 32768;
 
 class Parser {
   pos: i32 = 0;
   error: string = "";
+  values: i32 = 0;
   constructor(private text: string) {}
 
   fail(message: string): JsonValue | null {
@@ -70,11 +81,12 @@ class Parser {
 
   value(depth: i32): JsonValue | null {
     if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    if (++this.values > MAX_VALUES) return this.fail("more than " + MAX_VALUES.toString() + " values");
     this.skipSpace();
     const c = this.peek();
-    const v = new JsonValue();
     if (c == 0x7b) return this.object(depth);
     if (c == 0x5b) return this.array(depth);
+    const v = new JsonValue();
     if (c == 0x22) {
       const s = this.string();
       if (s === null) return null;
@@ -171,6 +183,7 @@ class Parser {
     v.kind = JsonKind.Array;
     this.skipSpace();
     if (this.peek() == 0x5d) { this.pos++; return v; }
+    v.items = [];
     while (true) {
       const item = this.value(depth + 1);
       if (item === null) return null;
@@ -187,6 +200,8 @@ class Parser {
     this.pos++;
     const v = new JsonValue();
     v.kind = JsonKind.Object;
+    v.items = [];
+    v.keys = [];
     this.skipSpace();
     if (this.peek() == 0x7d) { this.pos++; return v; }
     while (true) {

@@ -12,12 +12,17 @@
 // In perConnection mode the first request also picks the cluster of the whole connection
 // (upstream.ts): the connection is paused until that request is complete.
 //
-// Buffers: each callback reads what Envoy holds, moves it into a FrameStream, and replaces Envoy's
-// buffer (prefix replacement (0, length), which Envoy allows) with the complete frames it decided on. An
-// incomplete frame stays in the FrameStream until the rest arrives.
+// Buffers: each callback reads what Envoy holds, decodes it in place (FrameStream.begin), and replaces
+// Envoy's buffer (prefix replacement (0, length), which Envoy allows) with the complete frames it
+// decided on. Only an incomplete frame is copied: it stays in the FrameStream until the rest arrives.
+// Every growth of what a connection keeps between reads is admitted by the VM's memory budget first
+// (memory_budget.ts); past it, the newest offender is shed. Fail closed: when Envoy's buffer cannot be
+// read or replaced, the connection is closed and nothing of that read goes on (a denied request must
+// never reach the upstream).
 import { StreamContext } from "../abi/context";
 import {
-  BufferType, FilterStatus, LogLevel, StreamType, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer, writeBuffer,
+  BufferType, FilterStatus, LogLevel, StreamType, WasmResult, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer,
+  setEffectiveContext, writeBuffer,
 } from "../abi/host";
 import { ByteWriter } from "../codec/bytes";
 import { Codec, DecodeStatus, Mutation, decodeErrorName, errorKindName } from "../codec/codec";
@@ -37,6 +42,7 @@ import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
 import { InFlight } from "./in_flight";
 import { answersInOrder, getsNoAnswer, learnAnswered, learnFromRequest, learnOvertaken } from "./oneway";
+import { memoryBudget } from "./memory_budget";
 import { PendingReplies } from "./pending_replies";
 import { setTcpProxyCluster } from "./upstream";
 
@@ -51,6 +57,8 @@ let random: Random | null = null;
 const callbackOut = new ByteWriter();
 /** A connection's frame streams keep at most this much capacity between reads (incomplete frames aside). */
 const KEEP_BETWEEN_READS: u32 = 64 * 1024;
+/** The first shed of a VM is logged with its reason; later ones are only counted. */
+let shedLogged = false;
 
 function vmRandom(): Random {
   if (random === null) random = new Random(nowNanos());
@@ -79,10 +87,15 @@ class Framing {
   }
 
   free(): void {
-    this.requests.pending.free();
-    this.responses.pending.free();
+    this.requests.free();
+    this.responses.free();
     this.held.free();
     this.pending.free();
+  }
+
+  /** Bytes kept between reads: what the VM's memory budget counts for this connection. */
+  get kept(): u32 {
+    return this.requests.pending.capacity + this.responses.pending.capacity + this.held.capacity;
   }
 }
 
@@ -92,8 +105,15 @@ export class Connection extends StreamContext {
   private caller: Caller | null = null;
   /** perConnection mode: paused until the first request picks the cluster. */
   private awaitingFirstRequest: bool = false;
-  /** Set after a decode error or an undeliverable rejection: bytes pass unchanged until close. */
-  private passThrough: bool = false;
+  /**
+   * Set when the filter closed the connection (a decode error, an undeliverable rejection, a failed
+   * buffer read or write, shed by the memory budget): no byte of the client goes on any more.
+   */
+  private closing: bool = false;
+  /** Bytes this connection holds in the VM's memory budget, and its slots in the budget's lists (memory_budget.ts). */
+  charged: u32 = 0;
+  offenderIndex: i32 = -1;
+  holderIndex: i32 = -1;
   /** The clock, read at most once per callback (a host call): requests read together arrived together. */
   private clockNs: u64 = 0;
   /**
@@ -135,45 +155,117 @@ export class Connection extends StreamContext {
 
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
     noteMemory();
+    if (this.closing) return FilterStatus.Pause; // Envoy keeps (and drops at close) what the client still sends
     const start = this.heldInEnvoy < length ? this.heldInEnvoy : length;
     if (length > start) count(metrics.rxBytes, length - start);
-    if (this.framing === null || this.passThrough || length == start) return this.readStatus();
+    if (this.framing === null || length == start) return this.readStatus();
     const f = this.framing as Framing;
     this.clockNs = 0;
-    if (!readBuffer(BufferType.DownstreamData, start, length - start)) return this.readStatus();
-    f.requests.push(hostBytes.ptr, hostBytes.len);
-    hostBytes.release();
+    if (!readBuffer(BufferType.DownstreamData, start, length - start)) {
+      this.failBuffer("read", "downstream", WasmResult.NotFound);
+      return FilterStatus.Pause;
+    }
+    if (!memoryBudget.admit(this, f.requests.growthFor(hostBytes.len))) {
+      hostBytes.release();
+      return FilterStatus.Pause;
+    }
+    // Decoded in place: the read must survive the host calls of deciding (properties, shared data).
+    const readLen = hostBytes.len;
+    const read = hostBytes.detach();
+    f.requests.begin(read, readLen);
 
     callbackOut.clear();
     while (true) {
       const status = f.requests.next(f.codec, f.requestMd);
       if (status == DecodeStatus.NeedMore) break;
       if (status == DecodeStatus.Invalid) {
+        // Bytes that cannot be decided never go on (the upstream might read them differently); the
+        // frames decided before them do.
         this.decodeFailed(f, "request");
-        callbackOut.bytes(f.requests.head, f.requests.buffered);
         f.requests.clear();
         break;
       }
       this.onRequest(f, f.requests.head, f.requestMd);
       f.requests.consume(f.requestMd.frameLength);
+      if (this.closing) { // a rejection that cannot reach the client: nothing after it goes on
+        f.requests.clear();
+        break;
+      }
     }
     if (endOfStream && f.requests.buffered > 0) {
       // The client is done: an incomplete last frame cannot be decided; it goes on as it is.
       callbackOut.bytes(f.requests.head, f.requests.buffered);
       f.requests.clear();
     }
-    if (this.holdUntilNs != 0 && !this.passThrough) {
+    // The incomplete frame at the end of the read is copied: admitted first.
+    const kept = memoryBudget.admit(this, f.requests.restGrowth);
+    if (kept) f.requests.keepRest();
+    heap.free(read);
+    if (!kept) return FilterStatus.Pause;
+    if (this.holdUntilNs != 0 && !this.closing) {
       // Held by a delay: Envoy keeps the buffer; it must hold the decided bytes, in order.
+      if (!memoryBudget.admit(this, f.held.growthFor(callbackOut.length))) return FilterStatus.Pause;
       f.held.bytes(callbackOut.ptr, callbackOut.length);
-      writeBuffer(BufferType.DownstreamData, 0, length, f.held.ptr, f.held.length);
+      const r = writeBuffer(BufferType.DownstreamData, 0, length, f.held.ptr, f.held.length);
+      if (r != WasmResult.Ok) {
+        this.failBuffer("write", "downstream", r);
+        return FilterStatus.Pause;
+      }
       this.heldInEnvoy = f.held.length;
       this.plugin.holdConnection(this);
       f.requests.trim(KEEP_BETWEEN_READS);
+      this.recharge();
       return FilterStatus.Pause;
     }
-    writeBuffer(BufferType.DownstreamData, 0, length, callbackOut.ptr, callbackOut.length);
+    const r = writeBuffer(BufferType.DownstreamData, 0, length, callbackOut.ptr, callbackOut.length);
+    if (r != WasmResult.Ok) {
+      this.failBuffer("write", "downstream", r);
+      return FilterStatus.Pause;
+    }
     f.requests.trim(KEEP_BETWEEN_READS);
+    this.recharge();
     return this.readStatus();
+  }
+
+  /** The budget's count follows what the buffers hold after a read (they may have shrunk). */
+  private recharge(): void {
+    const f = this.framing;
+    memoryBudget.set(this, f !== null ? (f as Framing).kept : 0);
+  }
+
+  /**
+   * Envoy refused to hand over or replace a buffer: what it holds was not decided (or not rewritten),
+   * so it must not go on. The connection is closed; the callback returns Pause on the read path.
+   */
+  private failBuffer(op: string, direction: string, result: WasmResult): void {
+    count(metrics.bufferFailures, 1);
+    log(LogLevel.Error, this.plugin.prefix() + "could not " + op + " the " + direction + " buffer (" + result.toString() +
+      "); closing the connection");
+    this.stopDeciding();
+  }
+
+  /**
+   * Shed by the memory budget (memory_budget.ts): closed, its buffers freed now. `current` is the
+   * connection whose callback is running (Envoy acts on the current context unless told otherwise).
+   */
+  shed(current: Connection): void {
+    count(metrics.connectionsShed, 1);
+    if (!shedLogged) {
+      shedLogged = true;
+      log(LogLevel.Warn, this.plugin.prefix() + "Wasm memory budget for incomplete frames (" + memoryBudget.limit.toString() +
+        " bytes per VM) reached; closing the newest connections that hold incomplete frames " +
+        "(counted in meltemi_connections_shed_total; this is logged once per VM)");
+    }
+    if (current !== this) setEffectiveContext(this.id);
+    this.stopDeciding();
+    if (current !== this) setEffectiveContext(current.id);
+    if (this.framing !== null) {
+      const f = this.framing as Framing;
+      f.requests.free();
+      f.responses.free();
+      f.held.free();
+    }
+    memoryBudget.set(this, 0);
   }
 
   /** Called by the root's tick when the delay is over, just before it continues the connection. */
@@ -189,19 +281,33 @@ export class Connection extends StreamContext {
 
   onUpstreamData(length: u32, endOfStream: bool): FilterStatus {
     if (length > 0) count(metrics.txBytes, length);
-    if (this.framing === null || this.passThrough || length == 0) return FilterStatus.Continue;
+    // A closing connection: the client gets nothing more (Envoy cannot resume a paused write path, and
+    // need not: the connection is going away).
+    if (this.closing) return FilterStatus.Pause;
+    if (this.framing === null || length == 0) return FilterStatus.Continue;
     const f = this.framing as Framing;
     this.clockNs = 0;
-    if (!readBuffer(BufferType.UpstreamData, 0, length)) return FilterStatus.Continue;
-    f.responses.push(hostBytes.ptr, hostBytes.len);
-    hostBytes.release();
+    if (!readBuffer(BufferType.UpstreamData, 0, length)) {
+      this.failBuffer("read", "upstream", WasmResult.NotFound);
+      return FilterStatus.Pause;
+    }
+    if (!memoryBudget.admit(this, f.responses.growthFor(hostBytes.len))) {
+      hostBytes.release();
+      return FilterStatus.Pause;
+    }
+    const readLen = hostBytes.len;
+    const read = hostBytes.detach();
+    f.responses.begin(read, readLen);
 
     callbackOut.clear();
     while (true) {
       const status = f.responses.next(f.codec, f.responseMd);
       if (status == DecodeStatus.NeedMore) break;
       if (status == DecodeStatus.Invalid) {
+        // The answers decided so far go to the client, the rest as it is (the connection closes).
         this.decodeFailed(f, "response");
+        callbackOut.bytes(f.responses.head, f.responses.buffered);
+        f.responses.clear();
         break;
       }
       const md = f.responseMd;
@@ -221,13 +327,22 @@ export class Connection extends StreamContext {
       }
       f.responses.consume(md.frameLength);
     }
-    if (this.passThrough || endOfStream) {
+    if (endOfStream) {
       // Nothing more can be decided on these bytes: the client gets them as they are.
       callbackOut.bytes(f.responses.head, f.responses.buffered);
       f.responses.clear();
     }
-    writeBuffer(BufferType.UpstreamData, 0, length, callbackOut.ptr, callbackOut.length);
+    const kept = memoryBudget.admit(this, f.responses.restGrowth);
+    if (kept) f.responses.keepRest();
+    heap.free(read);
+    if (!kept) return FilterStatus.Pause;
+    const r = writeBuffer(BufferType.UpstreamData, 0, length, callbackOut.ptr, callbackOut.length);
+    if (r != WasmResult.Ok) {
+      this.failBuffer("write", "upstream", r);
+      return FilterStatus.Pause;
+    }
     f.responses.trim(KEEP_BETWEEN_READS);
+    this.recharge();
     return FilterStatus.Continue;
   }
 
@@ -390,9 +505,10 @@ export class Connection extends StreamContext {
     this.stopDeciding();
   }
 
-  /** After a decode error or an undeliverable rejection: the stream cannot be trusted; close it. */
+  /** After a decode error, an undeliverable rejection or a buffer failure: the stream cannot be trusted; close it. */
   private stopDeciding(): void {
-    this.passThrough = true;
+    if (this.closing) return;
+    this.closing = true;
     this.awaitingFirstRequest = false;
     closeStream(StreamType.Downstream);
   }
@@ -412,6 +528,7 @@ export class Connection extends StreamContext {
       (this.framing as Framing).free();
       this.framing = null;
     }
+    memoryBudget.set(this, 0);
   }
 
   private close(): void {

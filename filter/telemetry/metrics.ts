@@ -21,6 +21,8 @@ export const ROUTING_KEY_FAILURES_TOTAL = "meltemi_routing_key_failures_total";
 export const DELAYS_TOTAL = "meltemi_fault_delays_total";
 export const RESPONSE_MUTATION_FAILURES_TOTAL = "meltemi_response_mutation_failures_total";
 export const VM_MEMORY_BYTES = "meltemi_vm_memory_bytes";
+export const CONNECTIONS_SHED_TOTAL = "meltemi_connections_shed_total";
+export const BUFFER_FAILURES_TOTAL = "meltemi_buffer_failures_total";
 
 function unset(n: i32): StaticArray<u32> {
   const a = new StaticArray<u32>(n);
@@ -46,6 +48,8 @@ class Metrics {
   delays: u32 = u32.MAX_VALUE;
   responseMutationFailures: u32 = u32.MAX_VALUE;
   vmMemory: u32 = u32.MAX_VALUE;
+  connectionsShed: u32 = u32.MAX_VALUE;
+  bufferFailures: u32 = u32.MAX_VALUE;
 
   /** Defines the metrics once per VM; later calls are free. */
   define(): void {
@@ -69,6 +73,8 @@ class Metrics {
     this.delays = defineMetric(MetricType.Counter, DELAYS_TOTAL);
     this.responseMutationFailures = defineMetric(MetricType.Counter, RESPONSE_MUTATION_FAILURES_TOTAL);
     this.vmMemory = defineMetric(MetricType.Gauge, VM_MEMORY_BYTES);
+    this.connectionsShed = defineMetric(MetricType.Counter, CONNECTIONS_SHED_TOTAL);
+    this.bufferFailures = defineMetric(MetricType.Counter, BUFFER_FAILURES_TOTAL);
   }
 }
 

@@ -41,7 +41,7 @@ test("tcp-dubbo / tcp-thrift (Aeraki's dedicated-proxy port names) are Meltemi p
   assert.deepEqual(orders!.authorization.map((p) => p.name), ["shop/deny-boom"], "the Dubbo policy is enforced on the tcp-dubbo service");
   assert.equal(ledger!.protocol, "thrift");
   assert.deepEqual(ledger!.authorization ?? [], [], "a DubboAuthorizationPolicy is for Dubbo services only");
-  assert.equal((plugins.find((o) => o.metadata.name === "meltemi-server-orders-20880")!.spec as { failStrategy: string }).failStrategy, "FAIL_CLOSE");
+  assert.equal((plugins.find((o) => o.metadata.name === "meltemi-server-orders-20880")!.spec as { failStrategy: string }).failStrategy, "FAIL_RELOAD", "fails closed (and recovers): never FAIL_OPEN where authorization applies");
   assertInvariants(r);
 });
 

@@ -53,7 +53,8 @@ test("wasm network filter: configuration as a JSON StringValue, local or remote 
   assert.equal(local.name, "envoy.filters.network.wasm");
   assert.equal(local.typed_config.config.configuration.value, '{"version":1}');
   assert.deepEqual(local.typed_config.config.vm_config.code, { local: { filename: "/x.wasm" } });
-  const remote = wasmNetworkFilter({ name: "m", code: { remote: { uri: "oci://r/m@sha256:ab", sha256: "ab" } }, configuration: {}, failOpen: true }) as any;
+  const remote = wasmNetworkFilter({ name: "m", code: { remote: { uri: "oci://r/m@sha256:ab", sha256: "ab" } }, configuration: {}, failurePolicy: "FAIL_RELOAD" }) as any;
   assert.equal(remote.typed_config.config.vm_config.code.remote.sha256, "ab");
-  assert.equal(remote.typed_config.config.fail_open, true);
+  assert.equal(remote.typed_config.config.failure_policy, "FAIL_RELOAD");
+  assert.equal(local.typed_config.config.failure_policy, undefined, "unset: Envoy's default (FAIL_CLOSED)");
 });

@@ -314,7 +314,7 @@ test("published: demo/dubbo (port tcp-dubbo) with DubboAuthorizationPolicies: en
   const { live } = await renderBoth(["aeraki-dubbo"], "dubbo");
   const [plugin] = byKind(live, "WasmPlugin");
   assert.equal(plugin!.metadata.namespace, "dubbo");
-  assert.equal(plugin!.spec.failStrategy, "FAIL_CLOSE");
+  assert.equal(plugin!.spec.failStrategy, "FAIL_RELOAD", "fails closed, never open, with a policy");
   assert.equal(plugin!.spec.pluginConfig.protocol, "dubbo");
   assert.deepEqual(plugin!.spec.pluginConfig.authorization, [
     { name: "dubbo/allow-consumer", action: "ALLOW", rules: [{ from: [{ principals: ["cluster.local/ns/dubbo/sa/dubbo-consumer"] }] }] },

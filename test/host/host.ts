@@ -125,6 +125,15 @@ export class WasmHost implements Worker, QueueOwner {
   readonly properties: Map<string, Buffer>;
   /** Results of every configure(), in order. */
   readonly configureResults: boolean[] = [];
+  /**
+   * Faults a test injects into host calls: a function that returns a WasmResult makes the call fail
+   * with it (the buffer is left as it was); undefined lets the call run. Envoy refuses a
+   * set_buffer_bytes e.g. when the buffer is gone or the range is not one it honours.
+   */
+  readonly faults: {
+    getBufferBytes?: (type: BufferType, start: number, length: number) => WasmResult | undefined;
+    setBufferBytes?: (type: BufferType, start: number, length: number) => WasmResult | undefined;
+  } = {};
   logLevel: LogLevel;
   configured = false;
   failure: Error | null = null;

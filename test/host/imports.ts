@@ -61,6 +61,8 @@ export function proxyImports(h: WasmHost): Record<string, ImportFunction> {
     proxy_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number): number {
       const buffer = h.buffer(type >>> 0);
       if (typeof buffer === "number") return buffer;
+      const fault = h.faults.getBufferBytes?.(type >>> 0, start >>> 0, length >>> 0);
+      if (fault !== undefined) return fault;
       const bytes = buffer.bytes();
       let from = start >>> 0;
       let len = length >>> 0;
@@ -85,6 +87,8 @@ export function proxyImports(h: WasmHost): Record<string, ImportFunction> {
       if (typeof buffer === "number") return buffer;
       const data = mem().read(dataPtr >>> 0, dataSize >>> 0);
       if (data === null) return WasmResult.InvalidMemoryAccess;
+      const fault = h.faults.setBufferBytes?.(type >>> 0, start >>> 0, length >>> 0);
+      if (fault !== undefined) return fault;
       return buffer.set(start >>> 0, length >>> 0, data);
     },
 

@@ -45,7 +45,8 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
     const c = new Cluster(kube);
     const started: ControllerProcess[] = [];
     const start = async (identity: string) => {
-      const p = await startController(kubeconfig, identity);
+      // FAIL_OPEN where no policy applies, so that a policy's arrival shows as the switch to FAIL_RELOAD.
+      const p = await startController(kubeconfig, identity, ["--fail-strategy", "FAIL_OPEN"]);
       started.push(p);
       return p;
     };
@@ -169,7 +170,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         });
         const plugin = await waitFor("server plugin enforcing the policy", async () => {
           const [p] = await c.owned(K.wasmPlugin, ns);
-          return p && (p.spec as { failStrategy?: string }).failStrategy === "FAIL_CLOSE" ? p : undefined;
+          return p && (p.spec as { failStrategy?: string }).failStrategy === "FAIL_RELOAD" ? p : undefined;
         });
         assert.match(JSON.stringify(plugin.spec), /sayHello/);
         assert.equal((await waitFor("policy status", () => c.ready(K.dubboAuthorizationPolicy, ns, "deny-hello"))).status, "True");
@@ -220,7 +221,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
 
         // RpcAuthorizationPolicy: create (fail closed), update, delete (back to the default).
         await c.create({ group: "meltemi.dev", version: "v1alpha1", plural: "rpcauthorizationpolicies" }, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcAuthorizationPolicy", metadata: { name: "no-admin", namespace: ns }, spec: { action: "DENY", rules: [{ to: [{ operation: { methods: ["admin*"] } }] }] } });
-        await until("policy enforced, fail closed", (s) => /admin\*/.test(s) && /FAIL_CLOSE/.test(s));
+        await until("policy enforced, never fail open", (s) => /admin\*/.test(s) && /FAIL_RELOAD/.test(s));
         await c.patch({ group: "meltemi.dev", version: "v1alpha1", plural: "rpcauthorizationpolicies" }, ns, "no-admin", { spec: { rules: [{ to: [{ operation: { methods: ["root*"] } }] }] } });
         await until("policy updated", (s) => /root\*/.test(s) && !/admin\*/.test(s));
         await c.delete({ group: "meltemi.dev", version: "v1alpha1", plural: "rpcauthorizationpolicies" }, ns, "no-admin");

@@ -32,7 +32,7 @@ export const rpcProtocol: CrdDefinition = {
       ),
       limits: obj(
         {
-          maxFrameBytes: int({ minimum: 16, maximum: 67108864 }),
+          maxFrameBytes: int({ minimum: 16, maximum: 16777216 }),
           maxDepth: int({ minimum: 1, maximum: 256 }),
           maxMetadataEntries: int({ minimum: 1, maximum: 1024 }),
           maxMetadataValueBytes: int({ minimum: 1, maximum: 1048576 }),

@@ -11,7 +11,8 @@ export interface WasmFilterOptions {
   vmId?: string;
   code: WasmCode;
   configuration: unknown;
-  failOpen?: boolean;
+  /** PluginConfig.failure_policy (Envoy's default when unset: FAIL_CLOSED). */
+  failurePolicy?: "FAIL_OPEN" | "FAIL_CLOSED" | "FAIL_RELOAD";
 }
 
 export function wasmFilterConfig(opts: WasmFilterOptions): Record<string, unknown> {
@@ -26,7 +27,7 @@ export function wasmFilterConfig(opts: WasmFilterOptions): Record<string, unknow
     configuration: { "@type": TYPE_STRING_VALUE, value: JSON.stringify(opts.configuration) },
     vm_config: { vm_id: opts.vmId ?? "meltemi", runtime: "envoy.wasm.runtime.v8", code },
   };
-  if (opts.failOpen !== undefined) config.fail_open = opts.failOpen;
+  if (opts.failurePolicy !== undefined) config.failure_policy = opts.failurePolicy;
   return { "@type": TYPE_WASM_NETWORK, config };
 }
 

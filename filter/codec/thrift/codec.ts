@@ -18,7 +18,7 @@ import { appExceptionTypeOf, writeAppException } from "./app_exception";
 import { HeaderEntries, HeaderInfo, beginHeaderFrame, endHeaderData, endHeaderFrame, readHeaderData, writeHeaderString } from "./header";
 import { MessageHeader, protocolAt, readMessageHeader, writeMessageHeader } from "./message";
 import { ThriftReader } from "./reader";
-import { skipStruct } from "./skip";
+import { bodyFieldsEnd, skipStruct } from "./skip";
 import {
   HEADER_FIXED_BYTES, HEADER_INFO_KEYVALUE, HEADER_MAGIC, HEADER_MAX_FRAME, HEADER_PROTOCOL_BINARY,
   HEADER_PROTOCOL_COMPACT, HEADER_PROTOCOL_JSON, MessageType, Protocol, TType, Transport, protocolOf, transportOf, wireFlags,
@@ -263,8 +263,15 @@ export class ThriftCodec extends Codec {
     const limit = this.limits.maxFrameBytes;
     const r = reader.start(ptr, knownLength > 0 ? knownLength : (len < limit ? len : limit), limit);
     readMessageHeader(r, l.protocol, this.limits.maxMetadataValueBytes, l.message);
-    if (r.ok && knownLength == 0) skipStruct(r, l.protocol, 1, this.limits.maxDepth);
+    let walked = false;
+    if (r.ok && knownLength == 0) {
+      // The body's fields walked whole on an earlier read of this frame are not walked again.
+      if (this.resumeAt > r.pos && this.resumeAt < len) r.pos = this.resumeAt;
+      skipStruct(r, l.protocol, 1, this.limits.maxDepth);
+      walked = true;
+    }
     if (r.short) {
+      if (walked) this.resumeAt = bodyFieldsEnd;
       return len >= limit ? this.fail(DecodeError.FrameTooLarge, "unframed message longer than the frame limit") : DecodeStatus.NeedMore;
     }
     if (!r.ok) return this.fail(r.error, r.detail);

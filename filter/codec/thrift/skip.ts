@@ -5,8 +5,15 @@ import { DecodeError } from "../codec";
 import { ThriftReader } from "./reader";
 import { CType, Protocol, TType } from "./wire";
 
+/**
+ * Where the last field of the message body (depth 1) that was skipped whole ends: a walk that ran out
+ * of bytes can start again there once more bytes came (the body's fields need no other state).
+ */
+export let bodyFieldsEnd: u32 = 0;
+
 /** Skips the struct at r.pos. `depth` counts the struct itself (the message body is depth 1). */
 export function skipStruct(r: ThriftReader, protocol: Protocol, depth: u32, maxDepth: u32): void {
+  bodyFieldsEnd = r.pos;
   if (protocol == Protocol.Compact) skipCompact(r, CType.STRUCT, depth, maxDepth);
   else skipBinary(r, TType.STRUCT, depth, maxDepth);
 }
@@ -47,6 +54,7 @@ function skipBinary(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): void
         if (!r.ok || fieldType == TType.STOP) return;
         r.skipBytes(2); // field id
         skipBinary(r, fieldType, depth + 1, maxDepth);
+        if (depth == 1 && r.ok) bodyFieldsEnd = r.pos;
       }
       return;
     }
@@ -119,6 +127,7 @@ function skipCompact(r: ThriftReader, type: u32, depth: u32, maxDepth: u32): voi
         if ((header >> 4) == 0) r.varint(3); // no id delta: a zigzag i16 field id follows
         // A bool field carries its value in the type nibble.
         if (fieldType != CType.BOOLEAN_TRUE && fieldType != CType.BOOLEAN_FALSE) skipCompact(r, fieldType, depth + 1, maxDepth);
+        if (depth == 1 && r.ok) bodyFieldsEnd = r.pos;
       }
       return;
     }
