@@ -6,15 +6,9 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ModelOptions, runModel } from "./admission_model";
 import { Redis } from "./redis";
-import { RateLimitService, ratelimitDir } from "./service";
+import { awayFromDayEnd, RateLimitService, ratelimitDir } from "./service";
 
 const domain = "meltemi-model";
-
-async function awayFromDayEnd(): Promise<void> {
-  const now = new Date();
-  const msToMidnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime();
-  if (msToMidnight < 60_000) await new Promise((r) => setTimeout(r, msToMidnight + 1_000));
-}
 
 before(() => {
   ratelimitDir();

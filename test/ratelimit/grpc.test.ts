@@ -5,18 +5,12 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { SHOULD_RATE_LIMIT, decodeRateLimitResponse, encodeRateLimitRequest, grpcUnary } from "./grpc";
 import { Redis } from "./redis";
-import { type DescriptorConfig, RateLimitService, ratelimitDir } from "./service";
+import { awayFromDayEnd, type DescriptorConfig, RateLimitService, ratelimitDir } from "./service";
 
 const domain = "meltemi-grpc";
 const N = 5;
 const descriptors: DescriptorConfig[] = [{ key: "method", value: "sayHello", rateLimit: { unit: "day", requestsPerUnit: N } }];
 const sayHello: [string, string][] = [["method", "sayHello"]];
-
-async function awayFromDayEnd(): Promise<void> {
-  const now = new Date();
-  const msToMidnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime();
-  if (msToMidnight < 60_000) await new Promise((r) => setTimeout(r, msToMidnight + 1_000));
-}
 
 before(() => {
   ratelimitDir();

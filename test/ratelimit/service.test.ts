@@ -8,7 +8,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "./redis";
-import { type DescriptorConfig, RateLimitService, type RequestDescriptor, ratelimitDir, serviceConfigYaml } from "./service";
+import { awayFromDayEnd, type DescriptorConfig, RateLimitService, type RequestDescriptor, ratelimitDir, serviceConfigYaml } from "./service";
 
 const domain = "meltemi-test";
 const N = 5;
@@ -18,12 +18,6 @@ const descriptors: DescriptorConfig[] = [
   { key: "method", value: "greet", descriptors: [{ key: "header", value: "vip", rateLimit: { unit: "day", requestsPerUnit: 2 } }] },
 ];
 const sayHello: RequestDescriptor = { entries: [["method", "sayHello"]] };
-
-async function awayFromDayEnd(): Promise<void> {
-  const now = new Date();
-  const msToMidnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime();
-  if (msToMidnight < 60_000) await new Promise((r) => setTimeout(r, msToMidnight + 1_000));
-}
 
 const codes = (vs: { httpStatus: number; overallCode?: string }[]): string => vs.map((v) => v.overallCode ?? `HTTP ${v.httpStatus}`).join(",");
 

@@ -29,6 +29,16 @@ export function ratelimitDir(): string {
 
 export type Unit = "second" | "minute" | "hour" | "day";
 
+/**
+ * The tests' limits are per day, so that the service's fixed window (calendar days, UTC) cannot end in
+ * the middle of a test; a test starting within a minute of the window's end waits for the next one.
+ */
+export async function awayFromDayEnd(): Promise<void> {
+  const now = new Date();
+  const msToMidnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime();
+  if (msToMidnight < 60_000) await new Promise((r) => setTimeout(r, msToMidnight + 1_000));
+}
+
 /** One node of the service's descriptor tree (its config format: key, optional value, limit, children). */
 export interface DescriptorConfig {
   key: string;
