@@ -58,6 +58,29 @@ export function serviceConfigYaml(domain: string, descriptors: DescriptorConfig[
   return stringify({ domain, descriptors: descriptors.map(node) });
 }
 
+let configVersion = 0;
+
+/**
+ * Writes `name` into `configDir`. "configmap" mimics the kubelet's atomic update of a mounted
+ * ConfigMap: a new hidden directory `..<version>` with the file, a `..data` symlink switched to it by a
+ * rename, and `name` -> `..data/<name>` (created once).
+ */
+function writeConfig(configDir: string, layout: "file" | "configmap", name: string, text: string): void {
+  if (layout === "file") {
+    fs.writeFileSync(path.join(configDir, name), text);
+    return;
+  }
+  const version = `..v${++configVersion}`;
+  fs.mkdirSync(path.join(configDir, version));
+  fs.writeFileSync(path.join(configDir, version, name), text);
+  const data = path.join(configDir, "..data");
+  const old = fs.existsSync(data) ? fs.readlinkSync(data) : undefined;
+  fs.symlinkSync(version, path.join(configDir, "..data_tmp"));
+  fs.renameSync(path.join(configDir, "..data_tmp"), data);
+  if (old) fs.rmSync(path.join(configDir, old), { recursive: true, force: true });
+  if (!fs.existsSync(path.join(configDir, name))) fs.symlinkSync(path.join("..data", name), path.join(configDir, name));
+}
+
 /** A descriptor of a request: its entries in order, and optionally its own hits_addend. */
 export interface RequestDescriptor {
   entries: [string, string][];
@@ -68,7 +91,7 @@ export interface RequestDescriptor {
 export interface Verdict {
   httpStatus: number;
   overallCode?: "OK" | "OVER_LIMIT" | "UNKNOWN";
-  statuses: { code?: string; limitRemaining?: number; durationUntilReset?: string }[];
+  statuses: { code?: string; currentLimit?: { requestsPerUnit: number; unit: string }; limitRemaining?: number; durationUntilReset?: string }[];
 }
 
 export interface ServiceOptions {
@@ -77,6 +100,15 @@ export interface ServiceOptions {
   descriptors: DescriptorConfig[];
   /** Redis connections the service keeps (REDIS_POOL_SIZE; the service's default is 10). */
   redisPoolSize?: number;
+  /**
+   * How the config file is laid out: a plain file, or as the kubelet mounts a ConfigMap (the file a
+   * symlink into `..data`, itself a symlink to a hidden timestamped directory, swapped on update).
+   */
+  configLayout?: "file" | "configmap";
+  /** RUNTIME_IGNOREDOTFILES: skip `..data` and the hidden directories (the service's default: false). */
+  ignoreDotFiles?: boolean;
+  /** Wait for the domain to be loaded (default); false: only for the service to be up. */
+  waitForDomain?: boolean;
 }
 
 export class RateLimitService {
@@ -86,13 +118,25 @@ export class RateLimitService {
     readonly grpcPort: number,
     readonly debugUrl: string,
     readonly dir: string,
+    private readonly configLayout: "file" | "configmap",
   ) {}
+
+  /** Replaces the domain's config file the way its layout is updated (for a ConfigMap: the kubelet's swap). */
+  updateConfig(domain: string, descriptors: DescriptorConfig[]): void {
+    writeConfig(path.join(this.dir, "runtime/current/config"), this.configLayout, `${domain}.yaml`, serviceConfigYaml(domain, descriptors));
+  }
+
+  /** The config the service has loaded, as its debug port prints it (empty when none loaded). */
+  async loadedConfig(): Promise<string> {
+    return (await fetch(`${this.debugUrl}/rlconfig`)).text();
+  }
 
   static async start(options: ServiceOptions): Promise<RateLimitService> {
     const binary = path.join(ratelimitDir(), "bin/ratelimit");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-ratelimit-"));
-    fs.mkdirSync(path.join(dir, "runtime/current/config"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "runtime/current/config", `${options.domain}.yaml`), serviceConfigYaml(options.domain, options.descriptors));
+    const configDir = path.join(dir, "runtime/current/config");
+    fs.mkdirSync(configDir, { recursive: true });
+    writeConfig(configDir, options.configLayout ?? "file", `${options.domain}.yaml`, serviceConfigYaml(options.domain, options.descriptors));
     // freePort is racy: a port taken meanwhile makes the service exit at once; try fresh ones.
     for (let attempt = 1; ; attempt++) {
       const [port, grpcPort, debugPort] = [await freePort(), await freePort(), await freePort()];
@@ -105,6 +149,7 @@ export class RateLimitService {
         BACKEND_TYPE: "redis", REDIS_SOCKET_TYPE: "tcp", REDIS_TYPE: "SINGLE", REDIS_URL: options.redisUrl,
         REDIS_POOL_SIZE: String(options.redisPoolSize ?? 10),
         RUNTIME_ROOT: path.join(dir, "runtime"), RUNTIME_SUBDIRECTORY: "current", RUNTIME_WATCH_ROOT: "false",
+        RUNTIME_IGNOREDOTFILES: String(options.ignoreDotFiles ?? false),
         LOG_LEVEL: "warn",
       };
       const log = fs.openSync(path.join(dir, "service.log"), "a");
@@ -112,9 +157,9 @@ export class RateLimitService {
       fs.closeSync(log);
       running.add(child);
       child.on("exit", () => running.delete(child));
-      const s = new RateLimitService(child, `http://127.0.0.1:${port}`, grpcPort, `http://127.0.0.1:${debugPort}`, dir);
+      const s = new RateLimitService(child, `http://127.0.0.1:${port}`, grpcPort, `http://127.0.0.1:${debugPort}`, dir, options.configLayout ?? "file");
       try {
-        await s.waitReady(options.domain);
+        await s.waitReady(options.waitForDomain === false ? "" : options.domain);
         return s;
       } catch (err) {
         child.kill("SIGKILL");
