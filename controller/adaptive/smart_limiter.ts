@@ -21,6 +21,7 @@ import { refOf, type KubeObject } from "../k8s/objects";
 import type { Diagnostics } from "../translate/diagnostics";
 import type { FilterMatch, FilterStringMatch } from "../translate/filter_config";
 import { regexProblem } from "../translate/regex_check";
+import { refuseUnknownTopLevelKeys } from "../translate/unknown_fields";
 import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./limiter";
 
 export const SLIME_API_VERSION = "microservice.slime.io/v1alpha2";
@@ -92,6 +93,7 @@ export function readSmartLimiter(obj: KubeObject, clusterDomain: string, diags: 
 }
 
 function readSpec(obj: KubeObject, ref: ReturnType<typeof refOf>, namespace: string, clusterDomain: string, diags: Diagnostics): AdaptiveLimiter | null {
+  if (refuseUnknownTopLevelKeys(obj, "SmartLimiter", ref, diags)) return null;
   const spec = isObject(obj.spec) ? protoFields(obj.spec, SPEC_FIELDS, "spec", ref, diags) : obj.spec;
   if (spec === null) return null;
   if (!isObject(spec) || !isObject(spec.sets) || Object.keys(spec.sets).length === 0) {

@@ -12,7 +12,7 @@ import type { AuthorizationIntent } from "./intent";
 import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject, checkSpec } from "./schema_check";
-import { refuseUnknownFields } from "./unknown_fields";
+import { refuseUnknownFields, refuseUnknownTopLevelKeys } from "./unknown_fields";
 
 const PATTERN_FIELDS = ["principals", "notPrincipals", "namespaces", "notNamespaces"] as const;
 const OPERATION_FIELDS = ["interfaces", "notInterfaces", "methods", "notMethods"] as const;
@@ -65,6 +65,7 @@ export function readRpcAuthorizationPolicy(obj: RpcAuthorizationPolicyObject, op
 
 export function readDubboAuthorizationPolicy(obj: DubboAuthorizationPolicy, diags: Diagnostics): AuthorizationIntent | null {
   const ref = refOf(obj);
+  if (refuseUnknownTopLevelKeys(obj, "DubboAuthorizationPolicy", ref, diags)) return null;
   const report = checkSpec(dubboAuthorizationPolicySpecSchema, obj.spec ?? {});
   if (report.errors.length > 0) {
     diags.error(ref, "InvalidSpec", report.errors.map((e) => `spec.${e}`).join("; "));

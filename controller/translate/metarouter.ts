@@ -13,7 +13,7 @@ import type { RateLimitIntent, RouteIntent, RouterIntent } from "./intent";
 import { fromAerakiMatch } from "./match";
 import type { TranslateOptions } from "./options";
 import { checkSpec } from "./schema_check";
-import { refuseUnknownFields } from "./unknown_fields";
+import { refuseUnknownFields, refuseUnknownTopLevelKeys } from "./unknown_fields";
 
 export interface MetaRouterIntents {
   router?: RouterIntent;
@@ -131,6 +131,7 @@ function aerakiWeights(weights: (number | undefined)[], path: string, ref: Objec
 
 export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags: Diagnostics): MetaRouterIntents {
   const ref = refOf(mr);
+  if (refuseUnknownTopLevelKeys(mr, "MetaRouter", ref, diags)) return {};
   const report = checkSpec(metaRouterSpecSchema, mr.spec ?? {});
   if (report.errors.length > 0) {
     diags.error(ref, "InvalidSpec", report.errors.map((e) => `spec.${e}`).join("; "));

@@ -8,7 +8,7 @@ import { refOf, type ObjectRef } from "../k8s/objects";
 import type { Diagnostics } from "./diagnostics";
 import type { TranslateOptions } from "./options";
 import { checkMeltemiObject, checkSpec } from "./schema_check";
-import { refuseUnknownFields } from "./unknown_fields";
+import { refuseUnknownFields, refuseUnknownTopLevelKeys } from "./unknown_fields";
 import type { Snapshot } from "./snapshot";
 
 export type RoutingMode = "perRequest" | "perConnection";
@@ -41,6 +41,7 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
   const fromAeraki = new Set<string>();
   for (const ap of byName(snapshot.applicationProtocols)) {
     const ref = refOf(ap);
+    if (refuseUnknownTopLevelKeys(ap, "ApplicationProtocol", ref, diags)) continue;
     const report = checkSpec(applicationProtocolSpecSchema, ap.spec ?? {});
     if (report.errors.length > 0) {
       diags.error(ref, "InvalidSpec", report.errors.join("; "), "spec");
