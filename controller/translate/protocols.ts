@@ -55,6 +55,13 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
       continue;
     }
     const codec = codecName.startsWith(AERAKI_CODEC_PREFIX) ? codecName.slice(AERAKI_CODEC_PREFIX.length) : codecName;
+    // An ApplicationProtocol is namespaced, but a protocol name is mesh-wide (every `tcp-dubbo` port):
+    // one in any namespace redefining a built-in would change the codec, and with it what every
+    // DubboAuthorizationPolicy enforces, of every service of that protocol.
+    if (options.codecs.includes(protocol) && codec !== protocol) {
+      diags.error(ref, "RedefinesBuiltIn", `protocol "${protocol}" is Meltemi's built-in ${protocol} codec; an ApplicationProtocol may name it only with that codec (${AERAKI_CODEC_PREFIX}${protocol}), not "${codecName}": it would change the protocol of every ${protocol} service in the mesh`, "spec.codec");
+      continue;
+    }
     if (!options.codecs.includes(codec)) {
       // Valid Aeraki YAML for a protocol Meltemi has no codec for: applied in no part, so not Ready,
       // but not invalid either (render exits 0 for it).

@@ -101,6 +101,8 @@ interface Context {
   diags: Diagnostics;
   subsets: SubsetIndex;
   servicesByHost: Map<string, MeltemiService>;
+  /** refKeys of the authorization policies in some serving plugin's configuration. */
+  enforced: Set<string>;
 }
 
 /** The filter's routes for a router on one service port, every cluster they name, and each route's clusters. */
@@ -162,29 +164,45 @@ function filterRoutes(router: RouterIntent, service: MeltemiService, port: Melte
   return ok ? { routes, clusters, routeClusters, routeDestinations } : null;
 }
 
-function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context): FilterConfig | null {
+/**
+ * The configuration, or null (reported) when the filter would refuse it. `blame` are refused; `notHere`
+ * (authorization policies, which apply to several services) are degraded: in force elsewhere.
+ */
+function checkedConfig(config: FilterConfig, blame: ObjectRef[], ctx: Context, notHere: ObjectRef[] = []): FilterConfig | null {
   const problems = filterConfigProblems(config);
   if (problems.length === 0) {
     const budget = matchBudgetProblem(config);
     if (budget === null) return config;
-    for (const ref of blame) ctx.diags.error(ref, "RegexBudget", `the filter configuration for ${config.name ?? "?"} would be refused by the filter: ${budget}`);
+    const msg = `the filter configuration for ${config.name ?? "?"} would be refused by the filter: ${budget}`;
+    for (const ref of blame) ctx.diags.error(ref, "RegexBudget", msg);
+    for (const ref of notHere) ctx.diags.degrade(ref, "RegexBudget", `not enforced there: ${msg}`);
     return null;
   }
-  for (const ref of blame) ctx.diags.error(ref, "InvalidFilterConfig", `the filter configuration for ${config.name ?? "?"} breaks filter-config.schema.json: ${problems.join("; ")}`);
+  const msg = `the filter configuration for ${config.name ?? "?"} breaks filter-config.schema.json: ${problems.join("; ")}`;
+  for (const ref of blame) ctx.diags.error(ref, "InvalidFilterConfig", msg);
+  for (const ref of notHere) ctx.diags.degrade(ref, "InvalidFilterConfig", `not enforced there: ${msg}`);
   return null;
 }
 
 function serverSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, rateLimit: RateLimitIntent | undefined, policies: AuthorizationIntent[], ctx: Context): KubeObject[] | null {
   const { diags, options } = ctx;
-  const policyRefs = [...(rateLimit ? [rateLimit.source] : []), ...policies.map((p) => p.source)];
+  // A rate limit names its one host: refused when it cannot be enforced there. An authorization
+  // policy applies to every service in its scope: it stays enforced on the others (fail closed where
+  // it can be), and is degraded, naming this service.
+  const limitRefs = rateLimit ? [rateLimit.source] : [];
+  const policyRefs = policies.map((p) => p.source);
+  const notEnforced = (reason: string, msg: string) => {
+    for (const ref of limitRefs) diags.error(ref, reason, msg);
+    for (const ref of policyRefs) diags.degrade(ref, reason, `not enforced on ${service.host} port ${port.number}: ${msg}`);
+  };
   if (!service.selector) {
-    for (const ref of policyRefs) diags.error(ref, "NoWorkloads", `${service.host} has no workload selector: there are no serving proxies to enforce this in`);
+    notEnforced("NoWorkloads", `${service.host} has no workload selector: there are no serving proxies to enforce this in`);
     return null;
   }
   if (port.targetPort === undefined) {
     const msg = `port ${port.number} targets the named container port "${port.targetPortName}"; the serving side needs its number (use a numeric targetPort)`;
     diags.warn(service.object, "NamedTargetPort", msg);
-    for (const ref of policyRefs) diags.error(ref, "NamedTargetPort", `${service.host}: ${msg}`);
+    notEnforced("NamedTargetPort", `${service.host}: ${msg}`);
     return null;
   }
   const input: Parameters<typeof serverConfig>[0] = {
@@ -194,8 +212,9 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   };
   if (binding.limits) input.limits = binding.limits;
   if (rateLimit) input.localRateLimit = rateLimit.localRateLimit;
-  const config = checkedConfig(serverConfig(input), [service.object, ...policyRefs], ctx);
+  const config = checkedConfig(serverConfig(input), [service.object, ...limitRefs], ctx, policyRefs);
   if (!config) return null;
+  for (const p of policies) ctx.enforced.add(refKey(p.source));
   const nameBase = service.object.kind === "Service" ? service.object.name : shortHost(service.host, options.clusterDomain);
   const subsetPlugins: KubeObject[] = [];
   for (const subset of rateLimit?.subsets ?? []) {
@@ -296,11 +315,52 @@ function sameLabels(a: Record<string, string>, b: Record<string, string> | undef
   return b !== undefined && keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
-function policiesFor(service: MeltemiService, binding: ProtocolBinding, byNamespace: Map<string, AuthorizationIntent[]>, rootNamespace: string): AuthorizationIntent[] {
+/** The policies whose namespace and hosts take in the service, whatever their codec. */
+function policiesInScope(service: MeltemiService, byNamespace: Map<string, AuthorizationIntent[]>, rootNamespace: string): AuthorizationIntent[] {
   const scoped = [...(byNamespace.get(service.namespace) ?? []), ...(service.namespace === rootNamespace ? [] : byNamespace.get(rootNamespace) ?? [])];
   return scoped
-    .filter((p) => (p.hosts === undefined || p.hosts.includes(service.host)) && (p.codecs === undefined || p.codecs.includes(binding.codec)))
+    .filter((p) => p.hosts === undefined || p.hosts.includes(service.host))
     .sort((a, b) => ((a.policy.name ?? "") < (b.policy.name ?? "") ? -1 : 1));
+}
+
+/**
+ * The policies a port enforces (those of its codec). A policy for the port's protocol by name (a
+ * DubboAuthorizationPolicy on a `tcp-dubbo` port) that the port's codec cannot enforce, because the
+ * protocol has no codec or another one, is degraded: it is enforced nowhere on that port.
+ */
+function policiesFor(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding | undefined, inScope: AuthorizationIntent[], diags: Diagnostics): AuthorizationIntent[] {
+  const out: AuthorizationIntent[] = [];
+  for (const p of inScope) {
+    if (binding && (p.codecs === undefined || p.codecs.includes(binding.codec))) out.push(p);
+    else if (!binding && (p.codecs === undefined || p.codecs.includes(port.protocol))) {
+      diags.degrade(p.source, "CodecNotAvailable", `not enforced on ${service.host} port ${port.number}: protocol "${port.protocol}" has no Meltemi codec (the traffic is plain TCP to Istio)`);
+    } else if (binding && p.codecs?.includes(port.protocol)) {
+      diags.degrade(p.source, "ProtocolRedefined", `not enforced on ${service.host} port ${port.number}: protocol "${port.protocol}" is decoded as ${binding.codec} (${binding.source ? describeRef(binding.source) : "built-in"}), which this policy's codec (${p.codecs.join(", ")}) is not`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Policies in force nowhere are not Ready: a `hosts` entry that names no Meltemi service the policy's
+ * namespace covers (a typo, another namespace), and a policy no serving plugin carries.
+ */
+function reportUnenforcedPolicies(authz: AuthorizationIntent[], ctx: Context): void {
+  const { diags, servicesByHost, options } = ctx;
+  for (const p of authz) {
+    (p.hosts ?? []).forEach((host, i) => {
+      const service = servicesByHost.get(host);
+      if (!service) diags.degrade(p.source, "NoSuchService", `${host} is not a Meltemi service (no Service or ServiceEntry with a Meltemi port defines it): nothing is enforced for it`, `spec.hosts[${i}]`);
+      else if (service.namespace !== p.namespace && p.namespace !== options.rootNamespace) {
+        diags.degrade(p.source, "OtherNamespace", `${host} is in namespace ${service.namespace}: a policy applies to the services of its own namespace (or, from ${options.rootNamespace}, of all), so nothing is enforced for it`, `spec.hosts[${i}]`);
+      }
+    });
+    const key = refKey(p.source);
+    if (ctx.enforced.has(key)) continue;
+    if (diags.items.some((d) => d.object === p.source && (d.severity === "error" || d.severity === "degraded"))) continue;
+    const scope = p.hosts ? `hosts ${p.hosts.join(", ")}` : `the ${p.codecs ? `${p.codecs.join(", ")} ` : ""}services of namespace ${p.namespace === options.rootNamespace ? "(root: every namespace)" : p.namespace}`;
+    diags.degrade(p.source, "NotEnforced", `no Meltemi service port is in this policy's scope (${scope}): it is enforced nowhere`);
+  }
 }
 
 export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateOptions> = {}): TranslateResult {
@@ -317,7 +377,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost };
+  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set() };
   for (const host of servicesByHost.keys()) reportHostConsistentHashes(host, subsets, diags);
 
   const routers: RouterIntent[] = [];
@@ -398,8 +458,10 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
 
   const objects: KubeObject[] = [];
   for (const service of servicesByHost.values()) {
+    const inScope = policiesInScope(service, authzByNamespace, options.rootNamespace);
     for (const port of service.ports) {
       const binding = protocols.get(port.protocol);
+      const policies = policiesFor(service, port, binding, inScope, diags);
       if (!binding) {
         diags.warn(service.object, "UnknownProtocol", `port ${port.number}: protocol "${port.protocol}" has no codec (define an RpcProtocol, or an ApplicationProtocol with a Meltemi codec); left to Istio's TCP handling`);
         // The routers and limits written for this port are not in force: they must not read Ready.
@@ -408,12 +470,14 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
         }
         continue;
       }
-      const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policiesFor(service, binding, authzByNamespace, options.rootNamespace), ctx);
+      const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policies, ctx);
       if (server) objects.push(...server);
       const router = routerClaims.pick(service.host, port.number, diags);
       if (router) objects.push(...clientSide(service, port, binding, router, ctx));
     }
   }
+
+  reportUnenforcedPolicies(authz, ctx);
 
   return { objects: objects.sort(compareObjects), diagnostics: diags.items, status: inputStatus(snapshot, diags.items) };
 }

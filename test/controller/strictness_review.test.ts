@@ -39,3 +39,59 @@ test("E1: a misspelled top-level key (spce:) refuses Aeraki and Slime objects, n
   const withStatus = run({ dubboAuthorizationPolicies: [{ ...dap({ action: "DENY", rules: [{ from: [{ source: { namespaces: ["dev"] } }] }] }), status: {} }] as never[] });
   assert.deepEqual(errors(withStatus), []);
 });
+
+const rap = (spec: Record<string, unknown>, name = "deny-dev") => ({ apiVersion: "meltemi.dev/v1alpha1", kind: "RpcAuthorizationPolicy", metadata: { name, namespace: "shop" }, spec });
+const DENY_DEV = { action: "DENY", rules: [{ from: [{ source: { namespaces: ["dev"] } }] }] };
+const degraded = (r: TranslateResult) => r.diagnostics.filter((d) => d.severity === "degraded").map((d) => `${d.object.kind} ${d.reason} ${d.path ?? ""}`.trim());
+
+test("D3, K1: an authorization policy enforced nowhere is not Ready (no codec; hosts naming no Meltemi service)", () => {
+  const noCodec = translate({ ...emptySnapshot(), services: [service("trpc", "tcp-metaprotocol-trpc")] as never[], rpcAuthorizationPolicies: [rap(DENY_DEV)] as never[] }, TEST_OPTIONS);
+  assert.deepEqual(degraded(noCodec), ["RpcAuthorizationPolicy CodecNotAvailable"]);
+  assert.equal(ready(noCodec, "RpcAuthorizationPolicy"), "False CodecNotAvailable");
+
+  const typo = run({ rpcAuthorizationPolicies: [rap({ ...DENY_DEV, hosts: ["reviewz"] })] as never[] });
+  assert.deepEqual(degraded(typo), ["RpcAuthorizationPolicy NoSuchService spec.hosts[0]"]);
+  assert.equal(ready(typo, "RpcAuthorizationPolicy"), "False NoSuchService");
+  // One host right, one wrong: enforced on the right one, and still not Ready.
+  const half = run({ rpcAuthorizationPolicies: [rap({ ...DENY_DEV, hosts: ["reviews", "reviewz"] })] as never[] });
+  assert.equal(ready(half, "RpcAuthorizationPolicy"), "False NoSuchService");
+  assert.equal((serverConfigs(half)[0]!.authorization as unknown[]).length, 1);
+  // A host of another namespace: a policy covers its own namespace's services.
+  const other = translate({ ...emptySnapshot(), services: [service(), service("pay", "tcp-metaprotocol-dubbo", "bank")] as never[], rpcAuthorizationPolicies: [rap({ ...DENY_DEV, hosts: ["pay.bank.svc.cluster.local"] })] as never[] }, TEST_OPTIONS);
+  assert.equal(ready(other, "RpcAuthorizationPolicy"), "False OtherNamespace");
+  // A namespace-wide policy with no Meltemi service in its namespace.
+  const none = translate({ ...emptySnapshot(), services: [service("pay", "tcp-metaprotocol-dubbo", "bank")] as never[], rpcAuthorizationPolicies: [rap(DENY_DEV)] as never[] }, TEST_OPTIONS);
+  assert.equal(ready(none, "RpcAuthorizationPolicy"), "False NotEnforced");
+  // Enforced: Ready.
+  assert.equal(ready(run({ rpcAuthorizationPolicies: [rap(DENY_DEV)] as never[] }), "RpcAuthorizationPolicy"), "True Accepted");
+});
+
+test("D1, D2: an ApplicationProtocol may not redefine a built-in protocol; a DubboAuthorizationPolicy on a port decoded otherwise is not Ready", () => {
+  const ap = (codec: string, namespace = "aaa") => ({ apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "dubbo", namespace }, spec: { protocol: "dubbo", codec } });
+  const svc = service("reviews", "tcp-dubbo");
+  for (const codec of ["aeraki.meta_protocol.codec.thrift", "aeraki.meta_protocol.codec.nosuch"]) {
+    const r = translate({ ...emptySnapshot(), services: [svc] as never[], applicationProtocols: [ap(codec)] as never[], dubboAuthorizationPolicies: [dap(DENY_DEV)] as never[] }, TEST_OPTIONS);
+    assert.deepEqual(errors(r), ["RedefinesBuiltIn spec.codec"], codec);
+    assert.equal(ready(r, "DubboAuthorizationPolicy"), "True Accepted", "the built-in dubbo codec stays: the policy is enforced");
+    assert.equal((serverConfigs(r)[0]!.authorization as unknown[]).length, 1);
+    assert.equal(serverConfigs(r)[0]!.protocol, "dubbo");
+  }
+  // With the built-in's own codec: allowed (Aeraki's samples define dubbo so).
+  assert.deepEqual(errors(translate({ ...emptySnapshot(), services: [svc] as never[], applicationProtocols: [ap("aeraki.meta_protocol.codec.dubbo")] as never[] }, TEST_OPTIONS)), []);
+  // A cluster-scoped RpcProtocol named dubbo with another codec (a cluster admin's choice): the
+  // DubboAuthorizationPolicy is not enforced on those ports, and says so.
+  const rp = { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "dubbo" }, spec: { codec: "thrift" } };
+  const r = translate({ ...emptySnapshot(), services: [svc] as never[], rpcProtocols: [rp] as never[], dubboAuthorizationPolicies: [dap(DENY_DEV)] as never[] }, TEST_OPTIONS);
+  assert.equal(ready(r, "DubboAuthorizationPolicy"), "False ProtocolRedefined");
+});
+
+test("I1: a policy that cannot be enforced on one service (named targetPort) stays enforced on the others, degraded", () => {
+  const named = { ...service("named"), spec: { clusterIP: "10.0.0.8", selector: { app: "named" }, ports: [{ name: "tcp-metaprotocol-dubbo", port: 20880, targetPort: "dubbo" }] } };
+  const r = translate({ ...emptySnapshot(), services: [service(), named] as never[], rpcAuthorizationPolicies: [rap(DENY_DEV)] as never[] }, TEST_OPTIONS);
+  assert.deepEqual(errors(r), []);
+  assert.equal(ready(r, "RpcAuthorizationPolicy"), "False NamedTargetPort");
+  assert.match(r.status.find((s) => s.object.kind === "RpcAuthorizationPolicy")!.conditions[0]!.message, /not enforced on named\.shop\.svc\.cluster\.local port 20880/);
+  assert.equal(serverConfigs(r).length, 1, "the other service's plugin");
+  assert.equal((serverConfigs(r)[0]!.authorization as unknown[]).length, 1, "still enforced there");
+  assert.ok(!r.status.find((s) => s.object.kind === "RpcAuthorizationPolicy")!.refused);
+});
