@@ -54,7 +54,7 @@ const stringMatch = {
 const match = {
   type: "object",
   
-  // A null value (`method:` alone) is a presence check, as in Aeraki.
+  // A null value (`method:` alone) passes here so that translate/match.ts refuses it with its reason.
   properties: { attributes: { type: "object", additionalProperties: { anyOf: [stringMatch, { type: "null" }] } } },
 };
 const destination = {

@@ -31,7 +31,11 @@ export function fromMeltemiMatch(match: Match | undefined, path: string, ref: Ob
 /**
  * An Aeraki MetaRouteMatch: `attributes` of exact | prefix | regex (aeraki-mesh/api
  * metaprotocol_metarouter.proto MetaRouteMatch). Presence, with Aeraki's meaning:
- * - no value (`method:` or `method: {}`): presence is checked (the proto's comment);
+ * - no value: refused. `method:` (null) is refused by Aeraki's webhook (validateMetaRouteMatch:
+ *   "attribute match cannot be null"); `method: {}` passes it, but Aeraki's xDS then drops the
+ *   condition (MetaMatch2HttpHeaderMatch: no match type, `continue`: every request matches) while the
+ *   proto's comment reads it as presence. Applied either way it could route more than written;
+ *   `regex: "*"` says presence;
  * - `regex: "*"`: Aeraki's catch-all idiom, a presence check (aeraki internal/xds/utils.go
  *   isCatchAllHeaderMatch; "*" is not even a valid RE2);
  * - `exact: ""`: presence too, because Aeraki hands `exact` to Envoy's HeaderMatcher, whose exact
@@ -45,10 +49,17 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
   const out: FilterMatch = {};
   let ok = true;
   for (const key of Object.keys(attrs)) {
-    const m: AerakiStringMatch = attrs[key] ?? {};
+    const given = attrs[key];
+    const m: AerakiStringMatch = given ?? {};
     const kinds = (["exact", "prefix", "regex"] as const).filter((k) => m[k] !== undefined);
     if (key === "") {
       diags.error(ref, "InvalidMatch", "an attribute name is empty", `${path}.attributes`);
+      ok = false;
+      continue;
+    }
+    if (kinds.length === 0) {
+      const what = given === null || given === undefined ? "is null (Aeraki refuses it)" : "has no exact, prefix or regex (Aeraki's xDS drops such a condition: every request would match)";
+      diags.error(ref, "InvalidMatch", `attribute "${key}" ${what}; for a presence check write regex: "*"`, `${path}.attributes.${key}`);
       ok = false;
       continue;
     }
@@ -64,8 +75,8 @@ export function fromAerakiMatch(match: AerakiMatch | undefined, path: string, re
       ok = false;
       continue;
     }
-    const presence = kind === undefined || (kind === "regex" && m.regex === "*") || (kind === "exact" && m.exact === "");
-    const fm: FilterStringMatch = presence ? { present: true } : { [kind]: m[kind] };
+    const presence = (kind === "regex" && m.regex === "*") || (kind === "exact" && m.exact === "");
+    const fm: FilterStringMatch = presence ? { present: true } : { [kind!]: m[kind!] };
     ok = checkRegex(fm, key, `${path}.attributes`, ref, diags) && ok;
     out[key] = fm;
   }

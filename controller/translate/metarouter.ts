@@ -5,6 +5,7 @@
 import { resolveHost } from "../discovery/hosts";
 import { metaRouterSpecSchema, type AerakiDestination, type AerakiTokenBucket, type MetaRouter } from "../k8s/aeraki";
 import { refOf, type ObjectRef } from "../k8s/objects";
+import { exportToProblems, fqdnProblem, portProblem, subsetProblem } from "./aeraki_rules";
 import { resolveWeights, tokenBucketOf } from "./buckets";
 import { CLIENT_NAMESPACES_ANNOTATION, parseNamespaceList } from "./client_namespaces";
 import type { Diagnostics } from "./diagnostics";
@@ -42,6 +43,10 @@ function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOpti
   const meshWide = (path?: string) =>
     diags.info(ref, "MeshWide", `the routing is installed in the root namespace ${options.rootNamespace}, i.e. for every sidecar in the mesh, as Aeraki does; to narrow it, list caller namespaces in the annotation ${CLIENT_NAMESPACES_ANNOTATION} or in exportTo`, path);
   const exportTo = mr.spec?.exportTo ?? [];
+  if (exportTo.length === 1 && exportTo[0] === "~") {
+    diags.info(ref, "NotExported", 'exportTo "~": the routing is exported to no one, so no sidecar gets it', "spec.exportTo");
+    return [];
+  }
   if (exportTo.length === 0) {
     meshWide();
     return [options.rootNamespace];
@@ -55,6 +60,20 @@ function clientNamespaces(mr: MetaRouter, ref: ObjectRef, options: TranslateOpti
     } else out.add(e);
   }
   return [...out];
+}
+
+/** Aeraki's webhook rules for a destination (validateDestination): a host name, a subset name, a port 1..65535. */
+function checkDestination(d: AerakiDestination, path: string, ref: ObjectRef, diags: Diagnostics): void {
+  const host = fqdnProblem(d.host);
+  if (host) diags.error(ref, "InvalidHost", `${host} (as Aeraki requires a host name)`, `${path}.host`);
+  if (d.subset !== undefined) {
+    const subset = subsetProblem(d.subset);
+    if (subset) diags.error(ref, "InvalidSubset", `${subset} (as Aeraki requires)`, `${path}.subset`);
+  }
+  if (d.port !== undefined) {
+    const port = portProblem(d.port?.number);
+    if (port) diags.error(ref, "InvalidPort", `${port} (as Aeraki requires)`, `${path}.port.number`);
+  }
 }
 
 function destinationOf(d: AerakiDestination, ns: string, options: TranslateOptions, weight: number): RouteIntent["destinations"][number] {
@@ -148,6 +167,10 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
   }
   // Aeraki's webhook refuses more than one host (only the first would be used).
   if (hosts.length > 1) diags.error(ref, "ExtraHosts", `a MetaRouter has one host (Aeraki refuses more); also listed: ${hosts.slice(1).join(", ")}`, "spec.hosts");
+  const hostProblem = fqdnProblem(hosts[0]!);
+  if (hostProblem) diags.error(ref, "InvalidHost", `${hostProblem} (as Aeraki requires a host name)`, "spec.hosts[0]");
+  const exportProblems = exportToProblems(ns, spec.exportTo ?? []);
+  if (exportProblems.length > 0) diags.error(ref, "InvalidExportTo", `${exportProblems.join("; ")} (as Aeraki requires)`, "spec.exportTo");
   if (!spec.routes?.length && !spec.localRateLimit && !spec.globalRateLimit) {
     diags.error(ref, "NothingToApply", "a MetaRouter needs routes, localRateLimit or globalRateLimit (as Aeraki requires)", "spec");
   }
@@ -170,7 +193,7 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
   (spec.routes ?? []).forEach((r, i) => {
     const path = `spec.routes[${i}]`;
     if (r.mirrorPercentage && !r.mirror) {
-      diags.warn(ref, "MirrorNotSupported", "mirrorPercentage without mirror: nothing to mirror to", `${path}.mirrorPercentage`);
+      diags.error(ref, "InvalidMirror", "mirrorPercentage without mirror: they are set together (as Aeraki requires)", `${path}.mirrorPercentage`);
     }
     const match = fromAerakiMatch(r.match, `${path}.match`, ref, diags);
     const dests = r.route ?? [];
@@ -178,6 +201,8 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
       diags.error(ref, "NoDestination", "the route has no destination", `${path}.route`);
       return;
     }
+    dests.forEach((d, j) => checkDestination(d.destination, `${path}.route[${j}].destination`, ref, diags));
+    if (r.mirror) checkDestination(r.mirror, `${path}.mirror`, ref, diags);
     const weights = aerakiWeights(dests.map((d) => d.weight), `${path}.route`, ref, diags);
     if (match === null || weights === null) return;
     const route: RouteIntent = { destinations: dests.map((d, j) => destinationOf(d.destination, ns, options, weights[j]!)), path };
@@ -194,9 +219,10 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     if (r.mirror) {
       const { host, subset, port } = destinationOf(r.mirror, ns, options, 0);
       route.mirror = { host, ...(subset !== undefined ? { subset } : {}), ...(port !== undefined ? { port } : {}) };
-      const percent = r.mirrorPercentage?.value;
-      if (percent !== undefined && !(percent >= 0 && percent <= 100)) {
-        diags.error(ref, "InvalidSpec", `mirrorPercentage.value ${percent} is not a percentage (0..100)`, `${path}.mirrorPercentage.value`);
+      // Aeraki's webhook: a mirrorPercentage (even `{}`, whose value is 0) is above 0 and at most 100.
+      const percent = r.mirrorPercentage ? r.mirrorPercentage.value ?? 0 : undefined;
+      if (percent !== undefined && !(percent > 0 && percent <= 100)) {
+        diags.error(ref, "InvalidMirror", `mirrorPercentage.value ${percent} is not in (0, 100] (as Aeraki requires; leave mirrorPercentage out to mirror every request)`, `${path}.mirrorPercentage.value`);
       } else if (percent !== undefined) route.mirror.percent = percent;
     }
     routes.push(route);

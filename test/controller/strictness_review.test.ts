@@ -95,3 +95,47 @@ test("I1: a policy that cannot be enforced on one service (named targetPort) sta
   assert.equal((serverConfigs(r)[0]!.authorization as unknown[]).length, 1, "still enforced there");
   assert.ok(!r.status.find((s) => s.object.kind === "RpcAuthorizationPolicy")!.refused);
 });
+
+test("H1, G4: a null attribute (`method:`) is refused as Aeraki's webhook does, and `method: {}` too; regex \"*\" and exact \"\" stay presence", () => {
+  for (const attr of [null, {}]) {
+    const r = run({ metaRouters: [metaRouter({ hosts: [HOST], routes: [{ match: { attributes: { method: attr } }, route: [{ destination: { host: HOST, subset: "v1" } }] }] })] as never[] });
+    assert.deepEqual(errors(r), ["InvalidMatch spec.routes[0].match.attributes.method"], JSON.stringify(attr));
+    assert.equal(ready(r, "MetaRouter"), "False InvalidMatch");
+    const l = run({ metaRouters: [metaRouter({ hosts: [HOST], localRateLimit: { conditions: [{ match: { attributes: { method: attr } }, tokenBucket: { maxTokens: 5, fillInterval: "1s" } }] } })] as never[] });
+    assert.deepEqual(errors(l), ["InvalidMatch spec.localRateLimit.conditions[0].match.attributes.method"]);
+  }
+  const ok = run({ metaRouters: [metaRouter({ hosts: [HOST], routes: [{ match: { attributes: { a: { regex: "*" }, b: { exact: "" } } }, route: [{ destination: { host: HOST, subset: "v1" } }] }] })] as never[] });
+  assert.deepEqual(errors(ok), []);
+});
+
+test("H2, L2, C3, H4, H3: Aeraki's webhook rules for mirrorPercentage, subset, port, host and exportTo", () => {
+  const mr = (r: Record<string, unknown>, extra: Record<string, unknown> = {}) => run({ metaRouters: [metaRouter({ hosts: [HOST], routes: [{ route: [{ destination: { host: HOST, subset: "v1" } }], ...r }], ...extra })] as never[] });
+  const mirror = { host: HOST, subset: "v2" };
+  // mirrorPercentage: above 0, at most 100, and only with mirror.
+  for (const mp of [{ value: 0 }, { value: -5 }, {}, { value: 101 }]) {
+    assert.deepEqual(errors(mr({ mirror, mirrorPercentage: mp })), ["InvalidMirror spec.routes[0].mirrorPercentage.value"], JSON.stringify(mp));
+  }
+  assert.deepEqual(errors(mr({ mirrorPercentage: { value: 50 } })), ["InvalidMirror spec.routes[0].mirrorPercentage"]);
+  assert.deepEqual(errors(mr({ mirror, mirrorPercentage: { value: 0.5 } })), []);
+  // An empty subset would route to every pod; a subset name is a DNS-1123 label.
+  assert.deepEqual(errors(mr({ route: [{ destination: { host: HOST, subset: "" } }] })), ["InvalidSubset spec.routes[0].route[0].destination.subset"]);
+  assert.deepEqual(errors(mr({ route: [{ destination: { host: HOST, subset: "V_1" } }] })), ["InvalidSubset spec.routes[0].route[0].destination.subset"]);
+  assert.deepEqual(errors(mr({ mirror: { host: HOST, subset: "" } })), ["InvalidSubset spec.routes[0].mirror.subset"]);
+  // Ports 1..65535 (a port selector without a number is 0).
+  for (const port of [{ number: 70000 }, { number: 0 }, {}]) {
+    assert.deepEqual(errors(mr({ route: [{ destination: { host: HOST, port } }] })), ["InvalidPort spec.routes[0].route[0].destination.port.number"], JSON.stringify(port));
+  }
+  // Hosts: non-empty host names.
+  assert.deepEqual(errors(mr({ route: [{ destination: { host: "" } }] })), ["InvalidHost spec.routes[0].route[0].destination.host"]);
+  assert.deepEqual(errors(run({ metaRouters: [metaRouter({ hosts: [""], routes: [{ route: [{ destination: { host: HOST } }] }] })] as never[] })).slice(0, 1), ["InvalidHost spec.hosts[0]"]);
+  assert.deepEqual(errors(mr({ route: [{ destination: { host: "10.0.0.1" } }] })), ["InvalidHost spec.routes[0].route[0].destination.host"]);
+  // exportTo as Aeraki's validateExportTo.
+  for (const exportTo of [["a", "a"], [".", "shop"], ["*", "a"], ["~", "a"], ["Not_A_Namespace"]]) {
+    assert.deepEqual(errors(mr({}, { exportTo })), ["InvalidExportTo spec.exportTo"], JSON.stringify(exportTo));
+  }
+  for (const exportTo of [["."], ["*"], ["a", "b"], [".", "a"]]) assert.deepEqual(errors(mr({}, { exportTo })), [], JSON.stringify(exportTo));
+  // "~": exported to no one: no caller gets the routing (not a namespace named "~").
+  const none = mr({}, { exportTo: ["~"] });
+  assert.deepEqual(errors(none), []);
+  assert.equal(none.objects.filter((o) => o.kind === "EnvoyFilter").length, 0);
+});
