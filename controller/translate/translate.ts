@@ -220,7 +220,7 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   for (const subset of rateLimit?.subsets ?? []) {
     const labels = ctx.subsets.labels(service.host, subset.name);
     if (!labels || Object.keys(labels).length === 0) {
-      diags.warn(rateLimit!.source, "SubsetNotFound", `no DestinationRule defines subset "${subset.name}" of ${service.host} with labels: its limits are not applied`);
+      diags.degrade(rateLimit!.source, "SubsetNotFound", `no DestinationRule defines subset "${subset.name}" of ${service.host} with labels: its limits are not applied`);
       continue;
     }
     const subsetConfig = checkedConfig(
@@ -396,12 +396,15 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     }
     rateLimits.push(intent);
   }
+  const serviceHosts = allServiceHosts(snapshot, options.clusterDomain);
   for (const sl of byNamespaceName(snapshot.smartLimiters)) {
     // Slime's SmartLimiters of HTTP services (and its gateway limiters) are Slime's: judged by Slime's
     // rules, not Meltemi's, so what reading them found is reported only for Meltemi services.
     const host = smartLimiterHost(sl, options.clusterDomain);
     if (!servicesByHost.has(host)) {
-      diags.info(refOf(sl), "NotAMeltemiService", `${host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
+      if (serviceHosts.has(host)) diags.info(refOf(sl), "NotAMeltemiService", `${host} is not a Meltemi service (no tcp-metaprotocol-* port or meltemi.dev/protocol label); left to Slime`);
+      // Slime's rule: the SmartLimiter's name (or spec.host) is the service's. A typo limits nothing.
+      else diags.warn(refOf(sl), "NoSuchService", `no Service or ServiceEntry defines ${host} (the SmartLimiter's ${typeof (sl.spec as { host?: unknown } | undefined)?.host === "string" ? "spec.host" : "name, which Slime takes for the service's"}): nothing is limited`);
       continue;
     }
     const limiter = readSmartLimiter(sl, options.clusterDomain, diags);
@@ -480,6 +483,14 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
   reportUnenforcedPolicies(authz, ctx);
 
   return { objects: objects.sort(compareObjects), diagnostics: diags.items, status: inputStatus(snapshot, diags.items) };
+}
+
+/** Every host a Service or ServiceEntry defines, Meltemi's or not. */
+function allServiceHosts(snapshot: Snapshot, clusterDomain: string): Set<string> {
+  const hosts = new Set<string>();
+  for (const s of snapshot.services) hosts.add(`${s.metadata.name ?? ""}.${s.metadata.namespace ?? "default"}.svc.${clusterDomain}`);
+  for (const se of snapshot.serviceEntries) for (const h of (se.spec as { hosts?: string[] } | undefined)?.hosts ?? []) hosts.add(h);
+  return hosts;
 }
 
 function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus[] {

@@ -195,6 +195,7 @@ test("a DestinationRule's top-level consistent hash, not applied, shows in the s
 
 test("Slime's SmartLimiters of HTTP services stay Slime's: judged by Slime, not refused by Meltemi", () => {
   // Slime's own e2e sample misspells strategy (`stragety`) on an HTTP service: nothing for Meltemi to say.
-  const r = run({ smartLimiters: [{ ...smartLimiter({ sets: { _base: { descriptor: [{ action: { fill_interval: { seconds: 60 }, quota: "5", stragety: "single" }, condition: "true", target: { port: 9080 } }] } } }), metadata: { name: "productpage", namespace: "shop" } }] as never[] });
+  // (With its HTTP Service: a SmartLimiter naming no Service at all is NoSuchService, strictness_review.test.ts.)
+  const r = run({ services: [service(), service("productpage", "http")] as never[], smartLimiters: [{ ...smartLimiter({ sets: { _base: { descriptor: [{ action: { fill_interval: { seconds: 60 }, quota: "5", stragety: "single" }, condition: "true", target: { port: 9080 } }] } } }), metadata: { name: "productpage", namespace: "shop" } }] as never[] });
   assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${d.reason}`), ["info NotAMeltemiService"]);
 });

@@ -139,3 +139,19 @@ test("H2, L2, C3, H4, H3: Aeraki's webhook rules for mirrorPercentage, subset, p
   assert.deepEqual(errors(none), []);
   assert.equal(none.objects.filter((o) => o.kind === "EnvoyFilter").length, 0);
 });
+
+test("F5, F1: a SmartLimiter set for a subset no DestinationRule defines is not Ready; one naming no service warns NoSuchService", () => {
+  const sl = (name: string, sets: Record<string, unknown>) => ({ apiVersion: "microservice.slime.io/v1alpha2", kind: "SmartLimiter", metadata: { name, namespace: "shop" }, spec: { sets } });
+  const descriptor = { descriptor: [{ condition: "true", action: { quota: "1", fill_interval: { seconds: 1 } } }] };
+  // With an engine (adaptiveQuotas given: the controller with --prometheus-url), the only thing not in force is the subset.
+  const r = run({ smartLimiters: [sl("reviews", { v9: descriptor })] as never[], adaptiveQuotas: new Map() });
+  assert.deepEqual(degraded(r), ["SmartLimiter SubsetNotFound"]);
+  assert.equal(ready(r, "SmartLimiter"), "False SubsetNotFound");
+  // A typo in the name (Slime's rule: the service's name): nothing is limited, and the status says so.
+  const typo = run({ smartLimiters: [sl("reviewz", { _base: descriptor })] as never[], adaptiveQuotas: new Map() });
+  assert.deepEqual(typo.diagnostics.map((d) => `${d.severity} ${d.reason}`), ["warning NoSuchService"]);
+  assert.equal(ready(typo, "SmartLimiter"), "True AcceptedWithWarnings");
+  // A Service that is not Meltemi's (HTTP): Slime's, an info.
+  const http = translate({ ...emptySnapshot(), services: [service(), service("web", "http-web")] as never[], smartLimiters: [sl("web", { _base: descriptor })] as never[], adaptiveQuotas: new Map() }, TEST_OPTIONS);
+  assert.deepEqual(http.diagnostics.filter((d) => d.object.kind === "SmartLimiter").map((d) => `${d.severity} ${d.reason}`), ["info NotAMeltemiService"]);
+});
