@@ -66,7 +66,12 @@ function compareObjects(a: KubeObject, b: KubeObject): number {
   );
 }
 
-/** Picks the first intent for (host, port); reports the others as conflicts, once each. */
+/**
+ * Picks one intent for (host, port): one from the host's own namespace first (a MetaRouter is
+ * mesh-scoped, as in Aeraki: another namespace's must not win by its name's sort order), then the
+ * first in the given order (Meltemi's before Aeraki's, then namespace/name). Reports the others as
+ * conflicts, once each.
+ */
 class Claims<T extends { source: ObjectRef; host: string; port?: number }> {
   private readonly byHost = new Map<string, T[]>();
   private readonly reported = new Set<string>();
@@ -83,8 +88,9 @@ class Claims<T extends { source: ObjectRef; host: string; port?: number }> {
   forHost(host: string): T[] {
     return this.byHost.get(host) ?? [];
   }
-  pick(host: string, port: number, diags: Diagnostics): T | undefined {
-    const candidates = this.forHost(host).filter((i) => i.port === undefined || i.port === port);
+  pick(host: string, port: number, hostNamespace: string, diags: Diagnostics): T | undefined {
+    const matching = this.forHost(host).filter((i) => i.port === undefined || i.port === port);
+    const candidates = [...matching.filter((i) => i.source.namespace === hostNamespace), ...matching.filter((i) => i.source.namespace !== hostNamespace)];
     const winner = candidates[0];
     for (const loser of candidates.slice(1)) {
       const key = `${refKey(loser.source)}@${port}`;
@@ -426,6 +432,13 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
   // Aeraki's objects come after Meltemi's: an RpcRouter / RpcRateLimit for the same host wins.
   for (const mr of byNamespaceName(snapshot.metaRouters)) {
     const { router, rateLimit } = readMetaRouter(mr, options, diags);
+    const target = rateLimit && servicesByHost.get(rateLimit.host);
+    if (rateLimit && target && target.namespace !== rateLimit.source.namespace) {
+      // Routing is mesh-scoped (Aeraki's model); a limit is installed in the serving pods of the
+      // service, which only their own namespace may throttle (as for an RpcRateLimit).
+      diags.error(rateLimit.source, "OtherNamespace", `${rateLimit.host} is in namespace ${target.namespace}: a MetaRouter's localRateLimit limits the service's own pods, so it must be in that namespace; the MetaRouter is not applied`, "spec.localRateLimit");
+      continue;
+    }
     if (router) routers.push(router);
     if (rateLimit) rateLimits.push(rateLimit);
   }
@@ -468,14 +481,14 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
       if (!binding) {
         diags.warn(service.object, "UnknownProtocol", `port ${port.number}: protocol "${port.protocol}" has no codec (define an RpcProtocol, or an ApplicationProtocol with a Meltemi codec); left to Istio's TCP handling`);
         // The routers and limits written for this port are not in force: they must not read Ready.
-        for (const intent of [routerClaims.pick(service.host, port.number, diags), limitClaims.pick(service.host, port.number, diags)]) {
+        for (const intent of [routerClaims.pick(service.host, port.number, service.namespace, diags), limitClaims.pick(service.host, port.number, service.namespace, diags)]) {
           if (intent) diags.degrade(intent.source, "CodecNotAvailable", `${service.host} port ${port.number}: protocol "${port.protocol}" has no Meltemi codec, so nothing of this is applied there (the traffic is plain TCP to Istio)`);
         }
         continue;
       }
-      const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, diags), policies, ctx);
+      const server = serverSide(service, port, binding, limitClaims.pick(service.host, port.number, service.namespace, diags), policies, ctx);
       if (server) objects.push(...server);
-      const router = routerClaims.pick(service.host, port.number, diags);
+      const router = routerClaims.pick(service.host, port.number, service.namespace, diags);
       if (router) objects.push(...clientSide(service, port, binding, router, ctx));
     }
   }

@@ -155,3 +155,24 @@ test("F5, F1: a SmartLimiter set for a subset no DestinationRule defines is not 
   const http = translate({ ...emptySnapshot(), services: [service(), service("web", "http-web")] as never[], smartLimiters: [sl("web", { _base: descriptor })] as never[], adaptiveQuotas: new Map() }, TEST_OPTIONS);
   assert.deepEqual(http.diagnostics.filter((d) => d.object.kind === "SmartLimiter").map((d) => `${d.severity} ${d.reason}`), ["info NotAMeltemiService"]);
 });
+
+test("A, A2: MetaRouters of another namespace: no localRateLimit on its pods; in a routing conflict the host's own namespace wins", () => {
+  const own = metaRouter({ hosts: [HOST], routes: [{ route: [{ destination: { host: HOST, subset: "v1" } }] }] }, "zzz", "shop");
+  const foreignRoute = metaRouter({ hosts: [HOST], routes: [{ route: [{ destination: { host: HOST, subset: "v2" } }] }] }, "aaa", "aaa");
+  const r = run({ metaRouters: [own, foreignRoute] as never[] });
+  assert.deepEqual(errors(r), ["Conflict"]);
+  assert.equal(ready(r, "MetaRouter", "zzz").split(" ")[0], "True");
+  assert.equal(ready(r, "MetaRouter", "aaa"), "False Conflict");
+  const routes = filterConfigsOf(r.objects as never).filter((c) => c.where.startsWith("EnvoyFilter")).map((c) => JSON.stringify(c.config));
+  assert.equal(routes.length, 1);
+  assert.match(routes[0]!, /outbound\|20880\|v1\|/);
+  // Without the host's own, a MetaRouter of another namespace routes it (mesh-scoped, as in Aeraki).
+  assert.deepEqual(errors(run({ metaRouters: [foreignRoute] as never[] })), []);
+  // A localRateLimit on another namespace's service: refused, the whole MetaRouter.
+  const foreignLimit = metaRouter({ hosts: [HOST], localRateLimit: { tokenBucket: { maxTokens: 1, fillInterval: "24h" } }, routes: [{ route: [{ destination: { host: HOST, subset: "v2" } }] }] }, "evil", "aaa");
+  const l = run({ metaRouters: [foreignLimit] as never[] });
+  assert.deepEqual(errors(l), ["OtherNamespace spec.localRateLimit"]);
+  assert.equal(r.objects.length > 0, true);
+  assert.deepEqual(serverConfigs(l).map((c) => c.localRateLimit), [undefined], "no limit on the service's pods");
+  assert.equal(l.objects.filter((o) => o.kind === "EnvoyFilter").length, 0, "nothing from the refused MetaRouter");
+});
