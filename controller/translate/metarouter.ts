@@ -68,7 +68,9 @@ function checkDestination(d: AerakiDestination, path: string, ref: ObjectRef, di
   if (host) diags.error(ref, "InvalidHost", `${host} (as Aeraki requires a host name)`, `${path}.host`);
   if (d.subset !== undefined) {
     const subset = subsetProblem(d.subset);
-    if (subset) diags.error(ref, "InvalidSubset", `${subset} (as Aeraki requires)`, `${path}.subset`);
+    // Aeraki reads an empty subset as none (its proto cannot tell them apart); refused here, since
+    // it routes to every pod of the host (a template that rendered empty, most likely).
+    if (subset) diags.error(ref, "InvalidSubset", d.subset === "" ? subset : `${subset} (as Aeraki requires)`, `${path}.subset`);
   }
   if (d.port !== undefined) {
     const port = portProblem(d.port?.number);
