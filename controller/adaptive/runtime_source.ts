@@ -9,7 +9,9 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { indexSubsets } from "../discovery/subsets";
+import { inputResourceOf } from "../k8s/kinds";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
+import { objectPath } from "../runtime/resources";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
 import { refOf, type KubeObject } from "../k8s/objects";
 import type { Snapshot } from "../translate/snapshot";
@@ -34,11 +36,6 @@ export interface AdaptiveConfig {
   clusterDomain: string;
 }
 
-type StatusPath = { group: string; version: string; plural: string };
-const STATUS_PATHS: Record<string, StatusPath> = {
-  SmartLimiter: { group: "microservice.slime.io", version: "v1alpha2", plural: "smartlimiters" },
-  RpcRateLimit: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcratelimits" },
-};
 
 interface LiveCondition { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string }
 
@@ -142,12 +139,12 @@ export class AdaptiveSource implements SnapshotSource {
   }
 
   private async writeStatus(limiter: AdaptiveLimiter, status: AdaptiveStatus): Promise<void> {
-    const where = STATUS_PATHS[limiter.source.kind];
+    const where = inputResourceOf(limiter.source.apiVersion, limiter.source.kind);
     if (!where || !limiter.source.namespace) return;
     const key = limiterKey(limiter.source);
     const fingerprint = JSON.stringify(status);
     if (this.lastWritten.get(key) === fingerprint) return;
-    const path = `/apis/${where.group}/${where.version}/namespaces/${encodeURIComponent(limiter.source.namespace)}/${where.plural}/${encodeURIComponent(limiter.source.name)}`;
+    const path = objectPath(where.group, where.versions[0]!, where.plural, limiter.source.namespace, limiter.source.name);
     try {
       const live = await this.http.request<KubeObject>("GET", path);
       const liveConditions = ((live.status as { conditions?: LiveCondition[] } | undefined)?.conditions ?? []);

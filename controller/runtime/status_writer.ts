@@ -9,7 +9,8 @@ import type { EventRecorder } from "./events";
 import type { Informers } from "./informers";
 import { KubeError, type KubeHttp } from "./kube_http";
 import { forEachLimited, WRITE_CONCURRENCY } from "./parallel";
-import { INPUTS, objectPath, type InputResource } from "./resources";
+import { inputResourceOf } from "../k8s/kinds";
+import { objectPath } from "./resources";
 
 interface LiveCondition extends Partial<Omit<Condition, "type">> {
   type: string;
@@ -19,16 +20,6 @@ interface LiveCondition extends Partial<Omit<Condition, "type">> {
 interface LiveStatus {
   observedGeneration?: number;
   conditions?: LiveCondition[];
-}
-
-function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf("/");
-  return slash < 0 ? "" : apiVersion.slice(0, slash);
-}
-
-export function inputResourceOf(apiVersion: string, kind: string): InputResource | undefined {
-  const group = groupOf(apiVersion);
-  return INPUTS.find((r) => r.kind === kind && r.group === group);
 }
 
 function sameCondition(a: LiveCondition | undefined, b: Condition): boolean {

@@ -7,6 +7,7 @@ import { readSmartLimiter, smartLimiterHost } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
 import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
+import { INPUTS } from "../k8s/kinds";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
@@ -420,16 +421,8 @@ function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus
     if (list) list.push(d);
     else byObject.set(key, [d]);
   }
-  const inputs: KubeObject[] = [
-    ...snapshot.rpcProtocols,
-    ...snapshot.rpcRouters,
-    ...snapshot.rpcRateLimits,
-    ...snapshot.rpcAuthorizationPolicies,
-    ...snapshot.applicationProtocols,
-    ...snapshot.metaRouters,
-    ...snapshot.dubboAuthorizationPolicies,
-    ...snapshot.smartLimiters,
-  ];
+  // Every input kind with a status of its own (the registry, controller/k8s/kinds.ts).
+  const inputs: KubeObject[] = INPUTS.filter((r) => r.hasStatus).flatMap((r) => snapshot[r.slot] as KubeObject[]);
   return inputs
     .map((obj) => {
       const ref = refOf(obj);
