@@ -4,14 +4,12 @@
 // - when quotas in force change it triggers a reconcile, and `contribute` hands them to the translation
 //   (snapshot.adaptiveQuotas), so new buckets reach the WasmPlugins through the usual apply;
 // - while this replica leads, it writes each limiter's status.metricStatus, status.ratelimitStatus and
-//   the MetricsAvailable condition through the status subresource (a merge patch that keeps the other
-//   conditions, e.g. the runtime's Ready).
+//   its conditions through the controller's one status writer (status_writer.ts), which keeps the
+//   other conditions, e.g. the runtime's Ready.
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { indexSubsets } from "../discovery/subsets";
-import { inputResourceOf } from "../k8s/kinds";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
-import { objectPath } from "../runtime/resources";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
 import { refOf, type KubeObject } from "../k8s/objects";
 import type { Snapshot } from "../translate/snapshot";
@@ -23,7 +21,8 @@ import { AdaptiveMetrics } from "./metrics";
 import { endpointSlicePods, type EndpointSlice } from "./pods";
 import { PrometheusSource } from "./prometheus";
 import type { QueryTemplates } from "./queries";
-import type { AdaptiveCondition, AdaptiveStatus } from "./status";
+import type { AdaptiveStatus } from "./status";
+import { writeAdaptiveStatus } from "./status_writer";
 
 export interface AdaptiveConfig {
   prometheusUrl: string;
@@ -36,8 +35,6 @@ export interface AdaptiveConfig {
   clusterDomain: string;
 }
 
-
-interface LiveCondition { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string }
 
 export class AdaptiveSource implements SnapshotSource {
   readonly name = "adaptive";
@@ -139,56 +136,20 @@ export class AdaptiveSource implements SnapshotSource {
   }
 
   private async writeStatus(limiter: AdaptiveLimiter, status: AdaptiveStatus): Promise<void> {
-    const where = inputResourceOf(limiter.source.apiVersion, limiter.source.kind);
-    if (!where || !limiter.source.namespace) return;
     const key = limiterKey(limiter.source);
     const fingerprint = JSON.stringify(status);
     if (this.lastWritten.get(key) === fingerprint) return;
-    const path = objectPath(where.group, where.versions[0]!, where.plural, limiter.source.namespace, limiter.source.name);
     try {
-      const live = await this.http.request<KubeObject>("GET", path);
-      const liveConditions = ((live.status as { conditions?: LiveCondition[] } | undefined)?.conditions ?? []);
-      const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-      // The engine's Ready (templates) is reported as TemplatesValid: Ready belongs to the runtime.
-      const ours = status.conditions.map((c: AdaptiveCondition) => ({ ...c, type: c.type === "Ready" ? "TemplatesValid" : c.type }));
-      const conditions: LiveCondition[] = [
-        ...liveConditions.filter((c) => !ours.some((o) => o.type === c.type)),
-        ...ours.map((c) => {
-          const before = liveConditions.find((l) => l.type === c.type);
-          return { ...c, lastTransitionTime: before?.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now };
-        }),
-      ];
-      const liveStatus = (live.status ?? {}) as { metricStatus?: Record<string, unknown>; ratelimitStatus?: Record<string, unknown> };
-      await this.http.request("PATCH", `${path}/status`, {
-        body: {
-          metadata: { uid: live.metadata.uid },
-          status: {
-            // Merge patches merge maps: keys no longer there (a lifted set, a gone metric) are set to null.
-            metricStatus: replacing(liveStatus.metricStatus, status.metricStatus),
-            ratelimitStatus: replacing(liveStatus.ratelimitStatus, status.ratelimitStatus),
-            conditions,
-          },
-        },
-        patch: "merge",
-        query: { fieldManager: "meltemi" },
-      });
+      await writeAdaptiveStatus(this.http, limiter.source, status);
       this.lastWritten.set(key, fingerprint);
     } catch (err) {
       if (err instanceof KubeError && err.code === 404) {
-        // Gone, or a CRD without the status subresource (Slime's own): say it once, not every refresh.
-        if (!this.lastWritten.has(key)) this.log.warn({ limiter: key }, "adaptive status not writable (object gone, or no status subresource: install manifests/slime/ where Slime is absent)");
+        // No status subresource (Slime's own CRD): say it once, not every refresh.
+        if (!this.lastWritten.has(key)) this.log.warn({ limiter: key }, "adaptive status not writable (no status subresource: install manifests/slime/ where Slime is absent)");
         this.lastWritten.set(key, fingerprint);
       } else if (!(err instanceof KubeError && err.code === 409)) {
         this.log.warn({ err: String((err as Error).message), limiter: key }, "cannot write the adaptive status");
       }
     }
   }
-}
-
-/** A merge-patch value that turns `live` into `next` (top-level keys; values replace whole). */
-function replacing(live: Record<string, unknown> | undefined, next: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(live ?? {})) if (!(k in next)) out[k] = null;
-  for (const [k, v] of Object.entries(next)) out[k] = v;
-  return out;
 }
