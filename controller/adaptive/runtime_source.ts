@@ -9,13 +9,13 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { indexSubsets } from "../discovery/subsets";
+import { refOf, type KubeObject } from "../k8s/objects";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
-import { refOf, type KubeObject } from "../k8s/objects";
+import { BASE_SET, limiterKey, type AdaptiveLimiter, type ResolvedSets } from "../translate/adaptive_limiter";
+import { adaptiveLimitersOf } from "../translate/adaptive_limiters";
 import type { Snapshot } from "../translate/snapshot";
 import { AdaptiveEngine, type LimiterResult } from "./engine";
-import { BASE_SET, limiterKey, type AdaptiveLimiter, type ResolvedSets } from "./limiter";
-import { adaptiveLimitersOf } from "./limiters";
 import { AdaptiveLoop } from "./loop";
 import { AdaptiveMetrics } from "./metrics";
 import { endpointSlicePods, type EndpointSlice } from "./pods";

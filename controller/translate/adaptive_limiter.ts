@@ -2,7 +2,7 @@
 // Meltemi's RpcRateLimit `adaptive`): for one service, per set (a DestinationRule subset, or `_base` =
 // every pod), descriptors of condition + quota + bucket interval + strategy (+ metadata match).
 import { objectKey, type ObjectRef } from "../k8s/objects";
-import type { FilterMatch } from "../translate/filter_config";
+import type { FilterMatch } from "./filter_config";
 
 /** `single`: the quota is each pod's own; `average`: the quota is the set's, shared out over its ready pods. */
 export type Strategy = "single" | "average";

@@ -18,11 +18,11 @@
 // does. An unknown field refuses the SmartLimiter (a dropped `match` would limit every request).
 import { resolveHost } from "../discovery/hosts";
 import { refOf, type KubeObject } from "../k8s/objects";
-import type { Diagnostics } from "../translate/diagnostics";
-import type { FilterMatch, FilterStringMatch } from "../translate/filter_config";
-import { FILL_INTERVAL_RANGE, fillIntervalInRange } from "../translate/fill_interval";
-import { regexProblem } from "../translate/regex_check";
-import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./limiter";
+import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./adaptive_limiter";
+import type { Diagnostics } from "./diagnostics";
+import { FILL_INTERVAL_RANGE, fillIntervalInRange } from "./fill_interval";
+import type { FilterMatch, FilterStringMatch } from "./filter_config";
+import { regexProblem } from "./regex_check";
 
 type Loose = Record<string, unknown>;
 const isObject = (v: unknown): v is Loose => typeof v === "object" && v !== null && !Array.isArray(v);
