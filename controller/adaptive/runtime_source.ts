@@ -1,6 +1,7 @@
 // The adaptive engine inside `meltemi controller` (a SnapshotSource, controller/runtime/sources.ts):
-// - every refresh, it lists the EndpointSlices of each limited service (ready pods; for subset sets also
-//   the pods with the subset's labels), asks Prometheus, and lets the engine decide;
+// - every refresh, it reads the EndpointSlices of each limited service (ready pods; for subset sets also
+//   the pods with the subset's labels) from its watches (pod_watches.ts), asks Prometheus, and lets the
+//   engine decide;
 // - when quotas in force change it triggers a reconcile, and `contribute` hands them to the translation
 //   (snapshot.adaptiveQuotas), so new buckets reach the WasmPlugins through the usual apply;
 // - while this replica leads, it writes each limiter's status.metricStatus, status.ratelimitStatus and
@@ -9,7 +10,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { indexSubsets } from "../discovery/subsets";
-import { refOf, type KubeObject } from "../k8s/objects";
+import { refOf } from "../k8s/objects";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
 import { BASE_SET, limiterKey, type AdaptiveLimiter, type ResolvedSets } from "../translate/adaptive_limiter";
@@ -18,7 +19,8 @@ import type { Snapshot } from "../translate/snapshot";
 import { AdaptiveEngine, type LimiterResult } from "./engine";
 import { AdaptiveLoop } from "./loop";
 import { AdaptiveMetrics } from "./metrics";
-import { endpointSlicePods, type EndpointSlice } from "./pods";
+import { PodWatches } from "./pod_watches";
+import { endpointSlicePods } from "./pods";
 import { PrometheusSource } from "./prometheus";
 import type { QueryTemplates } from "./queries";
 import type { AdaptiveStatus } from "./status";
@@ -41,6 +43,7 @@ export class AdaptiveSource implements SnapshotSource {
   private readonly engine: AdaptiveEngine;
   private readonly loop: AdaptiveLoop;
   private readonly pods = { current: endpointSlicePods({ slices: [] }) };
+  private readonly watches: PodWatches;
   private limiters: AdaptiveLimiter[] = [];
   private snapshot: Snapshot | undefined;
   private quotas = new Map<string, ResolvedSets>();
@@ -49,6 +52,7 @@ export class AdaptiveSource implements SnapshotSource {
   private trigger: () => void = () => {};
 
   constructor(private readonly http: KubeHttp, private readonly config: AdaptiveConfig, private readonly log: Logger, registry?: Registry) {
+    this.watches = new PodWatches(http, log);
     this.engine = new AdaptiveEngine(
       new PrometheusSource({ url: config.prometheusUrl, timeoutMs: config.queryTimeoutMs }),
       { podsOf: (l, s) => this.pods.current.podsOf(l, s) },
@@ -71,6 +75,7 @@ export class AdaptiveSource implements SnapshotSource {
 
   async stop(): Promise<void> {
     await this.loop.stop();
+    this.watches.stop();
   }
 
   contribute(snapshot: Snapshot): void {
@@ -92,33 +97,26 @@ export class AdaptiveSource implements SnapshotSource {
     this.mayWrite = ctx.mayWrite;
   }
 
-  /** EndpointSlices of every limited service; pods with subset labels for subset sets. */
+  /** EndpointSlices of every limited service and, for subset sets, pod labels: from the watches. */
   private async readPods(): Promise<void> {
-    const slices: EndpointSlice[] = [];
-    const podLabels = new Map<string, Record<string, string>>();
-    const seen = new Set<string>();
+    const services = new Set(this.limiters.map((l) => `${l.namespace}/${l.service}`));
     const unreadable = new Map<string, string>();
-    for (const l of this.limiters) {
-      const key = `${l.namespace}/${l.service}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      try {
-        const list = await this.http.request<{ items?: EndpointSlice[] }>("GET", `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(l.namespace)}/endpointslices`, {
-          query: { labelSelector: `kubernetes.io/service-name=${l.service}` },
-        });
-        for (const s of list.items ?? []) slices.push({ ...s, metadata: { ...s.metadata, namespace: s.metadata.namespace ?? l.namespace } });
-        if (l.sets.some((s) => s.name !== BASE_SET)) {
-          const pods = await this.http.request<{ items?: KubeObject[] }>("GET", `/api/v1/namespaces/${encodeURIComponent(l.namespace)}/pods`);
-          for (const p of pods.items ?? []) if (p.metadata.name) podLabels.set(p.metadata.name, p.metadata.labels ?? {});
-        }
-      } catch (err) {
+    if (services.size > 0) {
+      const needPodLabels = this.limiters.some((l) => l.sets.some((s) => s.name !== BASE_SET));
+      const why = await this.watches.ready(needPodLabels, this.config.queryTimeoutMs);
+      if (why !== undefined) {
         // Unknown, not zero pods: the engine reports PodsUnknown and keeps the last good quotas.
-        unreadable.set(key, String((err as Error).message));
-        this.log.warn({ err: String((err as Error).message), service: key }, "cannot list the service's endpoints");
+        for (const key of services) unreadable.set(key, why);
+        this.log.warn({ why }, "the pods of the limited services are not known yet");
       }
     }
     const subsets = indexSubsets(this.snapshot?.destinationRules ?? [], this.config.clusterDomain);
-    this.pods.current = endpointSlicePods({ slices, podLabels, subsetLabels: (host, subset) => subsets.labels(host, subset), unreadable });
+    this.pods.current = endpointSlicePods({
+      slices: this.watches.slicesOf(services),
+      podLabels: (namespace, name) => this.watches.podLabels(namespace, name),
+      subsetLabels: (host, subset) => subsets.labels(host, subset),
+      unreadable,
+    });
   }
 
   private async onResults(results: LimiterResult[]): Promise<void> {

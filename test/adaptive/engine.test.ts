@@ -175,7 +175,7 @@ test("ready pods from EndpointSlices; subsets from pod labels", () => {
   assert.deepEqual(readyPodNames(slices, "ns", "svc"), ["a", "b"]);
   const src = endpointSlicePods({
     slices,
-    podLabels: new Map([["a", { version: "v1" }], ["b", { version: "v2" }]]),
+    podLabels: (namespace, name) => (namespace === "ns" ? new Map([["a", { version: "v1" }], ["b", { version: "v2" }]]).get(name) : undefined),
     subsetLabels: (_h, s) => (s === "v1" ? { version: "v1" } : undefined),
   });
   const l = { namespace: "ns", service: "svc", host: "svc.ns.svc.cluster.local" };
