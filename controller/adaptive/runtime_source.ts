@@ -123,8 +123,9 @@ export class AdaptiveSource implements SnapshotSource {
     const next = new Map<string, ResolvedSets>();
     for (const r of results) next.set(limiterKey(r.limiter.source), r.quotas);
     const changed = results.some((r) => r.changed) || next.size !== this.quotas.size;
+    // The snapshot translate() read is left as it was: the reconcile triggered below contributes `next`
+    // to a fresh one.
     this.quotas = next;
-    if (this.snapshot) this.snapshot.adaptiveQuotas = next;
     if (changed) {
       this.log.info({ limiters: results.filter((r) => r.changed).map((r) => limiterKey(r.limiter.source)) }, "adaptive quotas changed");
       this.trigger();
