@@ -26,9 +26,9 @@ export interface InputResource extends Resource {
 }
 
 const ISTIO_NETWORKING = "networking.istio.io";
-export const SLIME_GROUP = "microservice.slime.io";
-export const METAPROTOCOL_GROUP = "metaprotocol.aeraki.io";
-export const DUBBO_GROUP = "dubbo.aeraki.io";
+const SLIME_GROUP = "microservice.slime.io";
+const METAPROTOCOL_GROUP = "metaprotocol.aeraki.io";
+const DUBBO_GROUP = "dubbo.aeraki.io";
 
 const meltemi = (plural: string, kind: string, slot: keyof Snapshot, namespaced = true): InputResource =>
   ({ group: MELTEMI_GROUP, versions: [MELTEMI_VERSION], plural, kind, namespaced, slot, hasStatus: true });
