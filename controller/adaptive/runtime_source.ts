@@ -37,7 +37,6 @@ export interface AdaptiveConfig {
   clusterDomain: string;
 }
 
-
 export class AdaptiveSource implements SnapshotSource {
   readonly name = "adaptive";
   private readonly engine: AdaptiveEngine;
