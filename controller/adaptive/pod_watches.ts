@@ -44,7 +44,7 @@ export class PodWatches {
     return pending.length === 0 ? undefined : `the ${pending.join(" and ")} watch has not listed yet`;
   }
 
-  /** The EndpointSlices of the given services ("namespace/service"), by service. */
+  /** The EndpointSlices of the given services ("namespace/service"). */
   slicesOf(services: ReadonlySet<string>): EndpointSlice[] {
     const out: EndpointSlice[] = [];
     for (const s of (this.slices?.list() ?? []) as unknown as EndpointSlice[]) {
