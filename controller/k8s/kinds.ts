@@ -1,7 +1,11 @@
 // The registry of input kinds: every kind the controller reads (one slot of the translation's snapshot
 // each), with its API group, versions, plural and scope. The runtime's informers and status writer,
 // `render`'s classification of files and the adaptive engine all derive from this list.
-import { GROUP as MELTEMI_GROUP, VERSION as MELTEMI_VERSION } from "../api/schema/definition";
+import { GROUP as MELTEMI_GROUP, VERSION as MELTEMI_VERSION, type CrdDefinition } from "../api/schema/definition";
+import { rpcAuthorizationPolicy } from "../api/schema/rpc_authorization_policy";
+import { rpcProtocol } from "../api/schema/rpc_protocol";
+import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
+import { rpcRouter } from "../api/schema/rpc_router";
 import type { Snapshot } from "../translate/snapshot";
 
 export interface Resource {
@@ -30,17 +34,18 @@ const SLIME_GROUP = "microservice.slime.io";
 const METAPROTOCOL_GROUP = "metaprotocol.aeraki.io";
 const DUBBO_GROUP = "dubbo.aeraki.io";
 
-const meltemi = (plural: string, kind: string, slot: keyof Snapshot, namespaced = true): InputResource =>
-  ({ group: MELTEMI_GROUP, versions: [MELTEMI_VERSION], plural, kind, namespaced, slot, hasStatus: true });
+/** A Meltemi kind: plural, kind and scope from its CRD definition (controller/api/schema/). */
+const meltemi = (crd: CrdDefinition, slot: keyof Snapshot): InputResource =>
+  ({ group: MELTEMI_GROUP, versions: [MELTEMI_VERSION], plural: crd.plural, kind: crd.kind, namespaced: crd.scope === "Namespaced", slot, hasStatus: true });
 
 export const INPUTS: readonly InputResource[] = [
   { group: "", versions: ["v1"], plural: "services", kind: "Service", namespaced: true, slot: "services", hasStatus: false },
   { group: ISTIO_NETWORKING, versions: ["v1", "v1beta1", "v1alpha3"], plural: "serviceentries", kind: "ServiceEntry", namespaced: true, slot: "serviceEntries", hasStatus: false },
   { group: ISTIO_NETWORKING, versions: ["v1", "v1beta1", "v1alpha3"], plural: "destinationrules", kind: "DestinationRule", namespaced: true, slot: "destinationRules", hasStatus: false },
-  { ...meltemi("rpcprotocols", "RpcProtocol", "rpcProtocols", false), clusterWide: true },
-  meltemi("rpcrouters", "RpcRouter", "rpcRouters"),
-  meltemi("rpcratelimits", "RpcRateLimit", "rpcRateLimits"),
-  meltemi("rpcauthorizationpolicies", "RpcAuthorizationPolicy", "rpcAuthorizationPolicies"),
+  { ...meltemi(rpcProtocol, "rpcProtocols"), clusterWide: true },
+  meltemi(rpcRouter, "rpcRouters"),
+  meltemi(rpcRateLimit, "rpcRateLimits"),
+  meltemi(rpcAuthorizationPolicy, "rpcAuthorizationPolicies"),
   // Aeraki's CRDs (aeraki-mesh/aeraki k8s/crd.yaml): all three namespaced, with a status subresource
   // whose schema preserves unknown fields. The runtime takes scope from discovery, not from here.
   { group: METAPROTOCOL_GROUP, versions: ["v1alpha1"], plural: "applicationprotocols", kind: "ApplicationProtocol", namespaced: true, slot: "applicationProtocols", hasStatus: true, clusterWide: true },
