@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { LogLevel, RuntimeConfig } from "./runtime/config";
+import type { SourceFactory } from "./runtime/sources";
 import { DEFAULT_OPTIONS, type FailStrategy, type TranslateOptions } from "./translate/options";
 import { render } from "./render/render";
 
@@ -215,8 +216,10 @@ export function program(): Command {
         logLevel: flags.logLevel,
       };
       if (flags.kubeconfig) config.kubeconfig = flags.kubeconfig;
+      const sources: SourceFactory[] = [];
       if (flags.prometheusUrl) {
         const { adaptiveConfig } = await import("./adaptive/config");
+        const { AdaptiveSource } = await import("./adaptive/runtime_source");
         const adaptive: Parameters<typeof adaptiveConfig>[0] = {
           prometheusUrl: flags.prometheusUrl,
           refreshSeconds: flags.adaptiveRefresh,
@@ -227,14 +230,16 @@ export function program(): Command {
           clusterDomain: options.clusterDomain ?? DEFAULT_OPTIONS.clusterDomain,
         };
         if (flags.adaptiveQueries) adaptive.queriesFile = flags.adaptiveQueries;
+        let resolved: ReturnType<typeof adaptiveConfig>;
         try {
-          config.adaptive = adaptiveConfig(adaptive);
+          resolved = adaptiveConfig(adaptive);
         } catch (err) {
           throw new InvalidArgumentError((err as Error).message);
         }
+        sources.push(({ http, log, registry }) => new AdaptiveSource(http, resolved, log, registry));
       }
       const { runController } = await import("./runtime/main");
-      await runController(config, warnings);
+      await runController(config, warnings, sources);
     });
   return cmd;
 }

@@ -11,8 +11,8 @@
 // The seam: input = limiters (from SmartLimiters / RpcRateLimits), a PodSource, a MetricSource and the
 // clock; output = resolved quotas per limiter (for the translation) and status objects (for the
 // runtime to write). No Kubernetes or Envoy I/O here.
+import { BASE_SET, limiterKey, type AdaptiveDescriptor, type AdaptiveLimiter, type ResolvedDescriptor, type ResolvedSets } from "../translate/adaptive_limiter";
 import { compileCondition, compileQuota, evaluate, evaluateQuota, ExpressionError, type Expression } from "./expression";
-import { BASE_SET, limiterKey, type AdaptiveDescriptor, type AdaptiveLimiter, type ResolvedDescriptor, type ResolvedSets } from "./limiter";
 import { AdaptiveMetrics } from "./metrics";
 import { MetricError, type MetricSource } from "./prometheus";
 import { POD_COUNT, splitReference, substitute, type QueryTemplates } from "./queries";

@@ -1,8 +1,8 @@
 // The periodic trigger: every `intervalMs`, one engine refresh over the limiters of the moment, then
 // `onResults` (the caller re-translates and applies when quotas changed, and writes status). Rounds
 // never overlap: a slow Prometheus delays the next round instead of stacking requests.
+import type { AdaptiveLimiter } from "../translate/adaptive_limiter";
 import type { AdaptiveEngine, LimiterResult } from "./engine";
-import type { AdaptiveLimiter } from "./limiter";
 
 export interface LoopOptions {
   intervalMs: number;

@@ -31,10 +31,10 @@ export function readyPodNames(slices: readonly EndpointSlice[], namespace: strin
  * The pods of a subset: those whose labels hold every subset label. null when a pod's labels are not
  * known (the caller reports it rather than counting wrong).
  */
-export function podsOfSubset(pods: readonly string[], subsetLabels: Record<string, string>, podLabels: ReadonlyMap<string, Record<string, string>>): string[] | null {
+export function podsOfSubset(pods: readonly string[], subsetLabels: Record<string, string>, podLabels: (name: string) => Record<string, string> | undefined): string[] | null {
   const out: string[] = [];
   for (const name of pods) {
-    const labels = podLabels.get(name);
+    const labels = podLabels(name);
     if (!labels) return null;
     if (Object.entries(subsetLabels).every(([k, v]) => labels[k] === v)) out.push(name);
   }
@@ -44,8 +44,8 @@ export function podsOfSubset(pods: readonly string[], subsetLabels: Record<strin
 /** A PodSource over EndpointSlices (and, for subsets, pod labels and DestinationRule subset labels). */
 export function endpointSlicePods(input: {
   slices: readonly EndpointSlice[];
-  /** Pod name -> labels, in the limiter's namespace; needed only for subset sets. */
-  podLabels?: ReadonlyMap<string, Record<string, string>>;
+  /** A pod's labels (undefined: not known); needed only for subset sets. */
+  podLabels?: (namespace: string, name: string) => Record<string, string> | undefined;
   /** The labels of a DestinationRule subset of a host; undefined when no DestinationRule defines it. */
   subsetLabels?: (host: string, subset: string) => Record<string, string> | undefined;
   /**
@@ -62,7 +62,7 @@ export function endpointSlicePods(input: {
       if (set === "_base") return pods;
       const labels = input.subsetLabels?.(limiter.host, set);
       if (!labels) return `no DestinationRule defines subset "${set}" of ${limiter.host}`;
-      const members = podsOfSubset(pods, labels, input.podLabels ?? new Map());
+      const members = podsOfSubset(pods, labels, (name) => input.podLabels?.(limiter.namespace, name));
       return members ?? `the labels of the pods of ${limiter.service} are not known`;
     },
   };

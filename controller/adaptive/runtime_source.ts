@@ -1,27 +1,30 @@
 // The adaptive engine inside `meltemi controller` (a SnapshotSource, controller/runtime/sources.ts):
-// - every refresh, it lists the EndpointSlices of each limited service (ready pods; for subset sets also
-//   the pods with the subset's labels), asks Prometheus, and lets the engine decide;
+// - every refresh, it reads the EndpointSlices of each limited service (ready pods; for subset sets also
+//   the pods with the subset's labels) from its watches (pod_watches.ts), asks Prometheus, and lets the
+//   engine decide;
 // - when quotas in force change it triggers a reconcile, and `contribute` hands them to the translation
 //   (snapshot.adaptiveQuotas), so new buckets reach the WasmPlugins through the usual apply;
 // - while this replica leads, it writes each limiter's status.metricStatus, status.ratelimitStatus and
-//   the MetricsAvailable condition through the status subresource (a merge patch that keeps the other
-//   conditions, e.g. the runtime's Ready).
+//   its conditions through the controller's one status writer (status_writer.ts), which keeps the
+//   other conditions, e.g. the runtime's Ready.
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { indexSubsets } from "../discovery/subsets";
+import { refOf } from "../k8s/objects";
 import { KubeError, type KubeHttp } from "../runtime/kube_http";
 import type { ReconcileContext, SnapshotSource } from "../runtime/sources";
-import { refOf, type KubeObject } from "../k8s/objects";
+import { BASE_SET, limiterKey, type AdaptiveLimiter, type ResolvedSets } from "../translate/adaptive_limiter";
+import { adaptiveLimitersOf } from "../translate/adaptive_limiters";
 import type { Snapshot } from "../translate/snapshot";
 import { AdaptiveEngine, type LimiterResult } from "./engine";
-import { BASE_SET, limiterKey, type AdaptiveLimiter, type ResolvedSets } from "./limiter";
-import { adaptiveLimitersOf } from "./limiters";
 import { AdaptiveLoop } from "./loop";
 import { AdaptiveMetrics } from "./metrics";
-import { endpointSlicePods, type EndpointSlice } from "./pods";
+import { PodWatches } from "./pod_watches";
+import { endpointSlicePods } from "./pods";
 import { PrometheusSource } from "./prometheus";
 import type { QueryTemplates } from "./queries";
-import type { AdaptiveCondition, AdaptiveStatus } from "./status";
+import type { AdaptiveStatus } from "./status";
+import { writeAdaptiveStatus } from "./status_writer";
 
 export interface AdaptiveConfig {
   prometheusUrl: string;
@@ -34,19 +37,12 @@ export interface AdaptiveConfig {
   clusterDomain: string;
 }
 
-type StatusPath = { group: string; version: string; plural: string };
-const STATUS_PATHS: Record<string, StatusPath> = {
-  SmartLimiter: { group: "microservice.slime.io", version: "v1alpha2", plural: "smartlimiters" },
-  RpcRateLimit: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcratelimits" },
-};
-
-interface LiveCondition { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string }
-
 export class AdaptiveSource implements SnapshotSource {
   readonly name = "adaptive";
   private readonly engine: AdaptiveEngine;
   private readonly loop: AdaptiveLoop;
   private readonly pods = { current: endpointSlicePods({ slices: [] }) };
+  private readonly watches: PodWatches;
   private limiters: AdaptiveLimiter[] = [];
   private snapshot: Snapshot | undefined;
   private quotas = new Map<string, ResolvedSets>();
@@ -55,6 +51,7 @@ export class AdaptiveSource implements SnapshotSource {
   private trigger: () => void = () => {};
 
   constructor(private readonly http: KubeHttp, private readonly config: AdaptiveConfig, private readonly log: Logger, registry?: Registry) {
+    this.watches = new PodWatches(http, log);
     this.engine = new AdaptiveEngine(
       new PrometheusSource({ url: config.prometheusUrl, timeoutMs: config.queryTimeoutMs }),
       { podsOf: (l, s) => this.pods.current.podsOf(l, s) },
@@ -77,6 +74,7 @@ export class AdaptiveSource implements SnapshotSource {
 
   async stop(): Promise<void> {
     await this.loop.stop();
+    this.watches.stop();
   }
 
   contribute(snapshot: Snapshot): void {
@@ -98,41 +96,35 @@ export class AdaptiveSource implements SnapshotSource {
     this.mayWrite = ctx.mayWrite;
   }
 
-  /** EndpointSlices of every limited service; pods with subset labels for subset sets. */
+  /** EndpointSlices of every limited service and, for subset sets, pod labels: from the watches. */
   private async readPods(): Promise<void> {
-    const slices: EndpointSlice[] = [];
-    const podLabels = new Map<string, Record<string, string>>();
-    const seen = new Set<string>();
+    const services = new Set(this.limiters.map((l) => `${l.namespace}/${l.service}`));
     const unreadable = new Map<string, string>();
-    for (const l of this.limiters) {
-      const key = `${l.namespace}/${l.service}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      try {
-        const list = await this.http.request<{ items?: EndpointSlice[] }>("GET", `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(l.namespace)}/endpointslices`, {
-          query: { labelSelector: `kubernetes.io/service-name=${l.service}` },
-        });
-        for (const s of list.items ?? []) slices.push({ ...s, metadata: { ...s.metadata, namespace: s.metadata.namespace ?? l.namespace } });
-        if (l.sets.some((s) => s.name !== BASE_SET)) {
-          const pods = await this.http.request<{ items?: KubeObject[] }>("GET", `/api/v1/namespaces/${encodeURIComponent(l.namespace)}/pods`);
-          for (const p of pods.items ?? []) if (p.metadata.name) podLabels.set(p.metadata.name, p.metadata.labels ?? {});
-        }
-      } catch (err) {
+    if (services.size > 0) {
+      const needPodLabels = this.limiters.some((l) => l.sets.some((s) => s.name !== BASE_SET));
+      const why = await this.watches.ready(needPodLabels, this.config.queryTimeoutMs);
+      if (why !== undefined) {
         // Unknown, not zero pods: the engine reports PodsUnknown and keeps the last good quotas.
-        unreadable.set(key, String((err as Error).message));
-        this.log.warn({ err: String((err as Error).message), service: key }, "cannot list the service's endpoints");
+        for (const key of services) unreadable.set(key, why);
+        this.log.warn({ why }, "the pods of the limited services are not known yet");
       }
     }
     const subsets = indexSubsets(this.snapshot?.destinationRules ?? [], this.config.clusterDomain);
-    this.pods.current = endpointSlicePods({ slices, podLabels, subsetLabels: (host, subset) => subsets.labels(host, subset), unreadable });
+    this.pods.current = endpointSlicePods({
+      slices: this.watches.slicesOf(services),
+      podLabels: (namespace, name) => this.watches.podLabels(namespace, name),
+      subsetLabels: (host, subset) => subsets.labels(host, subset),
+      unreadable,
+    });
   }
 
   private async onResults(results: LimiterResult[]): Promise<void> {
     const next = new Map<string, ResolvedSets>();
     for (const r of results) next.set(limiterKey(r.limiter.source), r.quotas);
     const changed = results.some((r) => r.changed) || next.size !== this.quotas.size;
+    // The snapshot translate() read is left as it was: the reconcile triggered below contributes `next`
+    // to a fresh one.
     this.quotas = next;
-    if (this.snapshot) this.snapshot.adaptiveQuotas = next;
     if (changed) {
       this.log.info({ limiters: results.filter((r) => r.changed).map((r) => limiterKey(r.limiter.source)) }, "adaptive quotas changed");
       this.trigger();
@@ -142,56 +134,20 @@ export class AdaptiveSource implements SnapshotSource {
   }
 
   private async writeStatus(limiter: AdaptiveLimiter, status: AdaptiveStatus): Promise<void> {
-    const where = STATUS_PATHS[limiter.source.kind];
-    if (!where || !limiter.source.namespace) return;
     const key = limiterKey(limiter.source);
     const fingerprint = JSON.stringify(status);
     if (this.lastWritten.get(key) === fingerprint) return;
-    const path = `/apis/${where.group}/${where.version}/namespaces/${encodeURIComponent(limiter.source.namespace)}/${where.plural}/${encodeURIComponent(limiter.source.name)}`;
     try {
-      const live = await this.http.request<KubeObject>("GET", path);
-      const liveConditions = ((live.status as { conditions?: LiveCondition[] } | undefined)?.conditions ?? []);
-      const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-      // The engine's Ready (templates) is reported as TemplatesValid: Ready belongs to the runtime.
-      const ours = status.conditions.map((c: AdaptiveCondition) => ({ ...c, type: c.type === "Ready" ? "TemplatesValid" : c.type }));
-      const conditions: LiveCondition[] = [
-        ...liveConditions.filter((c) => !ours.some((o) => o.type === c.type)),
-        ...ours.map((c) => {
-          const before = liveConditions.find((l) => l.type === c.type);
-          return { ...c, lastTransitionTime: before?.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now };
-        }),
-      ];
-      const liveStatus = (live.status ?? {}) as { metricStatus?: Record<string, unknown>; ratelimitStatus?: Record<string, unknown> };
-      await this.http.request("PATCH", `${path}/status`, {
-        body: {
-          metadata: { uid: live.metadata.uid },
-          status: {
-            // Merge patches merge maps: keys no longer there (a lifted set, a gone metric) are set to null.
-            metricStatus: replacing(liveStatus.metricStatus, status.metricStatus),
-            ratelimitStatus: replacing(liveStatus.ratelimitStatus, status.ratelimitStatus),
-            conditions,
-          },
-        },
-        patch: "merge",
-        query: { fieldManager: "meltemi" },
-      });
+      await writeAdaptiveStatus(this.http, limiter.source, status);
       this.lastWritten.set(key, fingerprint);
     } catch (err) {
       if (err instanceof KubeError && err.code === 404) {
-        // Gone, or a CRD without the status subresource (Slime's own): say it once, not every refresh.
-        if (!this.lastWritten.has(key)) this.log.warn({ limiter: key }, "adaptive status not writable (object gone, or no status subresource: install manifests/slime/ where Slime is absent)");
+        // No status subresource (Slime's own CRD): say it once, not every refresh.
+        if (!this.lastWritten.has(key)) this.log.warn({ limiter: key }, "adaptive status not writable (no status subresource: install manifests/slime/ where Slime is absent)");
         this.lastWritten.set(key, fingerprint);
       } else if (!(err instanceof KubeError && err.code === 409)) {
         this.log.warn({ err: String((err as Error).message), limiter: key }, "cannot write the adaptive status");
       }
     }
   }
-}
-
-/** A merge-patch value that turns `live` into `next` (top-level keys; values replace whole). */
-function replacing(live: Record<string, unknown> | undefined, next: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(live ?? {})) if (!(k in next)) out[k] = null;
-  for (const [k, v] of Object.entries(next)) out[k] = v;
-  return out;
 }

@@ -1,7 +1,7 @@
 // The status Slime users know (`status.metricStatus`: metric name -> value as a string,
 // `status.ratelimitStatus`: set -> {descriptor: [...]} with the quota resolved), plus Meltemi's
 // `conditions` saying whether the limits are current and why not.
-import type { ResolvedSets } from "./limiter";
+import type { ResolvedSets } from "../translate/adaptive_limiter";
 
 export interface StatusDescriptor {
   action: { quota: string; fill_interval: { seconds: number; nanos?: number }; strategy: string };

@@ -3,9 +3,6 @@
 // the readers check them against (unknown fields are reported, not silently dropped).
 import type { KubeObject } from "./objects";
 
-export const METAPROTOCOL_API = "metaprotocol.aeraki.io/v1alpha1";
-export const DUBBO_API = "dubbo.aeraki.io/v1alpha1";
-
 export interface AerakiStringMatch { exact?: string; prefix?: string; regex?: string }
 export interface AerakiMatch { attributes?: Record<string, AerakiStringMatch | null> }
 export interface AerakiDestination { host: string; subset?: string; port?: { number?: number } }

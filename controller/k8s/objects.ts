@@ -48,6 +48,14 @@ export function refOf(obj: KubeObject): ObjectRef {
   return ref;
 }
 
+/**
+ * `Kind/namespace/name` (namespace empty for cluster-scoped objects): the key of an input in maps
+ * (limiters, owners) and the value of the owner annotation on generated objects.
+ */
+export function objectKey(ref: { kind: string; namespace?: string | undefined; name: string }): string {
+  return `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+}
+
 export function describeRef(ref: ObjectRef): string {
   return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
 }

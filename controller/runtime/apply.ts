@@ -2,7 +2,7 @@
 // "meltemi", forced: Meltemi owns these objects) of what changed, delete of what is no longer desired.
 // Only objects labelled app.kubernetes.io/managed-by=meltemi are ever changed or deleted: a user's object
 // with the name Meltemi would use is left alone and reported on the input that wanted it.
-import { MANAGED_BY, MANAGED_BY_LABEL, type KubeObject, type ObjectRef } from "../k8s/objects";
+import { MANAGED_BY, MANAGED_BY_LABEL, objectKey, type KubeObject, type ObjectRef } from "../k8s/objects";
 import type { Diagnostic } from "../translate/diagnostics";
 import { OWNER_ANNOTATION } from "../translate/ownership";
 import { isOwned, type Informers } from "./informers";
@@ -26,7 +26,7 @@ export interface ApplyResult {
   errors: Error[];
 }
 
-const outputKey = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ""}/${name}`;
+const outputKey = (kind: string, namespace: string | undefined, name: string) => objectKey({ kind, namespace, name });
 
 function resourceOf(kind: string): Resource | undefined {
   return OUTPUTS.find((r) => r.kind === kind);
@@ -44,7 +44,7 @@ function ownerOf(obj: KubeObject): string | undefined {
 }
 
 export function ownerKey(ref: ObjectRef): string {
-  return `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+  return objectKey(ref);
 }
 
 export interface ApplyInput {

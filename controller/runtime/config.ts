@@ -1,5 +1,4 @@
 // What `meltemi controller` is told on its command line, besides the translation options.
-import type { AdaptiveConfig } from "../adaptive/runtime_source";
 import type { TranslateOptions } from "../translate/options";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
@@ -40,6 +39,4 @@ export interface RuntimeConfig {
   /** Every input is reconciled at least this often, changed or not (drift of outputs is repaired). */
   resyncSeconds: number;
   logLevel: LogLevel;
-  /** Adaptive rate limits (SmartLimiter, RpcRateLimit adaptive); unset: not evaluated. */
-  adaptive?: AdaptiveConfig;
 }

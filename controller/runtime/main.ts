@@ -15,7 +15,7 @@ import { LeaderElector } from "./leader";
 import { makeLogger } from "./log";
 import { ControllerMetrics } from "./metrics";
 import { Reconciler } from "./reconciler";
-import type { SnapshotSource } from "./sources";
+import type { SnapshotSource, SourceFactory } from "./sources";
 
 export interface Controller {
   stop(): Promise<void>;
@@ -23,7 +23,7 @@ export interface Controller {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startController(config: RuntimeConfig, log: Logger, sources: SnapshotSource[] = []): Promise<Controller> {
+export async function startController(config: RuntimeConfig, log: Logger, sourceFactories: readonly SourceFactory[] = []): Promise<Controller> {
   // Bad options (a url without digest...) fail here, before anything is watched.
   translate(emptySnapshot(), config.translate);
   const kc = loadKubeConfig(config.kubeconfig);
@@ -35,10 +35,7 @@ export async function startController(config: RuntimeConfig, log: Logger, source
   const events = new EventRecorder(http, log, le.namespace);
   // Every change the informers see schedules a reconcile (the reconciler is made just below).
   let reconciler: Reconciler | undefined;
-  if (config.adaptive) {
-    const { AdaptiveSource } = await import("../adaptive/runtime_source");
-    sources = [...sources, new AdaptiveSource(http, config.adaptive, log, metrics.registry)];
-  }
+  const sources: SnapshotSource[] = sourceFactories.map((make) => make({ http, log, registry: metrics.registry }));
   const informers = new Informers(http, () => reconciler?.trigger(), log, config.discoveryIntervalSeconds * 1000);
   reconciler = new Reconciler({
     http, informers, events, metrics, log, options: config.translate, trafficExtensionAuto: config.trafficExtensionAuto ?? false, sources, isLeader,
@@ -111,7 +108,7 @@ export async function startController(config: RuntimeConfig, log: Logger, source
 }
 
 /** The CLI entry: logs, signals, exit code. */
-export async function runController(config: RuntimeConfig, warnings: string[]): Promise<void> {
+export async function runController(config: RuntimeConfig, warnings: string[], sources: readonly SourceFactory[] = []): Promise<void> {
   const log = makeLogger(config.logLevel);
   for (const w of warnings) log.warn(w.replace(/^warning: /, ""));
   let controller: Controller | undefined;
@@ -127,6 +124,6 @@ export async function runController(config: RuntimeConfig, warnings: string[]): 
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
-  controller = await startController(config, log);
+  controller = await startController(config, log, sources);
   log.info({ identity: config.leaderElection.identity, leaderElection: config.leaderElection.enabled }, "controller started");
 }

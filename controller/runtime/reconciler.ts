@@ -3,6 +3,7 @@
 // overlap (a change during a run schedules another). A run: snapshot -> translate() (pure) -> apply and
 // delete outputs -> write status -> events. Only the leader runs; a failed run is retried with backoff.
 import type { Logger } from "pino";
+import { inputResourceOf } from "../k8s/kinds";
 import type { KubeObject } from "../k8s/objects";
 import type { Diagnostic } from "../translate/diagnostics";
 import type { TranslateOptions } from "../translate/options";
@@ -16,7 +17,7 @@ import type { KubeHttp } from "./kube_http";
 import { TRAFFIC_EXTENSION } from "./resources";
 import type { ControllerMetrics } from "./metrics";
 import type { SnapshotSource } from "./sources";
-import { inputResourceOf, writeStatuses } from "./status_writer";
+import { writeStatuses } from "./status_writer";
 
 export interface ReconcilerDeps {
   http: KubeHttp;

@@ -12,6 +12,8 @@ export interface ReflectorSpec {
   apiVersion: string;
   kind: string;
   labelSelector?: string;
+  /** What of each object is kept (e.g. only a pod's name and labels): the store's memory. */
+  keep?: (obj: KubeObject) => KubeObject;
 }
 
 interface WatchEvent {
@@ -61,6 +63,10 @@ export class Reflector {
     void this.relist();
   }
 
+  private kept(obj: KubeObject): KubeObject {
+    return this.spec.keep ? this.spec.keep(obj) : obj;
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -85,7 +91,7 @@ export class Reflector {
         const page = await this.http.request<{ metadata?: { resourceVersion?: string; continue?: string }; items?: KubeObject[] }>(
           "GET", this.spec.path, { query: { limit: 500, continue: cont, labelSelector: this.spec.labelSelector } });
         // List items of built-in kinds carry no apiVersion/kind; the translation needs them.
-        for (const item of page.items ?? []) items.push({ ...item, apiVersion: this.spec.apiVersion, kind: this.spec.kind });
+        for (const item of page.items ?? []) items.push(this.kept({ ...item, apiVersion: this.spec.apiVersion, kind: this.spec.kind }));
         cont = page.metadata?.continue || undefined;
         rv = page.metadata?.resourceVersion ?? "";
       } while (cont);
@@ -133,7 +139,7 @@ export class Reflector {
       if (rv) this.resourceVersion = rv;
       if (type === "BOOKMARK") return;
       this.backoffMs = MIN_BACKOFF_MS;
-      const obj: KubeObject = { ...object, apiVersion: this.spec.apiVersion, kind: this.spec.kind };
+      const obj = this.kept({ ...object, apiVersion: this.spec.apiVersion, kind: this.spec.kind });
       if (type === "DELETED") this.store.delete(keyOf(obj));
       else this.store.set(keyOf(obj), obj);
       this.onChange();

@@ -1,38 +1,21 @@
-// Writes each input's Ready condition into its status subresource (a merge patch by the "meltemi"
-// field manager), adding lastTransitionTime: kept while the condition's status stays the same, now
-// when it flips. Unchanged conditions are not written again. Conditions of other types are kept.
-// An input whose status cannot be written (a CRD without the status subresource) gets an Event.
+// Writes each input's Ready condition into its status subresource through the one status writer
+// (status_patch.ts: conditions merged by type, lastTransitionTime kept while the status stays the same,
+// a conflict read again). Unchanged conditions are not written again. An input whose status cannot be
+// written (a CRD without the status subresource) gets an Event.
 import type { Logger } from "pino";
-import type { KubeObject } from "../k8s/objects";
-import type { Condition, InputStatus } from "../translate/status";
+import { inputResourceOf } from "../k8s/kinds";
+import { describeRef, type KubeObject } from "../k8s/objects";
+import type { InputStatus } from "../translate/status";
 import type { EventRecorder } from "./events";
 import type { Informers } from "./informers";
 import { KubeError, type KubeHttp } from "./kube_http";
 import { forEachLimited, WRITE_CONCURRENCY } from "./parallel";
-import { INPUTS, objectPath, type InputResource } from "./resources";
-
-interface LiveCondition extends Partial<Omit<Condition, "type">> {
-  type: string;
-  lastTransitionTime?: string;
-}
+import { objectPath } from "./resources";
+import { mergeConditions, metaTime, patchStatus, sameCondition, type StatusCondition } from "./status_patch";
 
 interface LiveStatus {
   observedGeneration?: number;
-  conditions?: LiveCondition[];
-}
-
-function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf("/");
-  return slash < 0 ? "" : apiVersion.slice(0, slash);
-}
-
-export function inputResourceOf(apiVersion: string, kind: string): InputResource | undefined {
-  const group = groupOf(apiVersion);
-  return INPUTS.find((r) => r.kind === kind && r.group === group);
-}
-
-function sameCondition(a: LiveCondition | undefined, b: Condition): boolean {
-  return a !== undefined && a.status === b.status && a.reason === b.reason && a.message === b.message && a.observedGeneration === b.observedGeneration;
+  conditions?: StatusCondition[];
 }
 
 /** The status to write, or undefined when the live one already says it. */
@@ -41,9 +24,7 @@ export function nextStatus(live: KubeObject | undefined, wanted: InputStatus, no
   const ready = wanted.conditions[0]!;
   const liveReady = current.conditions?.find((c) => c.type === "Ready");
   if (sameCondition(liveReady, ready) && current.observedGeneration === wanted.observedGeneration) return undefined;
-  const lastTransitionTime = liveReady?.status === ready.status && liveReady.lastTransitionTime ? liveReady.lastTransitionTime : now;
-  const others = (current.conditions ?? []).filter((c) => c.type !== "Ready");
-  const status: LiveStatus = { conditions: [...others, { ...ready, lastTransitionTime }] };
+  const status: LiveStatus = { conditions: mergeConditions(current.conditions, [ready], now) };
   if (wanted.observedGeneration !== undefined) status.observedGeneration = wanted.observedGeneration;
   return status;
 }
@@ -55,7 +36,7 @@ export interface StatusResult {
 
 export async function writeStatuses(http: KubeHttp, informers: Informers, events: EventRecorder, statuses: InputStatus[], log: Logger): Promise<StatusResult> {
   const result: StatusResult = { written: 0, errors: [] };
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z"); // metav1.Time is RFC 3339 in seconds
+  const now = metaTime();
   await forEachLimited(statuses, WRITE_CONCURRENCY, async (wanted) => {
     const ref = wanted.object;
     const resource = inputResourceOf(ref.apiVersion, ref.kind);
@@ -63,23 +44,17 @@ export async function writeStatuses(http: KubeHttp, informers: Informers, events
     if (!resource || !served) return;
     const live = informers.input(resource, ref.namespace, ref.name);
     if (!live) return; // deleted since the snapshot
-    const status = nextStatus(live, wanted, now);
-    if (!status) return;
     const namespace = served.namespaced ? ref.namespace : undefined;
     try {
-      // The uid precondition in the patch: a recreated object of the same name is not written.
-      await http.request("PATCH", `${objectPath(resource.group, served.version, resource.plural, namespace, ref.name)}/status`, {
-        body: { metadata: { uid: live.metadata.uid }, status },
-        patch: "merge",
-        query: { fieldManager: "meltemi" },
-      });
-      result.written++;
+      const path = objectPath(resource.group, served.version, resource.plural, namespace, ref.name);
+      const outcome = await patchStatus(http, path, (l) => nextStatus(l, wanted, now) as Record<string, unknown> | undefined, live);
+      if (outcome === "written") result.written++;
     } catch (err) {
       if (err instanceof KubeError && err.code === 404 && resource.hasStatus) {
         // No status subresource (or the object just went): say it with an Event instead.
         const c = wanted.conditions[0]!;
         await events.record(ref, c.status === "True" ? "Normal" : "Warning", c.reason, c.message);
-        log.debug({ object: `${ref.kind} ${ref.namespace ?? ""}/${ref.name}` }, "status not writable; recorded an event");
+        log.debug({ object: describeRef(ref) }, "status not writable; recorded an event");
       } else if (!(err instanceof KubeError && err.code === 409)) {
         result.errors.push(err as Error);
       }

@@ -2,9 +2,8 @@
 import type { ObjectRef } from "../k8s/objects";
 import type { Diagnostics } from "./diagnostics";
 import { durationMs } from "./duration";
+import { FILL_INTERVAL_RANGE, fillIntervalInRange } from "./fill_interval";
 import type { FilterTokenBucket } from "./filter_config";
-
-const MAX_FILL_INTERVAL_MS = 86_400_000;
 
 export function tokenBucketOf(
   b: { maxTokens?: number; tokensPerFill?: number; fillInterval: string },
@@ -17,8 +16,8 @@ export function tokenBucketOf(
     diags.error(ref, "InvalidDuration", `fillInterval: ${ms}`, `${path}.fillInterval`);
     return null;
   }
-  if (ms < 1 || ms > MAX_FILL_INTERVAL_MS) {
-    diags.error(ref, "InvalidDuration", `fillInterval must be between 1ms and 24h, got ${b.fillInterval}`, `${path}.fillInterval`);
+  if (!fillIntervalInRange(ms)) {
+    diags.error(ref, "InvalidDuration", `fillInterval must be ${FILL_INTERVAL_RANGE}, got ${b.fillInterval}`, `${path}.fillInterval`);
     return null;
   }
   if (b.maxTokens === undefined || b.maxTokens === 0) {

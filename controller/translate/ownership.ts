@@ -8,7 +8,7 @@
 //   name it, and the runtime deletes such objects itself when their input is gone.
 // `render` reads files without uids: its output has no ownerReferences.
 import { createHash } from "node:crypto";
-import { MANAGED_BY, MANAGED_BY_LABEL, type ObjectMeta, type ObjectRef } from "../k8s/objects";
+import { MANAGED_BY, MANAGED_BY_LABEL, objectKey, type ObjectMeta, type ObjectRef } from "../k8s/objects";
 
 export const OWNER_ANNOTATION = "meltemi.dev/owner";
 export const OWNER_UID_LABEL = "meltemi.dev/owner-uid";
@@ -19,7 +19,7 @@ export function generatedMeta(name: string, namespace: string, owner: ObjectRef,
     name,
     namespace,
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ROLE_LABEL]: role },
-    annotations: { [OWNER_ANNOTATION]: `${owner.kind}/${owner.namespace ?? ""}/${owner.name}` },
+    annotations: { [OWNER_ANNOTATION]: objectKey(owner) },
   };
   if (owner.uid) {
     meta.labels![OWNER_UID_LABEL] = owner.uid;

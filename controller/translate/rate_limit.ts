@@ -1,19 +1,19 @@
 // The translation of an RpcRateLimit into a rate-limit intent (token buckets of the serving proxies):
 // its fixed `local` buckets, and the buckets its `adaptive` block has in force (resolved by the adaptive
 // engine, handed in through the snapshot), adaptive ones first.
-import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
-import { limiterKey, type ResolvedSets } from "../adaptive/limiter";
-import { adaptiveOfRpcRateLimit } from "../adaptive/rpc_rate_limit";
 import { rpcRateLimit } from "../api/schema/rpc_rate_limit";
 import type { RpcRateLimitObject } from "../api/types";
 import { resolveHost } from "../discovery/hosts";
 import { refOf } from "../k8s/objects";
+import { adaptiveRateLimitIntent, reportNoEngine } from "./adaptive_intent";
+import { limiterKey, type ResolvedSets } from "./adaptive_limiter";
 import { tokenBucketOf } from "./buckets";
 import type { Diagnostics } from "./diagnostics";
 import type { FilterLocalRateLimit, FilterMatch, FilterTokenBucket } from "./filter_config";
 import type { RateLimitIntent } from "./intent";
 import { fromMeltemiMatch } from "./match";
 import type { TranslateOptions } from "./options";
+import { adaptiveOfRpcRateLimit } from "./rate_limit_adaptive";
 import { checkMeltemiObject } from "./schema_check";
 import { refuseUnknownFields } from "./unknown_fields";
 

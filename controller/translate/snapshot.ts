@@ -2,8 +2,8 @@
 // hold them at one moment.
 import type { RpcAuthorizationPolicyObject, RpcProtocolObject, RpcRateLimitObject, RpcRouterObject } from "../api/types";
 import type { ApplicationProtocol, DubboAuthorizationPolicy, MetaRouter } from "../k8s/aeraki";
-import type { ResolvedSets } from "../adaptive/limiter";
 import type { DestinationRule, KubeObject, Service, ServiceEntry } from "../k8s/objects";
+import type { ResolvedSets } from "./adaptive_limiter";
 
 export interface Snapshot {
   services: Service[];
@@ -19,7 +19,7 @@ export interface Snapshot {
   /** Slime's SmartLimiters (microservice.slime.io/v1alpha2), read as they are. */
   smartLimiters: KubeObject[];
   /**
-   * The quotas the adaptive engine put in force, by limiterKey (controller/adaptive/limiter.ts). Absent:
+   * The quotas the adaptive engine put in force, by limiterKey (adaptive_limiter.ts). Absent:
    * no adaptive limit applies yet (the engine has not resolved one).
    */
   adaptiveQuotas?: ReadonlyMap<string, ResolvedSets>;

@@ -1,13 +1,13 @@
 // The translation: a pure function from a snapshot of the inputs to the desired Istio objects, the
 // diagnostics, and the Ready condition of every Meltemi / Aeraki input. Same inputs, same output, in a
 // deterministic order; no clock, no I/O. The runtime (watch, apply, status) and `meltemi render` wrap it.
-import { adaptiveRateLimitIntent, reportNoEngine } from "../adaptive/intent";
-import { limiterKey } from "../adaptive/limiter";
-import { readSmartLimiter, smartLimiterHost } from "../adaptive/smart_limiter";
 import { outboundCluster } from "../discovery/hosts";
 import { discoverServices, type MeltemiPort, type MeltemiService } from "../discovery/services";
 import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
+import { INPUTS } from "../k8s/kinds";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
+import { adaptiveRateLimitIntent, reportNoEngine } from "./adaptive_intent";
+import { limiterKey } from "./adaptive_limiter";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
 import { reportHostConsistentHashes, reportRouterConsistentHashes, type ResolvedDestination } from "./consistent_hash_refusals";
@@ -26,6 +26,7 @@ import { readRpcRouter } from "./router";
 import { matchBudgetProblem } from "./regex_check";
 import { filterConfigProblems } from "./schema_check";
 import { serverPlugin } from "./server_plugin";
+import { readSmartLimiter, smartLimiterHost } from "./smart_limiter";
 import type { Snapshot } from "./snapshot";
 import { readyStatus, refKey, type InputStatus } from "./status";
 
@@ -514,16 +515,8 @@ function inputStatus(snapshot: Snapshot, diagnostics: Diagnostic[]): InputStatus
     if (list) list.push(d);
     else byObject.set(key, [d]);
   }
-  const inputs: KubeObject[] = [
-    ...snapshot.rpcProtocols,
-    ...snapshot.rpcRouters,
-    ...snapshot.rpcRateLimits,
-    ...snapshot.rpcAuthorizationPolicies,
-    ...snapshot.applicationProtocols,
-    ...snapshot.metaRouters,
-    ...snapshot.dubboAuthorizationPolicies,
-    ...snapshot.smartLimiters,
-  ];
+  // Every input kind with a status of its own (the registry, controller/k8s/kinds.ts).
+  const inputs: KubeObject[] = INPUTS.filter((r) => r.hasStatus).flatMap((r) => snapshot[r.slot] as KubeObject[]);
   return inputs
     .map((obj) => {
       const ref = refOf(obj);

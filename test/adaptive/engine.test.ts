@@ -6,12 +6,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AdaptiveEngine } from "../../controller/adaptive/engine";
 import { AdaptiveMetrics } from "../../controller/adaptive/metrics";
-import { BASE_SET, limiterKey, type AdaptiveLimiter } from "../../controller/adaptive/limiter";
-import { adaptiveLimitersOf } from "../../controller/adaptive/limiters";
+import { BASE_SET, limiterKey, type AdaptiveLimiter } from "../../controller/translate/adaptive_limiter";
+import { adaptiveLimitersOf } from "../../controller/translate/adaptive_limiters";
 import { endpointSlicePods, readyPodNames } from "../../controller/adaptive/pods";
 import { MetricError, type MetricSource } from "../../controller/adaptive/prometheus";
 import { DEFAULT_QUERIES, substitute } from "../../controller/adaptive/queries";
-import { readSmartLimiter } from "../../controller/adaptive/smart_limiter";
+import { readSmartLimiter } from "../../controller/translate/smart_limiter";
 import { Diagnostics } from "../../controller/translate/diagnostics";
 import { emptySnapshot } from "../../controller/translate/snapshot";
 import { translate } from "../../controller/translate/translate";
@@ -175,7 +175,7 @@ test("ready pods from EndpointSlices; subsets from pod labels", () => {
   assert.deepEqual(readyPodNames(slices, "ns", "svc"), ["a", "b"]);
   const src = endpointSlicePods({
     slices,
-    podLabels: new Map([["a", { version: "v1" }], ["b", { version: "v2" }]]),
+    podLabels: (namespace, name) => (namespace === "ns" ? new Map([["a", { version: "v1" }], ["b", { version: "v2" }]]).get(name) : undefined),
     subsetLabels: (_h, s) => (s === "v1" ? { version: "v1" } : undefined),
   });
   const l = { namespace: "ns", service: "svc", host: "svc.ns.svc.cluster.local" };

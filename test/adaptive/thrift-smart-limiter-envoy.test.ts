@@ -8,8 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AdaptiveEngine } from "../../controller/adaptive/engine";
-import { limiterKey } from "../../controller/adaptive/limiter";
-import { adaptiveLimitersOf } from "../../controller/adaptive/limiters";
+import { limiterKey } from "../../controller/translate/adaptive_limiter";
+import { adaptiveLimitersOf } from "../../controller/translate/adaptive_limiters";
 import type { MetricSource } from "../../controller/adaptive/prometheus";
 import { DEFAULT_QUERIES } from "../../controller/adaptive/queries";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";

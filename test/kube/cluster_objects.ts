@@ -25,6 +25,7 @@ export const K = {
   crd: { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false },
   rpcRouter: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcrouters" },
   rpcRateLimit: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcratelimits" },
+  smartLimiter: { group: "microservice.slime.io", version: "v1alpha2", plural: "smartlimiters" },
   rpcProtocol: { group: "meltemi.dev", version: "v1alpha1", plural: "rpcprotocols", namespaced: false },
   metaRouter: { group: "metaprotocol.aeraki.io", version: "v1alpha1", plural: "metarouters" },
   applicationProtocol: { group: "metaprotocol.aeraki.io", version: "v1alpha1", plural: "applicationprotocols" },

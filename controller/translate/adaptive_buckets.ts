@@ -3,8 +3,8 @@
 // refilled with N tokens every interval. A descriptor with a metadata match becomes a condition (first
 // match wins, in the order written); the first descriptor without one is the default bucket, and later
 // ones without a match could never apply (reported by the caller via shadowedDescriptors).
-import type { FilterLocalRateLimit, FilterTokenBucket } from "../translate/filter_config";
-import type { ResolvedDescriptor } from "./limiter";
+import type { ResolvedDescriptor } from "./adaptive_limiter";
+import type { FilterLocalRateLimit, FilterTokenBucket } from "./filter_config";
 
 /** The filter's bucket size is a u32 (filter-config.schema.json tokenBucket.maxTokens). */
 const MAX_TOKENS = 4294967295;

@@ -2,10 +2,11 @@
 // SmartLimiter; Meltemi's field names: descriptors, fillInterval as a duration, match as a map).
 import type { RpcRateLimitAdaptive } from "../api/types";
 import type { ObjectRef } from "../k8s/objects";
-import type { Diagnostics } from "../translate/diagnostics";
-import { durationMs } from "../translate/duration";
-import { fromMeltemiMatch } from "../translate/match";
-import type { AdaptiveDescriptor, AdaptiveLimiter } from "./limiter";
+import type { AdaptiveDescriptor, AdaptiveLimiter } from "./adaptive_limiter";
+import type { Diagnostics } from "./diagnostics";
+import { durationMs } from "./duration";
+import { FILL_INTERVAL_RANGE, fillIntervalInRange } from "./fill_interval";
+import { fromMeltemiMatch } from "./match";
 
 /** `host` is the resolved FQDN; the service name is its first label (the Service of a cluster host). */
 export function adaptiveOfRpcRateLimit(ref: ObjectRef, namespace: string, host: string, port: number | undefined, adaptive: RpcRateLimitAdaptive, diags: Diagnostics): AdaptiveLimiter | null {
@@ -17,8 +18,8 @@ export function adaptiveOfRpcRateLimit(ref: ObjectRef, namespace: string, host: 
     adaptive.sets[name]!.descriptors.forEach((d, i) => {
       const path = `spec.adaptive.sets.${name}.descriptors[${i}]`;
       const ms = durationMs(d.fillInterval);
-      if (typeof ms === "string" || ms < 1 || ms > 86_400_000) {
-        diags.error(ref, "InvalidDuration", `fillInterval must be between 1ms and 24h, got ${d.fillInterval}`, `${path}.fillInterval`);
+      if (typeof ms === "string" || !fillIntervalInRange(ms)) {
+        diags.error(ref, "InvalidDuration", `fillInterval must be ${FILL_INTERVAL_RANGE}, got ${d.fillInterval}`, `${path}.fillInterval`);
         ok = false;
         return;
       }

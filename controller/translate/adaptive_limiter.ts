@@ -1,8 +1,8 @@
 // An adaptive limiter as the engine reads it, whichever object it came from (Slime's SmartLimiter or
 // Meltemi's RpcRateLimit `adaptive`): for one service, per set (a DestinationRule subset, or `_base` =
 // every pod), descriptors of condition + quota + bucket interval + strategy (+ metadata match).
-import type { ObjectRef } from "../k8s/objects";
-import type { FilterMatch } from "../translate/filter_config";
+import { objectKey, type ObjectRef } from "../k8s/objects";
+import type { FilterMatch } from "./filter_config";
 
 /** `single`: the quota is each pod's own; `average`: the quota is the set's, shared out over its ready pods. */
 export type Strategy = "single" | "average";
@@ -49,6 +49,7 @@ export interface ResolvedDescriptor {
 /** What the engine decided for one limiter: per set, the descriptors in force (empty: no limit). */
 export type ResolvedSets = Map<string, ResolvedDescriptor[]>;
 
+/** A limiter's key in maps (snapshot.adaptiveQuotas): its source's objectKey. */
 export function limiterKey(ref: ObjectRef): string {
-  return `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`;
+  return objectKey(ref);
 }

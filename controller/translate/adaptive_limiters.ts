@@ -7,12 +7,12 @@ import type { RpcRateLimitObject } from "../api/types";
 import { resolveHost } from "../discovery/hosts";
 import { discoverServices } from "../discovery/services";
 import { refOf } from "../k8s/objects";
-import { Diagnostics } from "../translate/diagnostics";
-import { checkMeltemiObject } from "../translate/schema_check";
-import type { Snapshot } from "../translate/snapshot";
-import type { AdaptiveLimiter } from "./limiter";
-import { adaptiveOfRpcRateLimit } from "./rpc_rate_limit";
+import type { AdaptiveLimiter } from "./adaptive_limiter";
+import { Diagnostics } from "./diagnostics";
+import { adaptiveOfRpcRateLimit } from "./rate_limit_adaptive";
+import { checkMeltemiObject } from "./schema_check";
 import { readSmartLimiter } from "./smart_limiter";
+import type { Snapshot } from "./snapshot";
 
 export function adaptiveLimitersOf(snapshot: Snapshot, clusterDomain = "cluster.local"): AdaptiveLimiter[] {
   const diags = new Diagnostics();

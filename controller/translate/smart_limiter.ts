@@ -18,14 +18,12 @@
 // does. An unknown field refuses the SmartLimiter (a dropped `match` would limit every request).
 import { resolveHost } from "../discovery/hosts";
 import { refOf, type KubeObject } from "../k8s/objects";
-import type { Diagnostics } from "../translate/diagnostics";
-import type { FilterMatch, FilterStringMatch } from "../translate/filter_config";
-import { regexProblem } from "../translate/regex_check";
-import { refuseUnknownTopLevelKeys } from "../translate/unknown_fields";
-import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./limiter";
-
-export const SLIME_API_VERSION = "microservice.slime.io/v1alpha2";
-export const SMART_LIMITER = "SmartLimiter";
+import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./adaptive_limiter";
+import type { Diagnostics } from "./diagnostics";
+import { FILL_INTERVAL_RANGE, fillIntervalInRange } from "./fill_interval";
+import type { FilterMatch, FilterStringMatch } from "./filter_config";
+import { regexProblem } from "./regex_check";
+import { refuseUnknownTopLevelKeys } from "./unknown_fields";
 
 type Loose = Record<string, unknown>;
 const isObject = (v: unknown): v is Loose => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -68,12 +66,6 @@ function protoFields(raw: Loose, fields: readonly string[], path: string, ref: R
   }
   return ok ? out : null;
 }
-const MAX_FILL_INTERVAL_MS = 86_400_000;
-
-export function isSmartLimiter(obj: KubeObject): boolean {
-  return obj.apiVersion === SLIME_API_VERSION && obj.kind === SMART_LIMITER;
-}
-
 /** The service a SmartLimiter is for: spec.host, else its own name (Slime's rule), as an FQDN. */
 export function smartLimiterHost(obj: KubeObject, clusterDomain: string): string {
   const namespace = obj.metadata.namespace ?? "default";
@@ -218,8 +210,8 @@ function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof ref
   const seconds = isObject(fi) ? Number(fi.seconds ?? 0) : NaN;
   const nanos = isObject(fi) ? Number(fi.nanos ?? 0) : NaN;
   const ms = seconds * 1000 + Math.floor(nanos / 1_000_000);
-  if (!Number.isFinite(ms) || ms < 1 || ms > MAX_FILL_INTERVAL_MS) {
-    diags.error(ref, "InvalidDuration", "action.fill_interval must be {seconds, nanos} between 1ms and 24h", `${path}.action.fill_interval`);
+  if (!Number.isFinite(ms) || !fillIntervalInRange(ms)) {
+    diags.error(ref, "InvalidDuration", `action.fill_interval must be {seconds, nanos} ${FILL_INTERVAL_RANGE}`, `${path}.action.fill_interval`);
     return null;
   }
   const descriptor: AdaptiveDescriptor = { condition: raw.condition, quota, fillIntervalMs: ms, strategy: strategy as Strategy, path };

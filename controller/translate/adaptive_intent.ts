@@ -1,10 +1,10 @@
 // From an adaptive limiter and the quotas the engine put in force to the translation's rate-limit
 // intent: the `_base` set's descriptors become the token buckets of every serving proxy of the service;
 // each DestinationRule subset set gets buckets of its own, for the pods of that subset only.
-import type { Diagnostics } from "../translate/diagnostics";
-import type { RateLimitIntent } from "../translate/intent";
-import { localRateLimitOf, shadowedDescriptors } from "./buckets";
-import { BASE_SET, type AdaptiveLimiter, type ResolvedSets } from "./limiter";
+import { localRateLimitOf, shadowedDescriptors } from "./adaptive_buckets";
+import { BASE_SET, type AdaptiveLimiter, type ResolvedSets } from "./adaptive_limiter";
+import type { Diagnostics } from "./diagnostics";
+import type { RateLimitIntent } from "./intent";
 
 /**
  * Without an engine (`meltemi render`, or the controller without --prometheus-url) no adaptive quota
