@@ -16,7 +16,7 @@ import path from "node:path";
 const REAL_FOLDERS = ["test/envoy/", "test/kube/", "test/demo/", "test/bench/"];
 const REAL_SUFFIX = /-(envoy|kube|java)\.test\.ts$/;
 /** Imports (or calls) that start a real-tier process: the Envoy runner, the kube-apiserver, the Dubbo JVM peers. */
-const REAL_HELPERS = /from ["'](?:\.\.?\/)+(?:envoy\/envoy|kube\/apiserver|kube\/controller_process)["']|\bpeersClasspath\(|["']run["'], ["']demo["']/;
+const REAL_HELPERS = /from ["'](?:\.\.?\/)+(?:envoy\/envoy|kube\/apiserver|kube\/controller_process)["']|\bpeersClasspath\(|demo\/main\.ts/;
 
 export function isRealTier(file) {
   return REAL_FOLDERS.some((f) => file.startsWith(f)) || REAL_SUFFIX.test(file);
