@@ -24,7 +24,7 @@ import { Codec, DecodeStatus, Mutation, decodeErrorName, errorKindName } from ".
 import { Metadata, MessageKind } from "../codec/metadata";
 import { createCodec } from "../codec/registry";
 import { FrameStream } from "../codec/stream";
-import { RoutingMode } from "../config/config";
+import { FilterConfig, RoutingMode } from "../config/config";
 import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
@@ -51,8 +51,15 @@ const callbackOut = new ByteWriter();
 /** A connection's frame streams keep at most this much capacity between reads (incomplete frames aside). */
 const KEEP_BETWEEN_READS: u32 = 64 * 1024;
 
-function vmRandom(): Random {
-  if (random === null) random = new Random(nowNanos());
+/** The configuration whose randomSeed last seeded `random` (a new configuration restarts the sequence). */
+let randomSeededBy: FilterConfig | null = null;
+
+/** The VM's generator: from the configuration's randomSeed when it has one (so a test can replay its draws), else from the clock. */
+function vmRandom(config: FilterConfig): Random {
+  if (config.randomSeed != 0 && randomSeededBy !== config) {
+    random = new Random(config.randomSeed);
+    randomSeededBy = config;
+  } else if (random === null) random = new Random(nowNanos());
   return random as Random;
 }
 
@@ -291,7 +298,7 @@ export class Connection extends StreamContext {
     const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
     const d = f.decision;
     // The clock is a host call: read it only when a token bucket needs it.
-    decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(), d);
+    decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(config), d);
     const labels = this.plugin.requestMetrics.labelsFor(md);
     if (d.limiterContended) count(metrics.limiterContended, 1);
 
