@@ -7,7 +7,7 @@
 // - or rejects it: a one-way request is dropped; a two-way one is replaced upstream by a probe (a
 //   request every peer answers with the same id, Codec.encodeProbe), and the probe's answer is
 //   rewritten on its way back into the protocol's error reply. Envoy gives a network filter no call to
-//   write to the client on its own (PLATFORM.md), so the reply rides on the answer. Other requests on
+//   write to the client on its own (docs/platform.md), so the reply rides on the answer. Other requests on
 //   the connection are unaffected.
 // In perConnection mode the first request also picks the cluster of the whole connection
 // (upstream.ts): the connection is paused until that request is complete.
@@ -314,7 +314,7 @@ export class Connection extends StreamContext {
       const dest = d.destination;
       let written = false;
       if (config.routingMode == RoutingMode.PerRequest && dest !== null) {
-        // The native router behind us forwards on the key we write (ARCHITECTURE.md, perRequest).
+        // The native router behind us forwards on the key we write (docs/design.md, perRequest).
         written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, callbackOut);
         if (!written) count(metrics.routingKeyFailures, 1);
       } else if (route !== null && !route.requestMutation.isEmpty) {
