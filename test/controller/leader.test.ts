@@ -59,6 +59,11 @@ function elector(server: FakeLeaseServer, identity: string) {
   return { e, changes };
 }
 
+/** When the i-th leadership change ("start@<ms>" / "stop@<ms>") happened; NaN if there is none. */
+function changeAt(changes: readonly string[], i: number): number {
+  return Number(changes[i]?.split("@")[1]);
+}
+
 async function settle(): Promise<void> {
   for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
 }
@@ -102,7 +107,7 @@ test("a Lease another replica renews is not taken; one left unrenewed is taken a
   assert.equal(a.e.isLeader, false, "not before leaseDuration");
   await advance(100 + 2 * CONFIG.retryPeriodSeconds * 1000);
   assert.equal(a.e.isLeader, true);
-  const took = Number(a.changes[0]?.split("@")[1]) - stoppedAt;
+  const took = changeAt(a.changes, 0) - stoppedAt;
   assert.ok(took >= CONFIG.leaseDurationSeconds * 1000, `taken ${took} ms after the last renewal`);
   assert.equal(server.lease?.spec.leaseTransitions, 1);
   await a.e.stop();
@@ -121,7 +126,7 @@ test("a leader that cannot renew stops writing at the renew deadline, even befor
   assert.equal(a.e.isLeader, false, "isLeader reads the clock");
   await advance(CONFIG.retryPeriodSeconds * 1000);
   assert.equal(a.changes.length, 2, a.changes.join());
-  const stoppedAt = Number(a.changes[1].split("@")[1]);
+  const stoppedAt = changeAt(a.changes, 1);
   assert.ok(stoppedAt >= 1_000_000 + CONFIG.renewDeadlineSeconds * 1000 && stoppedAt <= 1_000_000 + (CONFIG.renewDeadlineSeconds + CONFIG.retryPeriodSeconds) * 1000, a.changes.join());
   server.down = false;
   await advance(CONFIG.retryPeriodSeconds * 1000);
