@@ -18,7 +18,7 @@ import { freePort, provisionRegistryTools, repoRoot, skopeo, startRegistry } fro
 const bundle = path.join(repoRoot, "build/meltemi.js");
 
 /** argv that runs `argv` with `root` as its root directory: as the image's user when we are root, else in a user namespace. */
-function chrooted(root: string, argv: string[]): string[] {
+function chrooted(root: string, argv: string[]): [string, ...string[]] {
   return process.getuid?.() === 0
     ? ["/usr/sbin/chroot", `--userspec=${USER}:${USER}`, root, ...argv]
     : ["unshare", "--map-root-user", "/usr/sbin/chroot", root, ...argv];
@@ -78,7 +78,8 @@ test("the controller image: reproducible, pushed, inspected, pulled, and started
   const probes = await freePort();
   const argv = chrooted(root, [NODE, BUNDLE, "controller", "--kubeconfig", "/tmp/kubeconfig", "--health-probe-bind-address", `127.0.0.1:${probes}`,
     "--metrics-bind-address", "0", "--wasm-url", `oci://${registry.host}/meltemi/filter@sha256:${"0".repeat(64)}`]);
-  const child: ChildProcess = spawn(argv[0], argv.slice(1), { env: imageEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const [exe, ...rest] = argv;
+  const child: ChildProcess = spawn(exe, rest, { env: imageEnv, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout!.on("data", (d) => { log += d; });
   child.stderr!.on("data", (d) => { log += d; });

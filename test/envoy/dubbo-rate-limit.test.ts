@@ -58,8 +58,8 @@ test("10 requests/s over 4.5 s across 4 workers admits about 50; rejected calls 
     for (let whole = false; !whole; rounds++) {
       assert.ok(Date.now() < deadline, `no round of 8 calls admitted whole within 5 s (${rounds} rounds)`);
       const ids: bigint[] = conns.map((c) => { const id = next++; c.send(id); return id; });
-      await waitUntil("a round of later calls answered", () => conns.every((c, i) => c.outcomes.has(ids[i])), (ok) => ok);
-      const round = conns.map((c, i) => c.outcomes.get(ids[i])!);
+      await waitUntil("a round of later calls answered", () => conns.every((c, i) => c.outcomes.has(ids[i]!)), (ok) => ok);
+      const round = conns.map((c, i) => c.outcomes.get(ids[i]!)!);
       for (const o of round.filter((o) => !o.ok)) assert.match(o.body, /meltemi: rate limit exceeded/, `request ${o.id}`);
       whole = round.every((o) => o.ok);
       if (!whole) await new Promise((r) => setTimeout(r, 20)); // the pace of the rounds, not a wait for the outcome
