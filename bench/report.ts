@@ -1,4 +1,4 @@
-// Turns the measurements into the figures PERFORMANCE.md sets bars for (medians over rounds of
+// Turns the measurements into the figures docs/performance.md sets bars for (medians over rounds of
 // per-round ratios, arms of a round being minutes apart at most) and prints them as tables.
 import type { ClosedSample, EnvoyRun, OpenSample } from "./envoy/arms-run";
 import { ARMS, ARM_NAMES, type Arm, nativeName } from "./envoy/arms";

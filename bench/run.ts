@@ -1,4 +1,4 @@
-// `npm run bench`: the whole benchmark of PERFORMANCE.md in one command (see bench/README.md).
+// `npm run bench`: the whole benchmark of docs/performance.md in one command (see bench/README.md).
 // Micro-benchmarks in the Node host, the four arms in one Envoy (both protocols, interleaved rounds),
 // then the soak; prints the bars table (or, with --json, one JSON document on stdout). Progress and
 // the load average go to stderr.

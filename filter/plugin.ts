@@ -30,7 +30,7 @@ function readReporter(): string {
   return direction == 1 ? "destination" : direction == 2 ? "source" : "unknown";
 }
 
-// Shared data is shared by every plugin with the same vm_id on the proxy: prefix our keys (PLATFORM.md).
+// Shared data is shared by every plugin with the same vm_id on the proxy: prefix our keys (docs/platform.md).
 const LAST_GOOD_KEY_PREFIX = "meltemi.config.last_good/";
 
 /**

@@ -16,7 +16,8 @@ export interface Blob {
 
 /** An image ready to write to an OCI layout or push: the manifest bytes are final. */
 export interface PackedImage {
-  format: ImageFormat;
+  /** rootfs: a container image, not a Wasm module (the controller's, controller-image/). */
+  format: ImageFormat | "rootfs";
   manifestMediaType: string;
   manifest: Uint8Array;
   manifestDigest: Digest;

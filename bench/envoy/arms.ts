@@ -1,4 +1,4 @@
-// The four arms of PERFORMANCE.md for one protocol, as Envoy listeners, and ONE bootstrap holding all
+// The four arms of docs/performance.md for one protocol, as Envoy listeners, and ONE bootstrap holding all
 // of them (both protocols: 8 listeners) so that every arm runs in the same Envoy process, with the same
 // workers and the same upstreams, and the arms can be interleaved without restarting anything.
 //

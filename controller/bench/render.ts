@@ -1,5 +1,5 @@
 // Benchmark: the translation of 10,000 Meltemi services (each with a DestinationRule, a MetaRouter with
-// a weighted split and a local rate limit) and their YAML output. Prints the times; PERFORMANCE.md's bar
+// a weighted split and a local rate limit) and their YAML output. Prints the times; docs/performance.md's bar
 // is < 2 s. Not a test: timings vary with the machine.
 //   node --import tsx controller/bench/render.ts [services] [--compare]
 // Wall time and process CPU time (user + system, all threads, so the garbage collector's helpers too)

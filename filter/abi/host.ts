@@ -99,7 +99,7 @@ export function readBuffer(type: BufferType, start: u32, length: u32): bool {
 
 /**
  * Replaces [start, start+length) of a buffer with `size` bytes at `ptr`. Envoy only honours a prefix
- * replacement (start == 0) or an append (start >= buffer length); see PLATFORM.md "Rewrite".
+ * replacement (start == 0) or an append (start >= buffer length); see docs/platform.md "Rewrite".
  */
 export function writeBuffer(type: BufferType, start: u32, length: u32, ptr: usize, size: u32): WasmResult {
   return abi.proxy_set_buffer_bytes(type, start, length, ptr, size) as WasmResult;

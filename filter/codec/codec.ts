@@ -1,4 +1,4 @@
-// The codec interface: what a protocol implements, and nothing more (ARCHITECTURE.md, modelled on
+// The codec interface: what a protocol implements, and nothing more (docs/design.md, modelled on
 // Envoy's generic_proxy codec and Aeraki's MetaProtocol codec). A codec knows frame boundaries,
 // message kinds, request ids, routable metadata, how to re-encode a frame with a mutation, and how
 // to write an error reply or a heartbeat reply. Routing, limits and policies live elsewhere.
@@ -149,7 +149,7 @@ export abstract class Codec {
    * Writes a harmless request that any peer of this protocol answers promptly with the SAME request
    * id (Dubbo: a heartbeat; Thrift: a call to a method no service has). The filter sends it upstream
    * in place of a request it rejects, then rewrites the answer into the error reply: Envoy gives a
-   * network filter no way to write to the client on its own (PLATFORM.md). Returns false when the
+   * network filter no way to write to the client on its own (docs/platform.md). Returns false when the
    * protocol has no such request; the filter then closes the connection instead.
    */
   encodeProbe(md: Metadata, out: ByteWriter): bool { return false; }

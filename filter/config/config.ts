@@ -43,6 +43,8 @@ export class FilterConfig {
   accessLogFormat: string = "";
   /** The format, parsed (null when the access log is off). */
   accessLogParsed: AccessLogFormat | null = null;
+  /** The seed of the VM's pseudo-random draws under this configuration; 0 = from the clock (schema: randomSeed). */
+  randomSeed: u64 = 0;
 
   /** Whether any request can draw from a token bucket (only then does a decision need the clock). */
   get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0; }
@@ -418,7 +420,7 @@ export function parseConfig(text: string): ConfigResult {
   }
 
   const c = new Checker();
-  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "faults", "authorization", "metrics", "accessLog"])) {
+  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "faults", "authorization", "metrics", "accessLog", "randomSeed"])) {
     result.error = c.error;
     return result;
   }
@@ -473,6 +475,9 @@ export function parseConfig(text: string): ConfigResult {
     const format = log.get("format");
     if (format !== null) config.accessLogFormat = c.string(format, "accessLog.format", 0, 1024);
   }
+
+  const seed = root.get("randomSeed");
+  if (seed !== null && !c.failed) config.randomSeed = <u64>c.integer(seed, "randomSeed", 1, 4294967295);
 
   if (c.failed) { result.error = c.error; return result; }
   if (config.accessLog) config.accessLogParsed = AccessLogFormat.parse(config.accessLogFormat.length > 0 ? config.accessLogFormat : DEFAULT_ACCESS_LOG_FORMAT);

@@ -1,5 +1,5 @@
 // The CasStore of a running proxy: Envoy's shared data, process-wide across worker VMs with the same
-// vm_id (PLATFORM.md "Shared state"). Keys must carry Meltemi's prefix: every WasmPlugin on a proxy
+// vm_id (docs/platform.md "Shared state"). Keys must carry Meltemi's prefix: every WasmPlugin on a proxy
 // shares one namespace.
 import { WasmResult, getSharedDataUtf8, hostBytes, setSharedDataUtf8, sharedCas } from "../abi/host";
 import { BUCKET_STATE_BYTES, CasStore } from "./cas_store";

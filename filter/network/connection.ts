@@ -7,7 +7,7 @@
 // - or rejects it: a one-way request is dropped; a two-way one is replaced upstream by a probe (a
 //   request every peer answers with the same id, Codec.encodeProbe), and the probe's answer is
 //   rewritten on its way back into the protocol's error reply. Envoy gives a network filter no call to
-//   write to the client on its own (PLATFORM.md), so the reply rides on the answer. Other requests on
+//   write to the client on its own (docs/platform.md), so the reply rides on the answer. Other requests on
 //   the connection are unaffected.
 // In perConnection mode the first request also picks the cluster of the whole connection
 // (upstream.ts): the connection is paused until that request is complete.
@@ -29,7 +29,7 @@ import { Codec, DecodeStatus, Mutation, decodeErrorName, errorKindName } from ".
 import { KEY_METHOD, Metadata, MessageKind } from "../codec/metadata";
 import { createCodec } from "../codec/registry";
 import { FrameStream } from "../codec/stream";
-import { RoutingMode } from "../config/config";
+import { FilterConfig, RoutingMode } from "../config/config";
 import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
@@ -60,8 +60,15 @@ const KEEP_BETWEEN_READS: u32 = 64 * 1024;
 /** The first shed of a VM is logged with its reason; later ones are only counted. */
 let shedLogged = false;
 
-function vmRandom(): Random {
-  if (random === null) random = new Random(nowNanos());
+/** The configuration whose randomSeed last seeded `random` (a new configuration restarts the sequence). */
+let randomSeededBy: FilterConfig | null = null;
+
+/** The VM's generator: from the configuration's randomSeed when it has one (so a test can replay its draws), else from the clock. */
+function vmRandom(config: FilterConfig): Random {
+  if (config.randomSeed != 0 && randomSeededBy !== config) {
+    random = new Random(config.randomSeed);
+    randomSeededBy = config;
+  } else if (random === null) random = new Random(nowNanos());
   return random as Random;
 }
 
@@ -433,7 +440,7 @@ export class Connection extends StreamContext {
     const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
     const d = f.decision;
     // The clock is a host call: read it only when a token bucket needs it.
-    decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(), d);
+    decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(config), d);
     const labels = this.plugin.requestMetrics.labelsFor(md);
     learnFromRequest(md, labels, this.plugin.requestMetrics.overflow);
     const noAnswer = getsNoAnswer(md, labels);
@@ -451,7 +458,7 @@ export class Connection extends StreamContext {
       const dest = d.destination;
       let written = false;
       if (config.routingMode == RoutingMode.PerRequest && dest !== null) {
-        // The native router behind us forwards on the key we write (ARCHITECTURE.md, perRequest).
+        // The native router behind us forwards on the key we write (docs/design.md, perRequest).
         written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, callbackOut);
         if (!written) count(metrics.routingKeyFailures, 1);
       } else if (route !== null && !route.requestMutation.isEmpty) {

@@ -1,5 +1,6 @@
 // A small, fast pseudo-random generator (xorshift64*) for weighted picks and fault percentages.
-// Not for anything secret. Each VM seeds its own from the clock; tests seed it explicitly.
+// Not for anything secret. Each VM seeds its own from the clock, or from the configuration's randomSeed
+// (filter/network/connection.ts vmRandom) so that a test's draws can be replayed.
 export class Random {
   private state: u64;
   constructor(seed: u64) { this.state = seed != 0 ? seed : 0x9e3779b97f4a7c15; }

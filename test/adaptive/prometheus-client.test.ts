@@ -1,7 +1,7 @@
 // PrometheusSource's answers for what a real Prometheus is hard to make do on cue (slow, erroring,
 // odd results): a local HTTP server answering in Prometheus' documented format. The success and
 // unreachable paths against Debian's Prometheus are in smart-limiter-envoy.test.ts and
-// controller.test.ts; a real Prometheus's own error answer is checked at the end.
+// controller-kube.test.ts; a real Prometheus's own error answer is checked at the end.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";

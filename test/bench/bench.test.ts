@@ -1,7 +1,7 @@
 // The benchmark command (bench/run.ts) runs end to end in its smoke mode and produces a well-formed
-// result: every bar of PERFORMANCE.md it covers, for both protocols, the four arms in the real Envoy
+// result: every bar of docs/performance.md it covers, for both protocols, the four arms in the real Envoy
 // with every reply validated, and a soak curve. Nothing here looks at the figures themselves: timings
-// are never asserted (DEVELOPERS.md); the smoke mode measures nothing meaningful.
+// are never asserted (CONTRIBUTING.md); the smoke mode measures nothing meaningful.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

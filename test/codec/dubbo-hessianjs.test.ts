@@ -2,7 +2,7 @@
 // behind Node Dubbo clients) writes request bodies with argument values of every kind it knows,
 // in one stream as Dubbo does (class definitions and references numbered across the body). The codec
 // must skip them all to reach the attachments; and hessian.js must read the bodies Meltemi mutates.
-// Real Apache Dubbo bytes are covered by dubbo-decode.test.ts; this adds shapes Java rarely writes
+// Real Apache Dubbo bytes are covered by dubbo-decode-java.test.ts; this adds shapes Java rarely writes
 // (typed maps, fixed typed lists, type references, deep nesting...).
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { WIRES, call, connect, generated, startServer } from "../codec/thrift/peers";
+import { WIRES, call, connect, generated, startServer, until } from "../codec/thrift/peers";
 import { fileLdsBootstrap, listenerFile, tcpProxy, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 
@@ -21,7 +21,8 @@ function writeAtomically(file: string, content: object): void {
   fs.renameSync(file + ".tmp", file);
 }
 
-type Outcome = { method: string; ok: boolean; error?: string; at: number };
+/** One call: `opened` is when its connection was opened, `at` when the call ended. */
+type Outcome = { method: string; ok: boolean; error?: string; opened: number; at: number };
 
 test("a configuration swap under steady load: only the calls the new policy denies fail; the old connection follows it", { timeout: 120_000 }, async (t) => {
   const wire = WIRES.find((w) => w.name === "framed binary")!;
@@ -36,13 +37,13 @@ test("a configuration swap under steady load: only the calls the new policy deni
 
   await withEnvoy({ bootstrap: fileLdsBootstrap(lds, server.port), concurrency: 2 }, async (envoy) => {
     const port = await envoy.listenerPort("meltemi");
-    const one = async (greeter: { hello: Function; echo: Function }, method: "hello" | "echo", i: number): Promise<Outcome> => {
+    const one = async (greeter: { hello: Function; echo: Function }, method: "hello" | "echo", i: number, opened: number): Promise<Outcome> => {
       try {
         if (method === "hello") assert.equal(await call<string>((cb) => greeter.hello(`n${i}`, cb)), `hi n${i}`);
         else assert.equal((await call<{ id: number }>((cb) => greeter.echo(new types.Item({ id: i }), cb))).id, i);
-        return { method, ok: true, at: Date.now() };
+        return { method, ok: true, opened, at: Date.now() };
       } catch (e) {
-        return { method, ok: false, error: String((e as Error).message ?? e), at: Date.now() };
+        return { method, ok: false, error: String((e as Error).message ?? e), opened, at: Date.now() };
       }
     };
 
@@ -50,39 +51,43 @@ test("a configuration swap under steady load: only the calls the new policy deni
     const old = connect(port, wire);
     t.after(() => old.close());
     const oldGreeter = old.client(Greeter);
+    const oldOpened = Date.now();
     const oldOutcomes: Outcome[] = [];
     let stop = false;
     const oldLoop = (async () => {
-      for (let i = 0; !stop; i++) oldOutcomes.push(await one(oldGreeter, i % 2 === 0 ? "hello" : "echo", i));
+      for (let i = 0; !stop; i++) oldOutcomes.push(await one(oldGreeter, i % 2 === 0 ? "hello" : "echo", i, oldOpened));
     })();
     // New connections: one every 100 ms, a hello and an echo each.
     const newOutcomes: Outcome[] = [];
     const connErrors: Error[] = [];
     const newLoop = (async () => {
       for (let i = 0; !stop; i++) {
+        const opened = Date.now();
         const c = connect(port, wire);
         const g = c.client(Greeter);
-        newOutcomes.push(await one(g, "hello", i), await one(g, "echo", i));
+        newOutcomes.push(await one(g, "hello", i, opened), await one(g, "echo", i, opened));
         connErrors.push(...c.errors);
         c.close();
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 100)); // the pace of new connections, not a wait for an outcome
       }
     })();
 
-    await new Promise((r) => setTimeout(r, 1000));
+    // Swap once both loops are under way (both methods served on the old connection and on two new ones).
+    await until("load before the swap", () => oldOutcomes.length >= 10 && newOutcomes.length >= 4, 30_000);
     const swappedAt = Date.now();
     writeAtomically(lds, listenerFile(chain(closed), "2"));
-    const deadline = Date.now() + 20_000;
-    while (!oldOutcomes.some((o) => !o.ok) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until("the old connection to see the new policy", () => oldOutcomes.some((o) => !o.ok), 20_000);
     const followedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 1500)); // keep the load on after the swap
+    // Keep the load on until the old connection has served hellos under the new policy and two connections
+    // opened after that have finished.
+    const helloAfterFollow = () => oldOutcomes.filter((o) => o.ok && o.at > followedAt).length;
+    await until("load after the swap", () => helloAfterFollow() > 5 && newOutcomes.filter((o) => o.opened > followedAt).length >= 4, 30_000);
     stop = true;
     await Promise.all([oldLoop, newLoop]);
 
     const firstDenial = oldOutcomes.findIndex((o) => !o.ok);
     t.diagnostic(`old connection: ${oldOutcomes.length} calls, first denial ${firstDenial >= 0 ? oldOutcomes[firstDenial].at - swappedAt : "never"} ms after the swap; new connections: ${newOutcomes.length / 2}`);
     assert.ok(firstDenial >= 0, `the old connection never saw the new policy (${oldOutcomes.length} calls)`);
-    assert.ok(followedAt < deadline);
     for (const o of [...oldOutcomes, ...newOutcomes]) {
       if (o.ok) continue;
       assert.equal(o.method, "echo", `a ${o.method} call failed: ${o.error}`);
@@ -93,7 +98,7 @@ test("a configuration swap under steady load: only the calls the new policy deni
     for (const o of oldOutcomes.slice(firstDenial)) assert.equal(o.ok, o.method === "hello", JSON.stringify(o));
     assert.ok(oldOutcomes.slice(firstDenial).filter((o) => o.method === "hello").length > 5, "hello calls after the swap on the old connection");
     // New connections opened well after the swap run it too.
-    const late = newOutcomes.filter((o) => o.at > followedAt + 200);
+    const late = newOutcomes.filter((o) => o.opened > followedAt);
     assert.ok(late.length >= 2, `${late.length} late calls`);
     for (const o of late) assert.equal(o.ok, o.method === "hello", JSON.stringify(o));
     assert.deepEqual(old.errors, [], "the old connection was never dropped");

@@ -9,7 +9,7 @@ import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
-import { assertShareNear } from "./share";
+import { assertShareNear, withSeed } from "./share";
 
 const V1 = "outbound|20880|v1|greeter.default.svc.cluster.local";
 const V2 = "outbound|20880|v2|greeter.default.svc.cluster.local";
@@ -51,7 +51,7 @@ test("perRequest: a 20/80 split over 2000 requests on one connection lands withi
   t.after(() => { p1.process.kill(); p2.process.kill(); });
   const consumer = await Consumer.start(classpath);
   t.after(() => consumer.kill());
-  await withEnvoy({ bootstrap: perRequestBootstrap(split, p1.port, p2.port), concurrency: 2 }, async (envoy) => {
+  await withEnvoy({ bootstrap: perRequestBootstrap(withSeed(t, split), p1.port, p2.port), concurrency: 2 }, async (envoy) => {
     const port = await envoy.listenerPort("meltemi");
     const N = 2000;
     let toV2 = 0;

@@ -4,7 +4,7 @@
 // message (Thrift: a TApplicationException of type INTERNAL_ERROR; Dubbo: a failed call, status
 // SERVICE_ERROR), every other call succeeds, the share of aborts over 1000 calls lies within 5 points of
 // 30%, and the connection carries all of them. Envoy configuration from the controller's translation.
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
@@ -13,7 +13,7 @@ import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
 import { WIRES, call, connect, generated, startServer, thrift } from "../codec/thrift/peers";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
-import { assertShareNear } from "./share";
+import { assertShareNear, withSeed } from "./share";
 
 const N = 1000;
 const PERCENT = 30;
@@ -33,11 +33,11 @@ function faultConfig(protocol: "thrift" | "dubbo", mode: Mode, cluster: string):
   };
 }
 
-/** The filter chain for `mode`: Meltemi, then the native router (perRequest) or tcp_proxy (perConnection). */
-function filters(protocol: "thrift" | "dubbo", mode: Mode, cluster: string): object[] {
+/** The filter chain for `mode`: Meltemi (seeded for `t`), then the native router (perRequest) or tcp_proxy (perConnection). */
+function filters(t: TestContext, protocol: "thrift" | "dubbo", mode: Mode, cluster: string): object[] {
   const native = protocol === "thrift" ? thriftProxyFilter : dubboProxyFilter;
   return [
-    wasmNetworkFilter({ pluginConfig: faultConfig(protocol, mode, cluster) }),
+    wasmNetworkFilter({ pluginConfig: withSeed(t, faultConfig(protocol, mode, cluster)) }),
     mode === "perRequest"
       ? native({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [cluster] })
       : tcpProxyFilter({ statPrefix: "greeter", cluster, earlyDataBytes: 65536 }),
@@ -50,7 +50,7 @@ for (const mode of MODES) test(`Thrift ${mode}: an abort fault of ${PERCENT}% ov
   const { Greeter } = generated();
   const server = await startServer(wire, { greeting: "hi" });
   t.after(() => server.close());
-  const bootstrap = listenerBootstrap(filters("thrift", mode, CLUSTER), [staticCluster(CLUSTER, server.port)]);
+  const bootstrap = listenerBootstrap(filters(t, "thrift", mode, CLUSTER), [staticCluster(CLUSTER, server.port)]);
   await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
     const client = connect(await envoy.listenerPort("meltemi"), wire);
     t.after(() => client.close());
@@ -84,7 +84,7 @@ for (const mode of MODES) test(`Dubbo ${mode}: an abort fault of ${PERCENT}% ove
   t.after(() => provider.process.kill());
   const consumer = await Consumer.start(classpath);
   t.after(() => consumer.kill());
-  const bootstrap = listenerBootstrap(filters("dubbo", mode, CLUSTER), [staticCluster(CLUSTER, provider.port)]);
+  const bootstrap = listenerBootstrap(filters(t, "dubbo", mode, CLUSTER), [staticCluster(CLUSTER, provider.port)]);
   await withEnvoy({ bootstrap, concurrency: 2 }, async (envoy) => {
     const port = await envoy.listenerPort("meltemi");
     let aborted = 0;

@@ -1,8 +1,10 @@
 // Delay faults in the real Envoy with real Thrift peers, in both routing modes: a delay of DELAY_MS for
 // PERCENT% of the calls on ONE connection. The filter holds the connection (Pause) and its root's tick
 // continues it when the delay is over (proxy_set_effective_context + proxy_continue_stream). The client
-// sees about PERCENT% of its calls slower by about the delay, every call succeeds, and the connection
-// stays open. Calls are sequential: a delay also holds later requests of the same connection (README).
+// sees at least the filter's delayed calls take the delay, every call succeeds, and the connection stays
+// open. Calls are sequential: a delay also holds later requests of the same connection (README).
+// No upper bound on a duration is asserted (a loaded machine only makes calls slower); the exact timing
+// of a delay is tested on the Node host's virtual clock (test/filter/fault-delay.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
@@ -10,7 +12,7 @@ import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy
 import { WIRES, call, connect, generated, startServer } from "../codec/thrift/peers";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
-import { assertShareNear } from "./share";
+import { assertShareNear, withSeed } from "./share";
 
 const N = 1000;
 const PERCENT = 20;
@@ -30,7 +32,7 @@ for (const mode of ["perRequest", "perConnection"] as Mode[]) test(`Thrift ${mod
     faults: [{ delay: { percent: PERCENT, fixedDelayMs: DELAY_MS } }],
   };
   const filters = [
-    wasmNetworkFilter({ pluginConfig: config }),
+    wasmNetworkFilter({ pluginConfig: withSeed(t, config) }),
     mode === "perRequest"
       ? thriftProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [CLUSTER] })
       : tcpProxyFilter({ statPrefix: "greeter", cluster: CLUSTER, earlyDataBytes: 65536 }),
@@ -39,22 +41,18 @@ for (const mode of ["perRequest", "perConnection"] as Mode[]) test(`Thrift ${mod
     const client = connect(await envoy.listenerPort("meltemi"), wire);
     t.after(() => client.close());
     const greeter = client.client(Greeter);
-    const slow: number[] = [];
-    const fast: number[] = [];
+    let slow = 0;
     for (let i = 0; i < N; i++) {
       const t0 = performance.now();
       assert.equal(await call<string>((cb) => greeter.hello(`n${i}`, cb)), `hi n${i}`, `call ${i}`);
-      const ms = performance.now() - t0;
-      (ms >= DELAY_MS ? slow : fast).push(ms);
+      if (performance.now() - t0 >= DELAY_MS) slow++;
     }
     const delayed = await envoy.wasmStatTotal("meltemi_fault_delays_total");
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-    t.diagnostic(`${delayed} delayed by the filter; the client saw ${slow.length} calls >= ${DELAY_MS} ms (median ${median(slow).toFixed(1)} ms), ${fast.length} faster (median ${median(fast).toFixed(1)} ms)`);
-    // Every delayed call took at least the delay (the tick releases a connection only when it is due).
-    assert.ok(slow.length >= delayed, `${slow.length} slow calls, ${delayed} delayed`);
+    t.diagnostic(`${delayed} delayed by the filter; the client saw ${slow} calls take ${DELAY_MS} ms or more`);
     assertShareNear("delayed calls", delayed, N, PERCENT);
-    assertShareNear("calls the client saw slower by the delay", slow.length, N, PERCENT);
-    assert.ok(median(slow) < DELAY_MS + 100, `slow calls took ${median(slow).toFixed(1)} ms (median), expected about ${DELAY_MS}`);
+    // A lower bound only: each delayed call took at least the delay (the root's tick continues a held
+    // connection only once it is due); load can add slow calls, never remove one.
+    assert.ok(slow >= delayed, `${slow} calls took ${DELAY_MS} ms or more, fewer than the ${delayed} the filter delayed`);
     assert.deepEqual(client.errors, []);
     const stats = await envoy.prometheus();
     assert.equal(stats.get("meltemi_connections_total"), 1, "one downstream connection");

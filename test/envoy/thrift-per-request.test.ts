@@ -10,7 +10,7 @@ import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy
 import { WIRES, call, connect, generated, startServer } from "../codec/thrift/peers";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
-import { assertShareNear } from "./share";
+import { assertShareNear, withSeed } from "./share";
 
 const V1 = "outbound|9090|v1|greeter.default.svc.cluster.local";
 const V2 = "outbound|9090|v2|greeter.default.svc.cluster.local";
@@ -32,7 +32,7 @@ for (const wire of WIRES.filter((w) => w.name === "framed binary" || w.name === 
     t.after(async () => { await v1.close(); await v2.close(); });
     const bootstrap = listenerBootstrap(
       [
-        wasmNetworkFilter({ pluginConfig: config }),
+        wasmNetworkFilter({ pluginConfig: withSeed(t, config) }),
         thriftProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [V1, V2] }),
       ],
       [staticCluster(V1, v1.port), staticCluster(V2, v2.port)],

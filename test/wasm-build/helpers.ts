@@ -31,7 +31,8 @@ export function variantModule(bytes: Uint8Array, tag: string): Uint8Array {
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
 /** Runs `node --import tsx wasm-build/cli.ts ...args` and waits for it to exit. */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+/** Runs the wasm-build CLI; killed after `killAfterMs` (a bound on a hung run, not a timing check). */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, killAfterMs = 180_000): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ["MELTEMI_REGISTRY_USERNAME", "MELTEMI_REGISTRY_PASSWORD", "MELTEMI_REGISTRY_TOKEN", "SOURCE_DATE_EPOCH"]) delete childEnv[k];
   for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
@@ -42,7 +43,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => { stdout += d; });
   child.stderr.on("data", (d: Buffer) => { stderr += d; });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 180_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   clearTimeout(timer);
   return { code, stdout, stderr };

@@ -1,5 +1,5 @@
 // Envoy extension names and type URLs the generated configuration uses. All are in the stock
-// istio-proxy (PLATFORM.md "The target").
+// istio-proxy (docs/platform.md "The target").
 
 export const TCP_PROXY = "envoy.filters.network.tcp_proxy";
 export const THRIFT_PROXY = "envoy.filters.network.thrift_proxy";
