@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 scripts/build.sh || exit 1
 # The real peers the tests run against. Each script is idempotent and returns at once when its part is
-# there; on a fresh machine the kube-apiserver and helm builds from the Go module proxy take minutes, once.
-for part in registry thrift dubbo kube helm prometheus; do
+# there; on a fresh machine the kube-apiserver, istiod/istio-agent and helm builds from the Go module
+# proxy take minutes, once.
+for part in registry thrift dubbo kube istio helm prometheus; do
   echo "provisioning $part" >&2
   scripts/provision/$part.sh >/dev/null || { echo "test: provisioning $part failed" >&2; exit 1; }
 done
