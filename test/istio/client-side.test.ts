@@ -70,7 +70,7 @@ test("client side through istiod: per-request routing by method and weight to is
     await waitFor("the caller's outbound listener patched and Meltemi's filter delivered", 240_000, async () => {
       const listeners = await caller.admin("/config_dump?resource=dynamic_listeners");
       const ecds = await caller.admin("/config_dump?resource=ecds_filters");
-      return listeners.includes("envoy.filters.network.thrift_proxy") && /meltemi-client-greeter/.test(ecds) ? true : undefined;
+      return listeners.includes("envoy.filters.network.thrift_proxy") && /meltemi-client-greeter/.test(ecds) && (await caller.listenersSettled()) ? true : undefined;
     }, () => mesh.logs());
 
     const { Greeter } = generated();

@@ -5,10 +5,12 @@
 // Pods (SidecarPod) are added by the test. Everything is stopped on every path; on failure the last
 // lines of every log are printed.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { withKubeApiserver, type KubeApiserver } from "../kube/apiserver";
 import { controllerKubeconfig, startController, type ControllerProcess } from "../kube/controller_process";
-import { makeWorkDir } from "../kube/process";
+import { makeWorkDir, removeWorkDir } from "../kube/process";
 import { envoyBinary } from "../envoy/envoy";
 import { builtModule, runCli } from "../wasm-build/helpers";
 import { provisionRegistryTools, startRegistry, type Registry } from "../wasm-build/registry";
@@ -70,10 +72,11 @@ export class Mesh {
 }
 
 export async function withMesh(body: (mesh: Mesh) => Promise<void>): Promise<void> {
-  privateIstioDataDir(makeWorkDir("meltemi-istio-data-"));
   provisionRegistryTools();
   const built = builtModule();
   const envoy = envoyBinary();
+  const dataDir = makeWorkDir("meltemi-istio-data-");
+  const unmount = privateIstioDataDir(dataDir);
   const registry = await startRegistry({ kind: "none" });
   try {
     const pushed = await runCli(["push", built.file, "--image", `${registry.host}/meltemi/filter:test`, "--insecure-http", "--json"]);
@@ -95,5 +98,8 @@ export async function withMesh(body: (mesh: Mesh) => Promise<void>): Promise<voi
     });
   } finally {
     await registry.stop();
+    unmount();
+    removeWorkDir(dataDir);
+    fs.rmSync(path.dirname(built.file), { recursive: true, force: true });
   }
 }

@@ -41,12 +41,19 @@ export async function inIstioNamespace(fileUrl: string): Promise<true> {
 }
 
 /**
- * Gives this (namespaced) process its own, empty /var/lib/istio/data: istio-agent's Wasm cache dir is
- * fixed there. The mount point is created on the host if missing (empty; the bind mount is private).
+ * Gives this (namespaced) process its own, empty /var/lib/istio/data (istio-agent's Wasm cache dir is
+ * fixed there) until the returned function unmounts it. The mount point is created on the host if
+ * missing (an empty dir); the bind mount itself is private to the namespace.
  */
-export function privateIstioDataDir(dir: string): void {
-  fs.mkdirSync("/var/lib/istio/data", { recursive: true });
+export function privateIstioDataDir(dir: string): () => void {
+  const target = "/var/lib/istio/data";
+  fs.mkdirSync(target, { recursive: true });
   fs.mkdirSync(dir, { recursive: true });
-  const r = spawnSync("mount", ["--bind", dir, "/var/lib/istio/data"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`mount --bind ${dir} /var/lib/istio/data: ${r.error?.message ?? ""}${r.stderr}`);
+  run("mount", ["--bind", dir, target]);
+  return () => run("umount", [target]);
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.error?.message ?? ""}${r.stderr}`);
 }

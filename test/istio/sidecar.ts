@@ -157,6 +157,15 @@ export class SidecarPod {
     return new Map([...all].filter(([, v]) => v !== 0));
   }
 
+  /**
+   * Whether no listener is warming. A listener update that brings in a filter (an ECDS reference)
+   * warms first, while the old listener keeps taking new connections: wait for this before a new
+   * connection must see the update.
+   */
+  async listenersSettled(): Promise<boolean> {
+    return (await this.stats("^listener_manager\\.total_listeners_warming$")).get("listener_manager.total_listeners_warming") === 0;
+  }
+
   /** Listener names Envoy has, from /listeners. */
   async listeners(): Promise<string[]> {
     return (await this.admin("/listeners")).split("\n").map((l) => l.split("::")[0]).filter(Boolean);
