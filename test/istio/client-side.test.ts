@@ -9,7 +9,7 @@ import { KubeHttp } from "../../controller/runtime/kube_http";
 import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
 import { withMesh } from "./mesh";
-import { waitFor } from "./sidecar";
+import { bounded, waitFor } from "./sidecar";
 
 await inIstioNamespace(import.meta.url);
 
@@ -72,6 +72,7 @@ test("client side through istiod: per-request routing by method and weight to is
       const ecds = await caller.admin("/config_dump?resource=ecds_filters");
       return listeners.includes("envoy.filters.network.thrift_proxy") && /meltemi-client-greeter/.test(ecds) && (await caller.listenersSettled()) ? true : undefined;
     }, () => mesh.logs());
+    assert.deepEqual(Object.fromEntries(await caller.rejections()), {}, "the caller's Envoy accepted the listener patch and the filter");
 
     const { Greeter } = generated();
     const client = connect(PORT, wire, svc);
@@ -83,7 +84,7 @@ test("client side through istiod: per-request routing by method and weight to is
     // notify is oneway: the servers record what they got.
     for (let i = 0; i < NOTIFY_CALLS; i++) greeter.notify(`n${i}`, () => {});
     for (let i = 0; i < HELLO_CALLS; i++) {
-      const reply = await new Promise<string>((resolve, reject) => greeter.hello(`h${i}`, (err: Error | null, r: string) => (err ? reject(err) : resolve(r))));
+      const reply = await bounded(`hello h${i}`, 30_000, new Promise<string>((resolve, reject) => greeter.hello(`h${i}`, (err: Error | null, r: string) => (err ? reject(err) : resolve(r)))));
       count(`hello ${reply.split(" ")[0]}`);
     }
     await waitFor("every notify at v2", 60_000, async () => (apps.get("v2")!.notes.length === NOTIFY_CALLS ? true : undefined));

@@ -10,12 +10,10 @@ import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { withKubeApiserver, type KubeApiserver } from "../kube/apiserver";
 import { controllerKubeconfig, startController, type ControllerProcess } from "../kube/controller_process";
-import { makeWorkDir, removeWorkDir } from "../kube/process";
 import { envoyBinary } from "../envoy/envoy";
 import { builtModule, runCli } from "../wasm-build/helpers";
 import { provisionRegistryTools, startRegistry, type Registry } from "../wasm-build/registry";
 import { Istiod } from "./istiod";
-import { privateIstioDataDir } from "./netns";
 import { SidecarPod, apply, type PodSpec } from "./sidecar";
 
 /**
@@ -75,8 +73,6 @@ export async function withMesh(body: (mesh: Mesh) => Promise<void>): Promise<voi
   provisionRegistryTools();
   const built = builtModule();
   const envoy = envoyBinary();
-  const dataDir = makeWorkDir("meltemi-istio-data-");
-  const unmount = privateIstioDataDir(dataDir);
   const registry = await startRegistry({ kind: "none" });
   try {
     const pushed = await runCli(["push", built.file, "--image", `${registry.host}/meltemi/filter:test`, "--insecure-http", "--json"]);
@@ -98,8 +94,6 @@ export async function withMesh(body: (mesh: Mesh) => Promise<void>): Promise<voi
     });
   } finally {
     await registry.stop();
-    unmount();
-    removeWorkDir(dataDir);
     fs.rmSync(path.dirname(built.file), { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@
 // namespace it re-runs the same file with the same Node flags under `unshare` (stdio inherited, so the
 // node:test runner reads the inner process's report as if it were this file's) and exits with its
 // status; inside, it returns true.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -41,19 +41,19 @@ export async function inIstioNamespace(fileUrl: string): Promise<true> {
 }
 
 /**
- * Gives this (namespaced) process its own, empty /var/lib/istio/data (istio-agent's Wasm cache dir is
- * fixed there) until the returned function unmounts it. The mount point is created on the host if
- * missing (an empty dir); the bind mount itself is private to the namespace.
+ * The command line that runs `bin args` with its own, empty /var/lib/istio/data: istio-agent's Wasm
+ * cache dir is fixed there, and agents sharing it race (one agent's Envoy loaded a module another agent
+ * was still writing: "Plugin ... failed to load", an ECDS NACK). A mount namespace per agent, inside
+ * the test's, bind-mounts `dataDir` there; `unshare` and `sh` exec, so the agent keeps the pid. The
+ * mount point is created on the host if missing (an empty dir); the mounts stay private.
  */
-export function privateIstioDataDir(dir: string): () => void {
-  const target = "/var/lib/istio/data";
-  fs.mkdirSync(target, { recursive: true });
-  fs.mkdirSync(dir, { recursive: true });
-  run("mount", ["--bind", dir, target]);
-  return () => run("umount", [target]);
+export function withOwnIstioDataDir(dataDir: string, bin: string, args: string[]): { bin: string; args: string[] } {
+  fs.mkdirSync(ISTIO_DATA_DIR, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true });
+  return {
+    bin: "unshare",
+    args: ["--mount", "--propagation", "private", "--", "sh", "-c", `mount --bind "$0" ${ISTIO_DATA_DIR} && exec "$@"`, dataDir, bin, ...args],
+  };
 }
 
-function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.error?.message ?? ""}${r.stderr}`);
-}
+export const ISTIO_DATA_DIR = "/var/lib/istio/data";

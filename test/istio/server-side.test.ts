@@ -11,7 +11,7 @@ import net from "node:net";
 import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
 import { type Mesh, withMesh } from "./mesh";
-import { type SidecarPod, waitFor } from "./sidecar";
+import { type SidecarPod, bounded, waitFor } from "./sidecar";
 
 await inIstioNamespace(import.meta.url);
 
@@ -48,8 +48,8 @@ async function helloCalls(mesh: Mesh, count: number): Promise<Outcome[]> {
   const greeter = client.client(Greeter);
   const outcomes: Outcome[] = [];
   for (let i = 0; i < count; i++) {
-    outcomes.push(await new Promise<Outcome>((resolve) => greeter.hello(`n${i}`, (err: { name?: string; message?: string } | null, reply: string) =>
-      resolve(err ? { ok: false, message: `${err.name}: ${err.message}` } : { ok: reply === `hi n${i}`, message: reply }))));
+    outcomes.push(await bounded(`hello n${i}`, 30_000, new Promise<Outcome>((resolve) => greeter.hello(`n${i}`, (err: { name?: string; message?: string } | null, reply: string) =>
+      resolve(err ? { ok: false, message: `${err.name}: ${err.message}` } : { ok: reply === `hi n${i}`, message: reply })))));
   }
   await client.close();
   return outcomes;

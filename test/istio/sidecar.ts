@@ -12,6 +12,7 @@ import type { KubeApiserver } from "../kube/apiserver";
 import { describeError } from "../kube/crds";
 import { isAlive, makeWorkDir, sleep, startLogged, stopProcess, tailLog } from "../kube/process";
 import { istioBinaries } from "./binaries";
+import { withOwnIstioDataDir } from "./netns";
 import { ISTIOD_SAN, ISTIOD_XDS } from "./istiod";
 import { freePort } from "../support/tcp";
 
@@ -117,7 +118,8 @@ export class SidecarPod {
       WASM_INSECURE_REGISTRIES: (spec.insecureRegistries ?? []).join(","),
     };
     const log = path.join(dir, "agent.log");
-    const child = startLogged(bin.pilotAgent, ["proxy", "sidecar", "--log_output_level=default:info,wasm:debug"], log, { cwd: dir, env });
+    const cmd = withOwnIstioDataDir(path.join(dir, "wasm-cache"), bin.pilotAgent, ["proxy", "sidecar", "--log_output_level=default:info,wasm:debug"]);
+    const child = startLogged(cmd.bin, cmd.args, log, { cwd: dir, env });
     const pod = new SidecarPod(spec, dir, adminPort, statusPort, child);
     await waitFor(`${name}: istio-agent reports Envoy ready`, timeoutMs, async () => {
       if (!isAlive(child)) throw new Fatal(`istio-agent of ${name} exited (${child.exitCode ?? child.signalCode}):\n${tailLog(log)}`);
@@ -188,6 +190,13 @@ function writeFile(dir: string, rel: string, content: string): void {
   const file = path.join(dir, rel);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content, { mode: 0o600 });
+}
+
+/** `promise`, or a rejection after `ms` (a call whose answer never comes fails the test, not the run). */
+export function bounded<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Thrown by a probe to stop waiting at once. */
