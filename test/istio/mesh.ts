@@ -5,12 +5,13 @@
 // Pods (SidecarPod) are added by the test. Everything is stopped on every path; on failure the last
 // lines of every log are printed.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { withKubeApiserver, type KubeApiserver } from "../kube/apiserver";
 import { controllerKubeconfig, startController, type ControllerProcess } from "../kube/controller_process";
-import { envoyBinary } from "../envoy/envoy";
+import { repoRoot } from "../kube/binaries";
 import { builtModule, runCli } from "../wasm-build/helpers";
 import { provisionRegistryTools, startRegistry, type Registry } from "../wasm-build/registry";
 import { Istiod } from "./istiod";
@@ -69,10 +70,23 @@ export class Mesh {
   }
 }
 
-export async function withMesh(body: (mesh: Mesh) => Promise<void>): Promise<void> {
+/**
+ * The official Envoy releases the Istio tests run on: the pinned one and the newest wheel with V8
+ * (scripts/provision/envoy.sh says which wheels have a Wasm runtime). MELTEMI_ISTIO_ENVOY_VERSIONS
+ * (comma-separated) runs others, e.g. to try an older Envoy.
+ */
+export const ENVOY_VERSIONS: readonly string[] = process.env.MELTEMI_ISTIO_ENVOY_VERSIONS?.split(",") ?? ["1.37.0", "1.40.0"];
+
+/** The official Envoy `version`, provisioned by scripts/provision/envoy.sh if missing. */
+function envoyRelease(version: string): string {
+  return execFileSync(path.join(repoRoot, "scripts/provision/envoy.sh"), { encoding: "utf8", env: { ...process.env, MELTEMI_ENVOY_VERSION: version } }).trim();
+}
+
+/** Runs `body` with a fresh mesh whose sidecars run the official Envoy `envoyVersion`. */
+export async function withMesh(envoyVersion: string, body: (mesh: Mesh) => Promise<void>): Promise<void> {
   provisionRegistryTools();
   const built = builtModule();
-  const envoy = envoyBinary();
+  const envoy = envoyRelease(envoyVersion);
   const registry = await startRegistry({ kind: "none" });
   try {
     const pushed = await runCli(["push", built.file, "--image", `${registry.host}/meltemi/filter:test`, "--insecure-http", "--json"]);

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
-import { type Mesh, withMesh } from "./mesh";
+import { ENVOY_VERSIONS, type Mesh, withMesh } from "./mesh";
 import { type SidecarPod, bounded, waitFor } from "./sidecar";
 
 await inIstioNamespace(import.meta.url);
@@ -97,32 +97,34 @@ function closedByServer(): Promise<{ bytesBack: number }> {
   });
 }
 
-test("server side through istiod and istio-agent: WasmPlugin by digest from a registry, Thrift calls limited; a wrong digest is refused and the fail strategy applies; no NACK", { timeout: 900_000 }, async () => {
-  await withMesh(async (mesh) => {
-    const pod = await greeterPod(mesh);
-    await limitThroughIstio(mesh, pod, ["--traffic-extension", "never"]);
-    await mesh.controller!.stop();
+for (const envoy of ENVOY_VERSIONS) {
+  test(`Envoy ${envoy}: server side through istiod and istio-agent: WasmPlugin by digest from a registry, Thrift calls limited; a wrong digest is refused and the fail strategy applies; no NACK`, { timeout: 900_000 }, async () => {
+    await withMesh(envoy, async (mesh) => {
+      const pod = await greeterPod(mesh);
+      await limitThroughIstio(mesh, pod, ["--traffic-extension", "never"]);
+      await mesh.controller!.stop();
 
-    // A digest the registry does not have: istio-agent cannot pull it and sends Envoy Istio's fallback
-    // in the filter's place (pkg/wasm/convert.go): an RBAC filter that allows all (FAIL_OPEN, the
-    // controller's default) or denies all (FAIL_CLOSE). Envoy rejects nothing either way.
-    const wrong = mesh.module.url.replace(/sha256:[0-9a-f]{64}$/, `sha256:${"0".repeat(64)}`);
-    await mesh.startController(["--traffic-extension", "never", "--wasm-url", wrong]);
-    await ecdsMatching(mesh, pod, "the allow-all fallback (FAIL_OPEN)", /wasm-default-allow/);
-    assert.match(pod.log(), /error in converting the wasm config to local: .*applying allow RBAC filter/);
-    const open = await helloCalls(mesh, LIMIT + 3);
-    assert.deepEqual(open.map((o) => o.ok), [true, true, true, true, true, true], `FAIL_OPEN lets every call through, unlimited: ${JSON.stringify(open)}`);
-    await mesh.controller!.stop();
+      // A digest the registry does not have: istio-agent cannot pull it and sends Envoy Istio's fallback
+      // in the filter's place (pkg/wasm/convert.go): an RBAC filter that allows all (FAIL_OPEN, the
+      // controller's default) or denies all (FAIL_CLOSE). Envoy rejects nothing either way.
+      const wrong = mesh.module.url.replace(/sha256:[0-9a-f]{64}$/, `sha256:${"0".repeat(64)}`);
+      await mesh.startController(["--traffic-extension", "never", "--wasm-url", wrong]);
+      await ecdsMatching(mesh, pod, "the allow-all fallback (FAIL_OPEN)", /wasm-default-allow/);
+      assert.match(pod.log(), /error in converting the wasm config to local: .*applying allow RBAC filter/);
+      const open = await helloCalls(mesh, LIMIT + 3);
+      assert.deepEqual(open.map((o) => o.ok), [true, true, true, true, true, true], `FAIL_OPEN lets every call through, unlimited: ${JSON.stringify(open)}`);
+      await mesh.controller!.stop();
 
-    await mesh.startController(["--traffic-extension", "never", "--wasm-url", wrong, "--fail-strategy", "FAIL_CLOSE"]);
-    await ecdsMatching(mesh, pod, "the deny-all fallback (FAIL_CLOSE)", /wasm-default-deny/);
-    assert.deepEqual(await closedByServer(), { bytesBack: 0 }, "FAIL_CLOSE: the connection is closed without an answer");
-    assert.deepEqual(Object.fromEntries(await pod.rejections()), {}, "no xDS update was rejected (LDS, CDS, ECDS)");
+      await mesh.startController(["--traffic-extension", "never", "--wasm-url", wrong, "--fail-strategy", "FAIL_CLOSE"]);
+      await ecdsMatching(mesh, pod, "the deny-all fallback (FAIL_CLOSE)", /wasm-default-deny/);
+      assert.deepEqual(await closedByServer(), { bytesBack: 0 }, "FAIL_CLOSE: the connection is closed without an answer");
+      assert.deepEqual(Object.fromEntries(await pod.rejections()), {}, "no xDS update was rejected (LDS, CDS, ECDS)");
+    });
   });
-});
+}
 
-test("server side through istiod: the same limit as a TrafficExtension (Istio 1.30+), no NACK", { timeout: 900_000 }, async () => {
-  await withMesh(async (mesh) => {
+test(`Envoy ${ENVOY_VERSIONS[0]}: server side through istiod: the same limit as a TrafficExtension (Istio 1.30+), no NACK`, { timeout: 900_000 }, async () => {
+  await withMesh(ENVOY_VERSIONS[0], async (mesh) => {
     const pod = await greeterPod(mesh);
     await limitThroughIstio(mesh, pod, ["--traffic-extension", "always"]);
   });
