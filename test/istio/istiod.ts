@@ -83,7 +83,11 @@ export class Istiod {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!isAlive(child)) throw new Error(`istiod exited (${child.exitCode ?? child.signalCode}):\n${tailLog(log)}`);
-      if (Date.now() > deadline) throw new Error(`istiod not ready in ${timeoutMs} ms:\n${tailLog(log)}`);
+      if (Date.now() > deadline) {
+        // A running child keeps Node's event loop alive: the test process would never exit.
+        await stopProcess(child, "SIGKILL");
+        throw new Error(`istiod not ready in ${timeoutMs} ms:\n${tailLog(log)}`);
+      }
       try {
         if ((await fetch(`${DEBUG}/ready`)).status === 200) return istiod;
       } catch {

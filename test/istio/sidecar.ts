@@ -121,14 +121,20 @@ export class SidecarPod {
     const cmd = withOwnIstioDataDir(path.join(dir, "wasm-cache"), bin.pilotAgent, ["proxy", "sidecar", "--log_output_level=default:info,wasm:debug"]);
     const child = startLogged(cmd.bin, cmd.args, log, { cwd: dir, env });
     const pod = new SidecarPod(spec, dir, adminPort, statusPort, child);
-    await waitFor(`${name}: istio-agent reports Envoy ready`, timeoutMs, async () => {
-      if (!isAlive(child)) throw new Fatal(`istio-agent of ${name} exited (${child.exitCode ?? child.signalCode}):\n${tailLog(log)}`);
-      try {
-        return (await fetch(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, () => tailLog(log));
+    try {
+      await waitFor(`${name}: istio-agent reports Envoy ready`, timeoutMs, async () => {
+        if (!isAlive(child)) throw new Fatal(`istio-agent of ${name} exited (${child.exitCode ?? child.signalCode}):\n${tailLog(log)}`);
+        try {
+          return (await fetch(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200 ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      }, () => tailLog(log));
+    } catch (err) {
+      // A running child keeps Node's event loop alive: the test process would never exit.
+      await stopProcess(child, "SIGKILL");
+      throw err;
+    }
     return pod;
   }
 
