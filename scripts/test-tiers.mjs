@@ -3,7 +3,8 @@
 //   node scripts/test-tiers.mjs real     the real-process tier, one file at a time
 //   node scripts/test-tiers.mjs list     which file is in which tier
 // The tier of a file follows from where it is (CONTRIBUTING.md "Tests"): a test that starts Envoy, a
-// kube-apiserver, a JVM or the demo is in the real tier when it sits under test/envoy/, test/kube/,
+// kube-apiserver, istiod, the rate limit service, a JVM or the demo is in the real tier when it sits under
+// test/envoy/, test/kube/, test/istio/, test/ratelimit/,
 // test/demo/ or test/bench/, or when its name ends in -envoy, -kube or -java (test/adaptive/x-envoy.test.ts).
 // Such processes take a core each and their tests wait on live traffic, so they must not share the
 // machine with each other. A unit-tier file that imports the helpers starting them is refused, so that
@@ -13,7 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-const REAL_FOLDERS = ["test/envoy/", "test/kube/", "test/demo/", "test/bench/"];
+const REAL_FOLDERS = ["test/envoy/", "test/kube/", "test/istio/", "test/ratelimit/", "test/demo/", "test/bench/"];
 const REAL_SUFFIX = /-(envoy|kube|java)\.test\.ts$/;
 /** Imports (or calls) that start a real-tier process: the Envoy runner, the kube-apiserver, the Dubbo JVM peers. */
 const REAL_HELPERS = /from ["'](?:\.\.?\/)+(?:envoy\/envoy|kube\/apiserver|kube\/controller_process)["']|\bpeersClasspath\(|demo\/main\.ts/;

@@ -1,7 +1,7 @@
 // Child processes of the kube harness: output to a log file, killed (and their work dirs removed) when
 // the test process exits whatever the path (a failed assertion, an uncaught error, a signal), stopped
 // with SIGTERM then SIGKILL.
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, type SpawnOptions } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -35,11 +35,11 @@ export function removeWorkDir(dir: string): void {
   if (!process.env.MELTEMI_KEEP_KUBE_DIR) fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** Starts `bin` with stdout and stderr appended to `logPath`. */
-export function startLogged(bin: string, args: string[], logPath: string): ChildProcess {
+/** Starts `bin` with stdout and stderr appended to `logPath` (`options`: cwd, env). */
+export function startLogged(bin: string, args: string[], logPath: string, options: Pick<SpawnOptions, "cwd" | "env"> = {}): ChildProcess {
   const log = fs.openSync(logPath, "a");
   try {
-    const child = spawn(bin, args, { stdio: ["ignore", log, log] });
+    const child = spawn(bin, args, { ...options, stdio: ["ignore", log, log] });
     running.add(child);
     child.on("exit", () => running.delete(child));
     return child;

@@ -279,8 +279,8 @@ export interface Client {
 }
 
 /** A real thrift connection to 127.0.0.1:`port` speaking `wire`. */
-export function connect(port: number, wire: Wire): Client {
-  const conn = thrift.createConnection("127.0.0.1", port, { transport: wire.transport, protocol: wire.protocol });
+export function connect(port: number, wire: Wire, host = "127.0.0.1"): Client {
+  const conn = thrift.createConnection(host, port, { transport: wire.transport, protocol: wire.protocol });
   const errors: Error[] = [];
   conn.on("error", (e: Error) => errors.push(e));
   let multiplexer: Any;
