@@ -13,7 +13,8 @@ import type { Snapshot } from "../../controller/translate/snapshot";
 import type { TranslateResult } from "../../controller/translate/translate";
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
-export const repoRoot = path.resolve(here, "../..");
+import { repoRoot } from "../repo_root";
+export { repoRoot };
 export const testdata = path.join(here, "testdata");
 
 export const DIGEST = "5d41402abc4b2a76b9719d911017c592ae2f0e2b1c6a6f1e0b8d2d7a3c4e5f60";

@@ -5,9 +5,9 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { repoRoot } from "../repo_root";
+export { repoRoot };
 
 /** Path of the pinned Envoy binary; provisions it (scripts/provision/envoy.sh) if missing. */
 export function envoyBinary(): string {

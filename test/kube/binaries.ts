@@ -2,9 +2,9 @@
 // scripts/provision/kube.sh (a cache outside the repo; minutes once, instant afterwards).
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { repoRoot } from "../repo_root";
+export { repoRoot };
 
 export interface KubeBinaries {
   /** The cache directory the provision script printed. */

@@ -11,7 +11,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { repoRoot } from "../envoy/envoy";
+import { repoRoot } from "../repo_root";
 
 /** The npm running this test (`npm test` names itself in npm_execpath), else the one on PATH. */
 const npm: [string, ...string[]] = process.env.npm_execpath?.endsWith("npm-cli.js")

@@ -9,13 +9,13 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import bcrypt from "bcryptjs";
 import { freePort } from "../support/tcp";
 export { freePort };
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { repoRoot } from "../repo_root";
+export { repoRoot };
 
 const children = new Set<ChildProcess>();
 process.on("exit", () => { for (const c of children) c.kill("SIGKILL"); });
