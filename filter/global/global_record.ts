@@ -100,9 +100,12 @@ export class GlobalRecord {
     return <u64>this.pending + <u64>this.inFlight < left ? Outcome.Admit : Outcome.OverLimit;
   }
 
-  /** Whether a request seen now must be noted (lastSeenAt) so that the next tick asks for a verdict. */
+  /**
+   * Whether a request seen now must be noted (lastSeenAt) so that the next tick asks for a verdict. A
+   * sighting at the report's own time counts as after it (a clock can give both the same reading).
+   */
   needsSighting(): bool {
-    return this.lastSeenAt <= this.lastReportAt;
+    return this.lastSeenAt < this.lastReportAt;
   }
 
   /**
@@ -114,7 +117,7 @@ export class GlobalRecord {
     if (this.leaseUntil > now) return false;
     if (this.lastReportAt != 0 && now - this.lastReportAt < intervalNs) return false;
     if (this.pending > 0) return true;
-    if (this.lastSeenAt <= this.lastReportAt) return false;
+    if (this.lastSeenAt < this.lastReportAt) return false;
     if (this.verdict == Code.OverLimit && now < this.resetAt && this.hasVerdict(now, failAfterNs)) return false;
     return this.lastAnswerAt == 0 || now - this.lastAnswerAt >= intervalNs;
   }
