@@ -109,13 +109,15 @@ export class GlobalRecord {
   }
 
   /**
-   * Whether a report is due: the lease is free, the last report is an interval old, and there are hits
+   * Whether a report is due: the lease is free, the last report is (about) an interval old, and there are hits
    * to report, or requests were seen since the last report and the verdict is an interval old (a
    * question, hits_addend 0). No question while a known OVER_LIMIT window lasts.
    */
   isDue(now: u64, intervalNs: u64, failAfterNs: u64): bool {
     if (this.leaseUntil > now) return false;
-    if (this.lastReportAt != 0 && now - this.lastReportAt < intervalNs) return false;
+    // A fifth of an interval early still counts: ticks come a timer's jitter apart, and a tick just short
+    // of the interval would otherwise leave the report for the next one (2 T apart, seen in Envoy).
+    if (this.lastReportAt != 0 && now - this.lastReportAt < intervalNs - intervalNs / 5) return false;
     if (this.pending > 0) return true;
     if (this.lastSeenAt < this.lastReportAt) return false;
     if (this.verdict == Code.OverLimit && now < this.resetAt && this.hasVerdict(now, failAfterNs)) return false;

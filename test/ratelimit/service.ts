@@ -112,14 +112,39 @@ export interface ServiceOptions {
 }
 
 export class RateLimitService {
+  /** How it was started (for restart: the same ports, directory and settings). */
+  private binary = "";
+  private env: Record<string, string> = {};
+  private domain = "";
+
   private constructor(
-    readonly process: ChildProcess,
+    private child: ChildProcess,
     readonly httpUrl: string,
     readonly grpcPort: number,
     readonly debugUrl: string,
     readonly dir: string,
     private readonly configLayout: "file" | "configmap",
   ) {}
+
+  get process(): ChildProcess {
+    return this.child;
+  }
+
+  /** Starts it again after stop(), on the same ports with the same settings; waits until it is ready. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.child = RateLimitService.spawnService(this.binary, this.env, this.dir);
+    await this.waitReady(this.domain);
+  }
+
+  private static spawnService(binary: string, env: Record<string, string>, dir: string): ChildProcess {
+    const log = fs.openSync(path.join(dir, "service.log"), "a");
+    const child = spawn(binary, [], { env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    running.add(child);
+    child.on("exit", () => running.delete(child));
+    return child;
+  }
 
   /** Replaces the domain's config file the way its layout is updated (for a ConfigMap: the kubelet's swap). */
   updateConfig(domain: string, descriptors: DescriptorConfig[]): void {
@@ -152,12 +177,11 @@ export class RateLimitService {
         RUNTIME_IGNOREDOTFILES: String(options.ignoreDotFiles ?? false),
         LOG_LEVEL: "warn",
       };
-      const log = fs.openSync(path.join(dir, "service.log"), "a");
-      const child = spawn(binary, [], { env, stdio: ["ignore", log, log] });
-      fs.closeSync(log);
-      running.add(child);
-      child.on("exit", () => running.delete(child));
+      const child = RateLimitService.spawnService(binary, env, dir);
       const s = new RateLimitService(child, `http://127.0.0.1:${port}`, grpcPort, `http://127.0.0.1:${debugPort}`, dir, options.configLayout ?? "file");
+      s.binary = binary;
+      s.env = env;
+      s.domain = options.domain;
       try {
         await s.waitReady(options.waitForDomain === false ? "" : options.domain);
         return s;
