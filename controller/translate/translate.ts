@@ -15,6 +15,7 @@ import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
 import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
+import { rateLimitServiceProblem } from "./global_rate_limit";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
 import { thriftMirrors } from "./mirrors";
@@ -218,7 +219,8 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     authorization: policies.map((p): FilterAuthorizationPolicy => p.policy),
   };
   if (binding.limits) input.limits = binding.limits;
-  if (rateLimit) input.localRateLimit = rateLimit.localRateLimit;
+  if (rateLimit?.localRateLimit) input.localRateLimit = rateLimit.localRateLimit;
+  if (rateLimit?.globalLimits?.length) input.globalLimits = rateLimit.globalLimits;
   const config = checkedConfig(serverConfig(input), [service.object, ...limitRefs], ctx, policyRefs);
   if (!config) return null;
   for (const p of policies) ctx.enforced.add(refKey(p.source));
@@ -459,6 +461,13 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     else authzByNamespace.set(p.namespace, [p]);
   }
 
+  for (const intent of rateLimits) {
+    for (const g of intent.globalLimits ?? []) {
+      const problem = rateLimitServiceProblem(g.cluster, snapshot.services, options.clusterDomain);
+      if (problem?.severity === "degrade") diags.degrade(intent.source, problem.reason, problem.message, "spec.globalRateLimit.rateLimitService");
+      else if (problem) diags.warn(intent.source, problem.reason, problem.message, "spec.globalRateLimit.rateLimitService");
+    }
+  }
   const routerClaims = new Claims(routers, "routing");
   const limitClaims = new Claims(rateLimits, "rate limits");
   for (const claims of [routerClaims, limitClaims] as const) {

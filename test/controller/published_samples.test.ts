@@ -167,11 +167,26 @@ test("published: demo/metaprotocol-dubbo local-ratelimit: 10 per 60 s per pod, s
   assert.deepEqual(dubboClient(live).routes, [{ name: "v1", destinations: [{ cluster: DUBBO("v1"), weight: 1 }] }]);
 });
 
-test("published: demo/metaprotocol-dubbo global-ratelimit: refused visibly (no rate limit service), nothing else generated", async () => {
-  const { live } = await renderBoth([...DUBBO_BASE, "aeraki-metaprotocol-dubbo/metarouter-global-ratelimit.yaml"], "default");
-  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["notInForce GlobalRateLimitNotSupported"]);
-  assert.match(live.ready.get("MetaRouter meta-dubbo/test-metaprotocol-dubbo-route")!.message, /globalRateLimit/);
-  assert.deepEqual(byKind(live, "EnvoyFilter"), []);
+/** The filter's global limit Aeraki's global-ratelimit samples translate to (docs/global-rate-limit.md). */
+const SAY_HELLO_GLOBAL = (namespace: string) => ({
+  domain: "production",
+  cluster: `outbound|8081||rate-limit-server.${namespace}.svc.cluster.local`,
+  match: { method: { exact: "sayHello" } },
+  entries: [{ key: "method", metadata: "method" }],
+  timeoutMs: 100,
+  reportIntervalMs: 100,
+  failMode: "closed",
+});
+
+test("published: demo/metaprotocol-dubbo global-ratelimit: a global limit on the serving pods, fail closed (denyOnFail); the rate limit service, not in the sample, is reported", async () => {
+  const { offline, live } = await renderBoth([...DUBBO_BASE, "aeraki-metaprotocol-dubbo/metarouter-global-ratelimit.yaml"], "default");
+  for (const r of [offline, live]) {
+    const plugins = byKind(r, "WasmPlugin").filter((o) => o.spec.pluginConfig.globalLimits);
+    assert.equal(plugins.length, 1, "the demo service's serving pods only");
+    assert.deepEqual(plugins[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-dubbo")]);
+  }
+  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["warning NoRateLimitService"]);
+  assert.deepEqual(byKind(live, "EnvoyFilter"), [], "no routes: nothing on the callers' side");
 });
 
 test("published: demo/metaprotocol-dubbo traffic-mirroring: routed to v1; the mirror is refused visibly (dubbo_proxy cannot mirror)", async () => {
@@ -258,6 +273,16 @@ test("published: demo/metaprotocol-thrift header-mutation and local-ratelimit", 
   });
 });
 
+test("published: demo/metaprotocol-thrift global-ratelimit with its rate limit server: the global limit; the server's tcp- port (no HTTP/2 in Istio) degrades it visibly", async () => {
+  const alone = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/metarouter-global-ratelimit.yaml"], "meta-thrift");
+  assert.deepEqual(byKind(alone.live, "WasmPlugin")[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-thrift")]);
+  assert.deepEqual(reasonsOf(alone.live, "MetaRouter"), ["warning NoRateLimitService"]);
+  const withServer = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/rate-limit-server.yaml", "aeraki-metaprotocol-thrift/metarouter-global-ratelimit.yaml"], "meta-thrift");
+  assert.deepEqual(byKind(withServer.live, "WasmPlugin").find((o) => o.spec.pluginConfig.globalLimits)!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-thrift")]);
+  assert.deepEqual(reasonsOf(withServer.live, "MetaRouter"), ["degraded RateLimitServiceNotGrpc"]);
+  assert.match(withServer.live.ready.get("MetaRouter meta-thrift/test-metaprotocol-thrift-route")!.message, /tcp-rate-limit-server.*grpc-/);
+});
+
 test("published: Thrift traffic mirroring: thrift_proxy copies half of v1's calls to v2", async () => {
   const { live } = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/traffic-mirroring.yaml"], "meta-thrift");
   const { routes, native } = thriftClient(live);
@@ -295,6 +320,14 @@ test("published: test/e2e/metaprotocol attribute exact / prefix / regex matches,
       { name: "v2", match: { method: second }, destinations: [{ cluster: E2E("v2"), weight: 1 }] },
     ], kind);
   }
+});
+
+test("published: test/e2e/metaprotocol global-ratelimit: the global limit on the demo service's serving pods", async () => {
+  const { live } = await renderBoth([...E2E_BASE, "aeraki-e2e-metaprotocol/metarouter-global-ratelimit.yaml"], "meta-e2e");
+  const plugins = byKind(live, "WasmPlugin").filter((o) => o.spec.pluginConfig.globalLimits);
+  assert.equal(plugins.length, 1);
+  assert.deepEqual(plugins[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("metaprotocol")]);
+  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["warning NoRateLimitService"]);
 });
 
 test("published: test/e2e/metaprotocol traffic-splitting and the subset-level consistent hash", async () => {
