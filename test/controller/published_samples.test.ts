@@ -20,6 +20,7 @@ import type { GetObject } from "../../controller/render/live_addresses";
 import { loadObjects } from "../../controller/render/load";
 import { render } from "../../controller/render/render";
 import { translate } from "../../controller/translate/translate";
+import { parse as parseYaml } from "yaml";
 import { assertInvariants, testdata, TEST_OPTIONS } from "./support";
 
 const published = path.join(testdata, "published");
@@ -377,8 +378,21 @@ test("published: Slime's single, average and match SmartLimiters on an RPC servi
   assert.deepEqual(bucketsOf(await slime(["service.yaml", "smartlimiter-match.yaml"], 2)), { conditions: [{ match: { foo: { exact: "bar" } }, tokenBucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 60_000 } }] });
 });
 
-test("published: Slime's global (shared counter) SmartLimiter: refused visibly, no bucket pretends to be it", async () => {
-  const r = await slime(["service.yaml", "smartlimiter-global.yaml"], 2);
-  assert.ok(r.diagnostics.some((d) => d.reason === "GlobalRateLimitNotSupported" && d.object.kind === "SmartLimiter"));
-  assert.equal(bucketsOf(r)?.tokenBucket, undefined);
+test("published: Slime's global (shared counter) SmartLimiter: the filter's global limit and the rate limit service's ConfigMap, from the same object", async () => {
+  for (const r of [await slime(["service.yaml", "smartlimiter-global.yaml"], 2), (await renderBoth(["slime-limiter/service.yaml", "slime-limiter/smartlimiter-global.yaml"], "default")).live]) {
+    const objects = r.objects as Obj[];
+    const config = objects.find((o) => o.kind === "WasmPlugin")!.spec.pluginConfig;
+    assert.equal(config.localRateLimit, undefined, "no per-pod bucket pretends to be the shared counter");
+    const [limit] = config.globalLimits;
+    assert.deepEqual({ ...limit, entries: undefined }, { domain: "slime", cluster: "outbound|18081||rate-limit.istio-system.svc.cluster.local", timeoutMs: 20, reportIntervalMs: 100, failMode: "open", entries: undefined });
+    assert.equal(limit.entries.length, 1);
+    assert.equal(limit.entries[0].key, "generic_key");
+    assert.match(limit.entries[0].value, /^Service\[reviews\.default\]-Id\[\d+\]$/);
+    const cm = objects.find((o) => o.kind === "ConfigMap") as unknown as { metadata: { name: string; namespace: string }; data: Record<string, string> };
+    assert.deepEqual([cm.metadata.namespace, cm.metadata.name], ["istio-system", "rate-limit-config"], "where Slime's limiter module keeps it");
+    assert.deepEqual(parseYaml(cm.data["config.yaml"]!), {
+      domain: "slime",
+      descriptors: [{ key: "generic_key", value: limit.entries[0].value, rate_limit: { unit: "minute", requests_per_unit: 100 } }],
+    });
+  }
 });
