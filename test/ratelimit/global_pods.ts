@@ -42,9 +42,9 @@ export function globalLimit(method: string, failMode: "open" | "closed") {
 }
 
 /** The rate limit service's cluster: gRPC needs HTTP/2 (test/ratelimit/envoy-rls.test.ts). */
-export function rlsCluster(grpcPort: number): object {
+export function rlsCluster(grpcPort: number, name = "rls"): object {
   return {
-    ...staticCluster("rls", grpcPort),
+    ...staticCluster(name, grpcPort),
     typed_extension_protocol_options: {
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
         "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",

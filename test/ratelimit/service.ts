@@ -107,6 +107,8 @@ export interface ServiceOptions {
   configLayout?: "file" | "configmap";
   /** RUNTIME_IGNOREDOTFILES: skip `..data` and the hidden directories (the service's default: false). */
   ignoreDotFiles?: boolean;
+  /** The configuration file's text as it is (e.g. a generated ConfigMap's config.yaml) instead of `descriptors`. */
+  configYaml?: string;
   /** Wait for the domain to be loaded (default); false: only for the service to be up. */
   waitForDomain?: boolean;
 }
@@ -161,7 +163,7 @@ export class RateLimitService {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-ratelimit-"));
     const configDir = path.join(dir, "runtime/current/config");
     fs.mkdirSync(configDir, { recursive: true });
-    writeConfig(configDir, options.configLayout ?? "file", `${options.domain}.yaml`, serviceConfigYaml(options.domain, options.descriptors));
+    writeConfig(configDir, options.configLayout ?? "file", `${options.domain}.yaml`, options.configYaml ?? serviceConfigYaml(options.domain, options.descriptors));
     // freePort is racy: a port taken meanwhile makes the service exit at once; try fresh ones.
     for (let attempt = 1; ; attempt++) {
       const [port, grpcPort, debugPort] = [await freePort(), await freePort(), await freePort()];
