@@ -146,39 +146,58 @@ export async function outageAndRecovery(
   send: (pod: number, done: (ok: boolean, body: string) => void) => void,
 ): Promise<void> {
   const pods = envoys.length;
-  // The service stops: within 3 T (+ a report's timeout) no verdict is in force any more.
+  // The service stops. Once a report has failed (the event waited for, with traffic so that there are
+  // reports) and 3 T have passed since the last answer, no verdict is in force any more.
+  const failuresBefore = await reportFailures(envoys);
+  const stoppedAt = Date.now();
   await service.stop();
-  const outage = await load(pods, 1500, send);
-  const settled = outage.filter((s) => s.at >= outage[0]!.at + 6 * REPORT_INTERVAL_MS);
+  const before = await trafficUntil(pods, send, async () => (await reportFailures(envoys)) > failuresBefore, "a failed report");
+  const wait = stoppedAt + 3 * REPORT_INTERVAL_MS + 50 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const settled = await load(pods, 1000, send);
   const settledAdmitted = settled.filter((s) => s.ok).length;
-  t.diagnostic(`service down, fail ${failMode}: ${outage.filter((s) => s.ok).length}/${outage.length} admitted; after 6 T: ${settledAdmitted}/${settled.length}`);
+  t.diagnostic(`service down, fail ${failMode}: until the first failed report ${before.filter((s) => s.ok).length}/${before.length} admitted; then, 3 T after the last answer: ${settledAdmitted}/${settled.length}`);
   if (failMode === "closed") {
-    assert.equal(settledAdmitted, 0, "fail closed: nothing admitted once the verdict is stale");
+    assert.equal(settledAdmitted, 0, "fail closed: nothing admitted without a verdict");
     for (const s of settled) assert.match(s.body ?? "", /global rate limit service unavailable/);
   } else {
-    assert.equal(settledAdmitted, settled.length, "fail open: everything admitted once the verdict is stale");
+    assert.equal(settledAdmitted, settled.length, "fail open: everything admitted without a verdict");
   }
-  assert.ok(await globalStat(envoys, "meltemi_global_reports_failed_total") + await globalStat(envoys, "meltemi_global_reports_unsent_total") > 0, "the failed reports are counted");
   const failCounter = failMode === "closed" ? "meltemi_global_fail_closed_rejected_total" : "meltemi_global_fail_open_admitted_total";
   assert.ok(await globalStat(envoys, failCounter) >= settled.length, `${failCounter} counts the requests decided without a verdict`);
 
-  // It returns: the first answer restores the verdicts (traffic first, so that there is something to
-  // report), then the limit holds again.
+  // It returns: the first answer restores the verdicts, then the limit holds again.
   await service.restart();
-  await recover(t, "service back", pods, send);
+  await recover(t, "service back", envoys, send);
 
   // Redis restarts (no persistence: the window's count is lost). The service fails while Redis is down,
   // and once per stale pooled connection after (REDIS_POOL_SIZE); those reports' hits are not counted.
   await redis.restart();
-  await recover(t, "after a Redis restart", pods, send);
+  await recover(t, "after a Redis restart", envoys, send);
 }
 
-/** Traffic until a verdict is back (printed, not measured), then two windows measured against the bound. */
-async function recover(t: { diagnostic(s: string): void }, label: string, pods: number, send: (pod: number, done: (ok: boolean, body: string) => void) => void): Promise<void> {
-  const warmUp = await load(pods, 500, send);
-  t.diagnostic(`${label}, the first 0.5 s: ${warmUp.filter((s) => s.ok).length}/${warmUp.length} admitted`);
+async function reportFailures(envoys: Envoy[]): Promise<number> {
+  return (await globalStat(envoys, "meltemi_global_reports_failed_total")) + (await globalStat(envoys, "meltemi_global_reports_unsent_total"));
+}
+
+/** Paced traffic through the pods until `done` holds (checked between bursts), at most 20 s. */
+async function trafficUntil(pods: number, send: (pod: number, done: (ok: boolean, body: string) => void) => void, done: () => Promise<boolean>, what: string): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    assert.ok(Date.now() < deadline, `no ${what} within 20 s`);
+    sent.push(...await load(pods, 200, send));
+  }
+  return sent;
+}
+
+/** Traffic until a report is answered again (the event), then two windows measured against the bound. */
+async function recover(t: { diagnostic(s: string): void }, label: string, envoys: Envoy[], send: (pod: number, done: (ok: boolean, body: string) => void) => void): Promise<void> {
+  const answered = await globalStat(envoys, "meltemi_global_reports_ok_total");
+  const warmUp = await trafficUntil(envoys.length, send, async () => (await globalStat(envoys, "meltemi_global_reports_ok_total")) > answered, "answered report");
+  t.diagnostic(`${label}, until the first answer: ${warmUp.filter((s) => s.ok).length}/${warmUp.length} admitted`);
   await nextWindow();
-  const figures = windows(await load(pods, 2500, send), pods);
+  const figures = windows(await load(envoys.length, 2500, send), envoys.length);
   t.diagnostic(describe(label, figures));
   assertWithinBound(label, figures);
 }
