@@ -1,9 +1,9 @@
-// Global limits in the real Envoy, Dubbo, fail open: two Envoys ("pods", 2 workers each, Meltemi in
+// Global limits in the real Envoy, Dubbo, both fail modes: two Envoys ("pods", 2 workers each, Meltemi in
 // front of tcp_proxy to a real Apache Dubbo provider) share one limit of N per second counted by the
 // real rate limit service on a real Redis (global_pods.ts: the scenario, the bound and the figures
-// printed). Then the service stops mid-run (every call admitted once no verdict is in force), comes
-// back, and Redis restarts.
-import { test } from "node:test";
+// printed). Then the service stops mid-run (fail open: every call admitted once no verdict is in force;
+// fail closed: every call rejected), comes back, and (fail open) Redis restarts.
+import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { peersClasspath, startProvider } from "../codec/dubbo/peers";
@@ -17,7 +17,9 @@ import { RateLimitService, ratelimitDir } from "./service";
 const CLUSTER = "outbound|20880||greeter.default.svc.cluster.local";
 const CONNECTIONS_PER_POD = 2;
 
-test("Dubbo, 2 pods, fail open: admitted per window within the bound; the service stopped admits all, recovers; Redis restart", { timeout: 240_000 }, async (t) => {
+type Mode = "open" | "closed";
+
+async function scenario(t: TestContext, failMode: Mode, redisRestart: boolean): Promise<void> {
   ratelimitDir();
   const provider = await startProvider(peersClasspath());
   t.after(() => provider.process.kill());
@@ -26,7 +28,7 @@ test("Dubbo, 2 pods, fail open: admitted per window within the bound; the servic
   const service = await RateLimitService.start({ redisUrl: redis.url, domain: DOMAIN, descriptors: serviceDescriptors("echo"), redisPoolSize: 2 });
   t.after(() => service.cleanup());
 
-  const config = { version: 1, name: "greeter-global-dubbo", protocol: "dubbo", globalLimits: [globalLimit("echo", "open")] };
+  const config = { version: 1, name: "greeter-global-dubbo", protocol: "dubbo", globalLimits: [globalLimit("echo", failMode)] };
   const bootstrap = listenerBootstrap(
     [wasmNetworkFilter({ pluginConfig: config }), tcpProxyFilter({ statPrefix: "greeter", cluster: CLUSTER, earlyDataBytes: 65536 })],
     [staticCluster(CLUSTER, provider.port), rlsCluster(service.grpcPort)],
@@ -59,12 +61,17 @@ test("Dubbo, 2 pods, fail open: admitted per window within the bound; the servic
     await nextWindow();
     const sent = await load(2, 3500, send);
     const figures = windows(sent, 2);
-    t.diagnostic(describe("Dubbo, 2 pods x 100/s", figures));
+    t.diagnostic(describe(`Dubbo, fail ${failMode}, 2 pods x 100/s`, figures));
     assertWithinBound("Dubbo", figures);
-    for (const s of sent.filter((s) => !s.ok)) assert.match(s.body ?? "", /meltemi: global rate limit exceeded/);
-    assert.ok(await globalStat(envoys, "meltemi_global_fail_open_admitted_total") > 0, "the first requests, before a verdict, are admitted (fail open) and counted");
+    for (const s of sent.filter((s) => !s.ok)) assert.match(s.body ?? "", /meltemi: global rate limit (exceeded|service unavailable)/);
+    const beforeVerdict = failMode === "open" ? "meltemi_global_fail_open_admitted_total" : "meltemi_global_fail_closed_rejected_total";
+    assert.ok(await globalStat(envoys, beforeVerdict) > 0, `the first requests, before a verdict, are decided by the fail mode and counted (${beforeVerdict})`);
 
-    await outageAndRecovery(t, "open", envoys, service, redis, send);
+    await outageAndRecovery(t, failMode, envoys, service, redisRestart ? redis : null, send);
     assert.ok(conns.flat().every((c) => !c.closed), "no connection closed: rejections are error replies on the connection");
   }));
-});
+}
+
+test("Dubbo, 2 pods, fail open: admitted per window within the bound; the service stopped admits all, recovers; Redis restart", { timeout: 240_000 }, (t) => scenario(t, "open", true));
+
+test("Dubbo, 2 pods, fail closed: within the bound; the service stopped rejects all, recovers", { timeout: 240_000 }, (t) => scenario(t, "closed", false));

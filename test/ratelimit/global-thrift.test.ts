@@ -1,8 +1,9 @@
-// Global limits in the real Envoy, Thrift, fail closed: two Envoys ("pods", 2 workers each, Meltemi in
+// Global limits in the real Envoy, Thrift, both fail modes: two Envoys ("pods", 2 workers each, Meltemi in
 // front of thrift_proxy) share one limit of N per second counted by the real rate limit service on a
 // real Redis (global_pods.ts: the scenario, the bound and the figures printed). Then the service stops
-// mid-run (every call rejected once no verdict is in force), comes back, and Redis restarts.
-import { test } from "node:test";
+// mid-run (fail closed: every call rejected once no verdict is in force; fail open: every call admitted),
+// comes back, and (fail closed) Redis restarts.
+import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
 import { WIRES, connect, generated, startServer, until } from "../codec/thrift/peers";
@@ -15,7 +16,9 @@ import { RateLimitService, ratelimitDir } from "./service";
 const CLUSTER = "outbound|9090||greeter.default.svc.cluster.local";
 const CONNECTIONS_PER_POD = 2;
 
-test("Thrift, 2 pods, fail closed: admitted per window within the bound; the service stopped rejects all, recovers; Redis restart", { timeout: 180_000 }, async (t) => {
+type Mode = "open" | "closed";
+
+async function scenario(t: TestContext, failMode: Mode, redisRestart: boolean): Promise<void> {
   ratelimitDir();
   const wire = WIRES.find((w) => w.name === "framed binary")!;
   const { Greeter } = generated();
@@ -32,7 +35,7 @@ test("Thrift, 2 pods, fail closed: admitted per window within the bound; the ser
     protocol: "thrift",
     routingMode: "perRequest",
     routes: [{ name: "all", destinations: [{ cluster: CLUSTER }] }],
-    globalLimits: [globalLimit("hello", "closed")],
+    globalLimits: [globalLimit("hello", failMode)],
   };
   const bootstrap = listenerBootstrap(
     [wasmNetworkFilter({ pluginConfig: config }), thriftProxyFilter({ statPrefix: "greeter", routeConfigName: "greeter", clusters: [CLUSTER] })],
@@ -56,11 +59,11 @@ test("Thrift, 2 pods, fail closed: admitted per window within the bound; the ser
       });
     };
 
-    // Fail closed: the first requests wait for a verdict (rejected); a first answer comes within T + L.
+    // Fail closed: the first requests wait for a verdict (rejected); fail open admits them and reports them.
     await nextWindow();
     const sent = await load(2, 3500, send);
     const figures = windows(sent, 2);
-    t.diagnostic(describe("Thrift, 2 pods x 100/s", figures));
+    t.diagnostic(describe(`Thrift, fail ${failMode}, 2 pods x 100/s`, figures));
     assertWithinBound("Thrift", figures);
     for (const s of sent.filter((s) => !s.ok)) assert.match(s.body ?? "", /meltemi: global rate limit (exceeded|service unavailable)/);
     const reports = await globalStat(envoys, "meltemi_global_reports_ok_total") + await globalStat(envoys, "meltemi_global_reports_failed_total");
@@ -70,7 +73,11 @@ test("Thrift, 2 pods, fail closed: admitted per window within the bound; the ser
     t.diagnostic(`reports: ${reports} over ${seconds} s by 2 pods (T = ${REPORT_INTERVAL_MS} ms; at most ${most})`);
     assert.ok(reports > 0 && reports <= most, `reports ${reports}`);
 
-    await outageAndRecovery(t, "closed", envoys, service, redis, send);
+    await outageAndRecovery(t, failMode, envoys, service, redisRestart ? redis : null, send);
     for (const c of clients.flat()) assert.deepEqual(c.errors, [], "no connection error: rejections are replies on the connection");
   }));
-});
+}
+
+test("Thrift, 2 pods, fail closed: admitted per window within the bound; the service stopped rejects all, recovers; Redis restart", { timeout: 180_000 }, (t) => scenario(t, "closed", true));
+
+test("Thrift, 2 pods, fail open: within the bound; the service stopped admits all, recovers", { timeout: 180_000 }, (t) => scenario(t, "open", false));
