@@ -50,6 +50,7 @@ export class GlobalLimit {
   cursor: i32 = 0;
   /** This VM's report in flight for this limit (one at a time), or -1. */
   inFlightToken: i64 = -1;
+  inFlightSince: u64 = 0;
   private keyPrefix: string = "";
   private readonly record: GlobalRecord = new GlobalRecord();
   private readonly scratch: usize = heap.alloc(RECORD_BYTES);

@@ -103,7 +103,16 @@ function applyUnsent(r: GlobalRecord, i: i32): bool { return r.unsent(applyOwner
 export function reportDue(rootId: u32, limits: Array<GlobalLimit>, store: CasStore, now: u64, sender: GrpcSender): void {
   for (let l = 0; l < limits.length; l++) {
     const limit = unchecked(limits[l]);
-    if (limit.inFlightToken >= 0 || limit.knownList.length == 0) continue;
+    if (limit.inFlightToken >= 0) {
+      // Envoy ends every call (answer, or close at its timeout). One never ended would stop this VM's
+      // reports for the limit for good: after twice its lease it is given up (the records' leases have
+      // expired by then, so other VMs report meanwhile).
+      if (now - limit.inFlightSince < 2 * limit.leaseNs) continue;
+      inFlight.delete(callKey(rootId, <u32>limit.inFlightToken));
+      limit.inFlightToken = -1;
+      globalStats.reportsFailed++;
+    }
+    if (limit.knownList.length == 0) continue;
     const owner = ownerBase | <u64>(++ownerSeq);
     const values: Array<KnownValue> = [];
     const descriptors: Array<RequestDescriptor> = [];
@@ -138,6 +147,7 @@ export function reportDue(rootId: u32, limits: Array<GlobalLimit>, store: CasSto
       continue;
     }
     limit.inFlightToken = token;
+    limit.inFlightSince = now;
     inFlight.set(callKey(rootId, <u32>token), new Report(limit, values, owner));
   }
 }

@@ -221,6 +221,20 @@ describe("global limits", () => {
     expect(admitted(c, store, 50, T0 + 2 * MS)).toBe(50);
   });
 
+  it("a report Envoy never ends is given up after twice its lease, and this VM reports again", () => {
+    const store = new MemoryCasStore();
+    const c = configWith("open");
+    const sender = new FakeSender();
+    admitted(c, store, 1, T0);
+    reportDue(1, c.globalLimits, store, T0, sender);
+    admitted(c, store, 1, T0 + 10 * MS);
+    reportDue(1, c.globalLimits, store, T0 + 200 * MS, sender);
+    expect(sender.sent.length).toBe(1); // still in flight (lease 50 + 100 ms, given up after 300 ms)
+    reportDue(1, c.globalLimits, store, T0 + 301 * MS, sender);
+    expect(sender.sent.length).toBe(2);
+    expect(hitsOf(sender.last().bytes)).toStrictEqual([1]);
+  });
+
   it("a report the host refuses gives its hits back; a malformed answer is a failure", () => {
     globalStats.clear();
     const store = new MemoryCasStore();
