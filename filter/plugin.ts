@@ -11,6 +11,7 @@ import {
   BufferType, LogLevel, WasmResult, getProperty, nowNanos, setTickPeriod, getPropertyI64, getSharedDataUtf8, hostBytes, log, readBuffer, refreshLogLevel, setSharedDataUtf8, sharedCas,
 } from "./abi/host";
 import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
+import { globalAnswer, globalClosed, tickGlobal } from "./global/global_root";
 import { Connection } from "./network/connection";
 import { HOLD_TICK_MS, HeldConnections } from "./network/held_connections";
 import { count, metrics, noteMemory } from "./telemetry/metrics";
@@ -87,6 +88,7 @@ export class MeltemiRoot extends RootContext {
   onTick(): void {
     const now = nowNanos();
     this.held.onTick(now);
+    tickGlobal(this.id, this.config, now);
     if (now - this.lastFollowNs >= FOLLOW_EVERY_NS) {
       this.lastFollowNs = now;
       this.followLastGood();
@@ -94,9 +96,23 @@ export class MeltemiRoot extends RootContext {
     this.updateTick();
   }
 
-  /** Fast ticks while a connection is held by a delay, else one a second to follow the configuration. */
+  /** A report of the global limits was answered (filter/global/). */
+  onGrpcReceive(token: u32, size: u32): void {
+    globalAnswer(this.id, token, size, nowNanos());
+  }
+
+  onGrpcClose(token: u32, status: u32): void {
+    globalClosed(this.id, token, status, nowNanos());
+  }
+
+  /**
+   * Fast ticks while a connection is held by a delay, else one a second to follow the configuration,
+   * or the global limits' report interval when shorter.
+   */
   private updateTick(): void {
-    const want: u32 = this.held.size > 0 ? HOLD_TICK_MS : FOLLOW_TICK_MS;
+    let want: u32 = this.held.size > 0 ? HOLD_TICK_MS : FOLLOW_TICK_MS;
+    const g = this.config.globalTickMs;
+    if (g > 0 && g < want) want = g;
     if (want == this.tickMs) return;
     this.tickMs = want;
     setTickPeriod(want);
@@ -111,6 +127,7 @@ export class MeltemiRoot extends RootContext {
     if (rm.reporter != this.reporter || rm.protocol != config.protocol || rm.defaultService != service || rm.maxLabelSets != config.maxLabelSets) {
       this.requestMetrics = new RequestMetrics(this.reporter, config.protocol, service, config.maxLabelSets);
     }
+    this.updateTick();
   }
 
   onVmStart(size: u32): bool {

@@ -25,7 +25,19 @@ export interface MetaRouterSpec {
     tokenBucket?: AerakiTokenBucket;
     conditions?: { match: AerakiMatch; tokenBucket: AerakiTokenBucket }[];
   };
-  globalRateLimit?: Record<string, unknown>;
+  globalRateLimit?: AerakiGlobalRateLimit;
+}
+
+/** GlobalRateLimit of aeraki-mesh/api metaprotocol/v1alpha1/metaprotocol_metarouter.proto. */
+export interface AerakiGlobalRateLimit {
+  match?: AerakiMatch;
+  domain?: string;
+  /** A Duration as protobuf JSON writes it ("0.1s", or Go's "100ms" as Aeraki's samples do). */
+  requestTimeout?: string;
+  denyOnFail?: boolean;
+  /** The Envoy cluster of the rate limit service, e.g. outbound|8081||rate-limit-server.ns.svc.cluster.local. */
+  rateLimitService?: string;
+  descriptors?: { property?: string; descriptorKey?: string }[];
 }
 
 export interface ApplicationProtocolSpec { protocol?: string; codec?: string }
@@ -121,7 +133,17 @@ export const metaRouterSpecSchema = {
         },
       },
     },
-    globalRateLimit: { type: "object" },
+    globalRateLimit: {
+      type: "object",
+      properties: {
+        match,
+        domain: { type: "string" },
+        requestTimeout: { type: "string" },
+        denyOnFail: { type: "boolean" },
+        rateLimitService: { type: "string" },
+        descriptors: { type: "array", items: { type: "object", properties: { property: { type: "string" }, descriptorKey: { type: "string" } } } },
+      },
+    },
   },
 };
 

@@ -35,6 +35,17 @@ export interface AdaptiveLimiter {
   /** A sidecar limiter's own pod selection (Slime's spec.workloadSelector without gateway). */
   workloadSelector?: Record<string, string>;
   sets: AdaptiveSet[];
+  /** Slime's `global` descriptors (of the _base set): counted by Envoy's rate limit service (slime_global.ts). */
+  globals?: SlimeGlobalDescriptor[];
+}
+
+/** A `global` descriptor: its quota per calendar unit, as the rate limit service counts it. */
+export interface SlimeGlobalDescriptor {
+  requestsPerUnit: number;
+  unit: "second" | "minute" | "hour" | "day";
+  match?: FilterMatch;
+  /** Where it is in its object; also what its descriptor value's Id is computed from. */
+  path: string;
 }
 
 /** A descriptor whose condition held, with its quota resolved to a number of requests per pod. */

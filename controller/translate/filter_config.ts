@@ -2,8 +2,9 @@
 // filter/config/filter-config.schema.json; every configuration built here is checked against it.
 //
 // Client side (the callers' outbound listener for one service port): routing mode, routes, faults.
-// Server side (the service's own pods, inbound): local rate limits and authorization, which need the
-// serving proxy (a per-pod budget, Aeraki's semantics) and the caller's mTLS identity.
+// Server side (the service's own pods, inbound): local and global rate limits and authorization, which
+// need the serving proxy (a per-pod budget, Aeraki's semantics; a global limit's counts come from all of
+// the service's pods) and the caller's mTLS identity.
 
 export type FilterStringMatch = { exact?: string; prefix?: string; suffix?: string; regex?: string; present?: true; invert?: boolean };
 export type FilterMatch = Record<string, FilterStringMatch>;
@@ -30,6 +31,17 @@ export interface FilterLocalRateLimit {
   conditions?: { match: FilterMatch; tokenBucket: FilterTokenBucket }[];
 }
 
+/** A limit counted by Envoy's rate limit service (filter/global/, docs/global-rate-limit.md). */
+export interface FilterGlobalLimit {
+  domain: string;
+  cluster: string;
+  match?: FilterMatch;
+  entries: ({ key: string; metadata: string } | { key: string; value: string })[];
+  timeoutMs?: number;
+  reportIntervalMs?: number;
+  failMode?: "open" | "closed";
+}
+
 export interface FilterPatterns { principals?: string[]; notPrincipals?: string[]; namespaces?: string[]; notNamespaces?: string[] }
 export interface FilterOperation { interfaces?: string[]; notInterfaces?: string[]; methods?: string[]; notMethods?: string[]; match?: FilterMatch }
 export interface FilterAuthorizationPolicy {
@@ -48,6 +60,7 @@ export interface FilterConfig {
   limits?: FilterLimits;
   routes?: FilterRoute[];
   localRateLimit?: FilterLocalRateLimit;
+  globalLimits?: FilterGlobalLimit[];
   faults?: FilterFault[];
   authorization?: FilterAuthorizationPolicy[];
   metrics?: { maxLabelSets?: number };
@@ -76,6 +89,7 @@ export interface ServerConfigInput {
   codec: string;
   limits?: FilterLimits;
   localRateLimit?: FilterLocalRateLimit;
+  globalLimits?: FilterGlobalLimit[];
   authorization: FilterAuthorizationPolicy[];
 }
 
@@ -83,6 +97,7 @@ export function serverConfig(input: ServerConfigInput): FilterConfig {
   const config: FilterConfig = { version: 1, name: input.name, protocol: input.codec };
   if (input.limits) config.limits = input.limits;
   if (input.localRateLimit) config.localRateLimit = input.localRateLimit;
+  if (input.globalLimits?.length) config.globalLimits = input.globalLimits;
   if (input.authorization.length > 0) config.authorization = input.authorization;
   return config;
 }

@@ -2,7 +2,7 @@
 // MetaRouter's localRateLimit, RpcAuthorizationPolicy or DubboAuthorizationPolicy), in one form the
 // generators read.
 import type { ObjectRef } from "../k8s/objects";
-import type { FilterAuthorizationPolicy, FilterFault, FilterLocalRateLimit, FilterMatch, FilterMutation } from "./filter_config";
+import type { FilterAuthorizationPolicy, FilterFault, FilterGlobalLimit, FilterLocalRateLimit, FilterMatch, FilterMutation } from "./filter_config";
 import type { RoutingMode } from "./protocols";
 
 export interface DestinationIntent {
@@ -40,7 +40,10 @@ export interface RateLimitIntent {
   source: ObjectRef;
   host: string;
   port?: number;
-  localRateLimit: FilterLocalRateLimit;
+  /** Absent for an object with global limits only (a MetaRouter's globalRateLimit alone). */
+  localRateLimit?: FilterLocalRateLimit;
+  /** Limits counted by Envoy's rate limit service, in the same serving pods. */
+  globalLimits?: FilterGlobalLimit[];
   /**
    * Buckets of the pods of DestinationRule subsets (adaptive sets): each gets its own server-side plugin
    * selecting the subset's labels, on top of the service-wide one (as Slime stacks one EnvoyFilter per set).

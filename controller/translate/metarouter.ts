@@ -1,6 +1,6 @@
 // The translation of an Aeraki MetaRouter (metaprotocol.aeraki.io/v1alpha1), read as users wrote it,
-// into a router intent and, for its localRateLimit, a rate-limit intent. What Meltemi cannot honour
-// (globalRateLimit, gateways, mirroring where the native router cannot carry it) is reported, never
+// into a router intent and, for its localRateLimit and globalRateLimit, a rate-limit intent. What
+// Meltemi cannot honour (gateways, mirroring where the native router cannot carry it) is reported, never
 // silently dropped.
 import { resolveHost } from "../discovery/hosts";
 import { metaRouterSpecSchema, type AerakiDestination, type AerakiTokenBucket, type MetaRouter } from "../k8s/aeraki";
@@ -9,6 +9,7 @@ import { exportToProblems, fqdnProblem, portProblem, subsetProblem } from "./aer
 import { resolveWeights, tokenBucketOf } from "./buckets";
 import { CLIENT_NAMESPACES_ANNOTATION, parseNamespaceList } from "./client_namespaces";
 import type { Diagnostics } from "./diagnostics";
+import { globalLimitOfMetaRouter } from "./global_rate_limit";
 import type { FilterLocalRateLimit, FilterTokenBucket } from "./filter_config";
 import type { RateLimitIntent, RouteIntent, RouterIntent } from "./intent";
 import { fromAerakiMatch } from "./match";
@@ -187,9 +188,6 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     sidecars = gateways.includes("mesh");
     if (!sidecars) diags.degrade(ref, "NoSidecars", 'spec.gateways does not list "mesh": no sidecar routing is generated', "spec.gateways");
   }
-  if (spec.globalRateLimit) {
-    diags.degrade(ref, "GlobalRateLimitNotSupported", "globalRateLimit (an external rate limit service) is not supported by Meltemi and is not applied; use localRateLimit or an RpcRateLimit", "spec.globalRateLimit");
-  }
 
   const routes: RouteIntent[] = [];
   (spec.routes ?? []).forEach((r, i) => {
@@ -231,6 +229,7 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
   });
 
   const localRateLimit = spec.localRateLimit ? localRateLimitOf(mr, ref, diags) : null;
+  const globalLimit = spec.globalRateLimit ? globalLimitOfMetaRouter(spec.globalRateLimit, ref, diags) : null;
   if (diags.items.slice(before).some((d) => d.severity === "error")) return {};
 
   const out: MetaRouterIntents = {};
@@ -238,6 +237,10 @@ export function readMetaRouter(mr: MetaRouter, options: TranslateOptions, diags:
     const namespaces = clientNamespaces(mr, ref, options, diags);
     if (namespaces) out.router = { source: ref, host, clientNamespaces: namespaces, routes, faults: [] };
   }
-  if (localRateLimit) out.rateLimit = { source: ref, host, localRateLimit };
+  if (localRateLimit || globalLimit) {
+    out.rateLimit = { source: ref, host };
+    if (localRateLimit) out.rateLimit.localRateLimit = localRateLimit;
+    if (globalLimit) out.rateLimit.globalLimits = [globalLimit];
+  }
   return out;
 }

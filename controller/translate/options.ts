@@ -30,6 +30,12 @@ export interface TranslateOptions {
    * Server-side plugins that enforce authorization never fail open (FAIL_OPEN becomes FAIL_RELOAD).
    */
   failStrategy: FailStrategy;
+  /**
+   * Where Slime's `global` SmartLimiters are counted: Envoy's rate limit service, as Slime's limiter
+   * module configures it (its defaults: domain slime, the service rate-limit.istio-system:18081, its
+   * configuration in the ConfigMap istio-system/rate-limit-config under config.yaml).
+   */
+  slimeGlobal: { domain: string; cluster: string; configMapNamespace: string; configMapName: string };
 }
 
 export const DEFAULT_OPTIONS: TranslateOptions = {
@@ -44,8 +50,9 @@ export const DEFAULT_OPTIONS: TranslateOptions = {
   codecs: ["dubbo", "thrift"],
   earlyDataBytes: 65536,
   failStrategy: "FAIL_RELOAD",
+  slimeGlobal: { domain: "slime", cluster: "outbound|18081||rate-limit.istio-system.svc.cluster.local", configMapNamespace: "istio-system", configMapName: "rate-limit-config" },
 };
 
 export function withDefaults(partial: Partial<TranslateOptions> = {}): TranslateOptions {
-  return { ...DEFAULT_OPTIONS, ...partial, wasm: { ...DEFAULT_OPTIONS.wasm, ...partial.wasm } };
+  return { ...DEFAULT_OPTIONS, ...partial, wasm: { ...DEFAULT_OPTIONS.wasm, ...partial.wasm }, slimeGlobal: { ...DEFAULT_OPTIONS.slimeGlobal, ...partial.slimeGlobal } };
 }

@@ -60,7 +60,7 @@ export function readRpcRateLimit(
     else {
       reportNoEngine(limiter, adaptiveQuotas, diags);
       const adaptiveIntent = adaptiveRateLimitIntent(limiter, adaptiveQuotas?.get(limiterKey(ref)), diags);
-      const adaptive = adaptiveIntent.localRateLimit;
+      const adaptive = adaptiveIntent.localRateLimit ?? {};
       subsets = adaptiveIntent.subsets;
       merged = {};
       const conds = [...(adaptive.conditions ?? []), ...(local.conditions ?? [])];

@@ -8,8 +8,11 @@
 //   invert_match, is_exact_match_empty): on RPC metadata keys (interface, method, attachments...);
 // - target.port (descriptor's, else the spec's): that service port only; target.direction outbound,
 //   target.route/host (HTTP routes): not applicable to RPC, reported;
-// - strategy global (Envoy rate limit service), custom_key/custom_value, headers_to_add, match on
-//   query/body/source IP, gateway limiters (`gateway: true`): not supported, reported;
+// - strategy global (one counter in Envoy's rate limit service, slime_global.ts): the _base set's
+//   descriptors with condition "true", a whole-number quota and a fill_interval of 1 s / 1 min / 1 h /
+//   1 day (the service's units, as Slime requires);
+// - custom_key/custom_value, headers_to_add, match on query/body/source IP, gateway limiters
+//   (`gateway: true`): not supported, reported;
 // - spec.workloadSelector without `gateway: true` (a sidecar limiter: Slime puts its EnvoyFilter on
 //   the pods with those labels): accepted when it selects the service's pods (translate.ts checks it
 //   against the Service's selector).
@@ -18,7 +21,7 @@
 // does. An unknown field refuses the SmartLimiter (a dropped `match` would limit every request).
 import { resolveHost } from "../discovery/hosts";
 import { refOf, type KubeObject } from "../k8s/objects";
-import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type Strategy } from "./adaptive_limiter";
+import { BASE_SET, type AdaptiveDescriptor, type AdaptiveLimiter, type SlimeGlobalDescriptor, type Strategy } from "./adaptive_limiter";
 import type { Diagnostics } from "./diagnostics";
 import { FILL_INTERVAL_RANGE, fillIntervalInRange } from "./fill_interval";
 import type { FilterMatch, FilterStringMatch } from "./filter_config";
@@ -107,7 +110,7 @@ function readSpec(obj: KubeObject, ref: ReturnType<typeof refOf>, namespace: str
     }
     if (Object.keys(ws).length > 0) workloadSelector = ws as Record<string, string>;
   }
-  if (spec.rls !== undefined && spec.rls !== "") diags.degrade(ref, "GlobalRateLimitNotSupported", "spec.rls: not applied (the global strategy is not supported)", "spec.rls");
+  if (spec.rls !== undefined && spec.rls !== "") diags.degrade(ref, "RlsNotSupported", "spec.rls: not applied; the rate limit service of global descriptors is the controller's (its slimeGlobal option, Slime's limiter module defaults)", "spec.rls");
   const service = obj.metadata.name ?? "";
   const specPort = portOf(spec.target, "spec.target", ref, diags);
   if (specPort === null) return null;
@@ -127,6 +130,13 @@ function readSpec(obj: KubeObject, ref: ReturnType<typeof refOf>, namespace: str
     list.forEach((raw, i) => {
       const d = readDescriptor(raw, `${path}.descriptor[${i}]`, ref, diags);
       if (!d) return;
+      if (d.global) {
+        if (setName !== BASE_SET) {
+          diags.degrade(ref, "GlobalSubsetNotSupported", "a global descriptor of a subset set is not applied: the rate limit service counts the whole service (write it in _base)", `${path}.descriptor[${i}]`);
+          return;
+        }
+        (limiter.globals ??= []).push(d.global);
+      }
       if (d.port !== undefined) {
         if (port !== undefined && port !== d.port) {
           diags.error(ref, "MixedPorts", `descriptors target ports ${port} and ${d.port}; Meltemi applies one SmartLimiter to one port (use one per port, or none for every port)`, `${path}.descriptor[${i}].target.port`);
@@ -134,7 +144,7 @@ function readSpec(obj: KubeObject, ref: ReturnType<typeof refOf>, namespace: str
         }
         port = d.port;
       }
-      descriptors.push(d.descriptor);
+      if (!d.global) descriptors.push(d.descriptor);
     });
     if (setName !== BASE_SET && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i.test(setName)) {
       diags.error(ref, "InvalidSet", `set "${setName}" is neither _base nor a subset name`, path);
@@ -169,7 +179,10 @@ function portOf(rawTarget: unknown, path: string, ref: ReturnType<typeof refOf>,
   return target.port;
 }
 
-function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): { descriptor: AdaptiveDescriptor; port?: number } | null {
+/** The service's units, by fill_interval in seconds (Slime's calculateQuotaPerUnit allows these only). */
+const GLOBAL_UNITS: Record<number, SlimeGlobalDescriptor["unit"]> = { 1: "second", 60: "minute", 3600: "hour", 86400: "day" };
+
+function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): { descriptor: AdaptiveDescriptor; port?: number; global?: SlimeGlobalDescriptor } | null {
   if (!isObject(given)) {
     diags.error(ref, "InvalidSpec", "a descriptor must be an object", path);
     return null;
@@ -197,11 +210,7 @@ function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof ref
     return null;
   }
   const strategy = action.strategy === undefined || action.strategy === "" ? "single" : action.strategy;
-  if (strategy === "global") {
-    diags.degrade(ref, "GlobalRateLimitNotSupported", "strategy global (one budget shared through Envoy's rate limit service) is not supported by the Meltemi filter; use average (the quota shared out over the ready pods)", `${path}.action.strategy`);
-    return null;
-  }
-  if (strategy !== "single" && strategy !== "average") {
+  if (strategy !== "single" && strategy !== "average" && strategy !== "global") {
     diags.error(ref, "InvalidSpec", `strategy ${JSON.stringify(strategy)}: expected single, average or global`, `${path}.action.strategy`);
     return null;
   }
@@ -214,7 +223,7 @@ function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof ref
     diags.error(ref, "InvalidDuration", `action.fill_interval must be {seconds, nanos} ${FILL_INTERVAL_RANGE}`, `${path}.action.fill_interval`);
     return null;
   }
-  const descriptor: AdaptiveDescriptor = { condition: raw.condition, quota, fillIntervalMs: ms, strategy: strategy as Strategy, path };
+  const descriptor: AdaptiveDescriptor = { condition: raw.condition, quota, fillIntervalMs: ms, strategy: (strategy === "global" ? "single" : strategy) as Strategy, path };
   if (raw.match !== undefined && raw.match !== null) {
     const match = readMatch(raw.match, `${path}.match`, ref, diags);
     if (match === null) return null;
@@ -222,7 +231,33 @@ function readDescriptor(given: unknown, path: string, ref: ReturnType<typeof ref
   }
   const port = portOf(raw.target, `${path}.target`, ref, diags);
   if (port === null) return null;
-  return port === undefined ? { descriptor } : { descriptor, port };
+  const out: { descriptor: AdaptiveDescriptor; port?: number; global?: SlimeGlobalDescriptor } = port === undefined ? { descriptor } : { descriptor, port };
+  if (strategy === "global") {
+    const global = globalOf(descriptor, ref, diags);
+    if (!global) return null;
+    out.global = global;
+  }
+  return out;
+}
+
+/** A `global` descriptor as the rate limit service counts it: a whole quota per calendar unit. */
+function globalOf(d: AdaptiveDescriptor, ref: ReturnType<typeof refOf>, diags: Diagnostics): SlimeGlobalDescriptor | null {
+  const unit = d.fillIntervalMs % 1000 === 0 ? GLOBAL_UNITS[d.fillIntervalMs / 1000] : undefined;
+  if (!unit) {
+    diags.error(ref, "InvalidDuration", "a global descriptor's fill_interval must be 1 s, 60 s, 3600 s or 86400 s: the rate limit service counts per second, minute, hour or day (Slime refuses others too)", `${d.path}.action.fill_interval`);
+    return null;
+  }
+  if (!/^[0-9]+$/.test(d.quota.trim()) || Number(d.quota) > 4294967295) {
+    diags.error(ref, "InvalidQuota", `a global descriptor's quota must be a whole number (the rate limit service's requests_per_unit; Slime refuses templates there too), got ${JSON.stringify(d.quota)}`, `${d.path}.action.quota`);
+    return null;
+  }
+  if (d.condition.trim() !== "true") {
+    diags.degrade(ref, "GlobalConditionNotSupported", `a global descriptor applies always (condition "true"); condition ${JSON.stringify(d.condition)} needs the adaptive engine's metrics, which the rate limit service's fixed configuration cannot follow: not applied`, `${d.path}.condition`);
+    return null;
+  }
+  const global: SlimeGlobalDescriptor = { requestsPerUnit: Number(d.quota), unit, path: d.path };
+  if (d.match) global.match = d.match;
+  return global;
 }
 
 function readMatch(raw: unknown, path: string, ref: ReturnType<typeof refOf>, diags: Diagnostics): FilterMatch | undefined | null {

@@ -7,7 +7,7 @@ import { indexSubsets, type SubsetIndex } from "../discovery/subsets";
 import { INPUTS } from "../k8s/kinds";
 import { describeRef, refOf, type KubeObject, type ObjectRef } from "../k8s/objects";
 import { adaptiveRateLimitIntent, reportNoEngine } from "./adaptive_intent";
-import { limiterKey } from "./adaptive_limiter";
+import { limiterKey, type AdaptiveLimiter } from "./adaptive_limiter";
 import { readDubboAuthorizationPolicy, readRpcAuthorizationPolicy } from "./authorization";
 import { clientEnvoyFilter } from "./client_envoy_filter";
 import { reportHostConsistentHashes, reportRouterConsistentHashes, type ResolvedDestination } from "./consistent_hash_refusals";
@@ -15,6 +15,7 @@ import { Diagnostics, type Diagnostic } from "./diagnostics";
 import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
 import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
+import { rateLimitServiceProblem } from "./global_rate_limit";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
 import { thriftMirrors } from "./mirrors";
@@ -26,6 +27,7 @@ import { readRpcRouter } from "./router";
 import { matchBudgetProblem } from "./regex_check";
 import { filterConfigProblems } from "./schema_check";
 import { serverPlugin } from "./server_plugin";
+import { slimeGlobalConfigMap, slimeGlobalLimits } from "./slime_global";
 import { readSmartLimiter, smartLimiterHost } from "./smart_limiter";
 import type { Snapshot } from "./snapshot";
 import { readyStatus, refKey, type InputStatus } from "./status";
@@ -218,7 +220,8 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     authorization: policies.map((p): FilterAuthorizationPolicy => p.policy),
   };
   if (binding.limits) input.limits = binding.limits;
-  if (rateLimit) input.localRateLimit = rateLimit.localRateLimit;
+  if (rateLimit?.localRateLimit) input.localRateLimit = rateLimit.localRateLimit;
+  if (rateLimit?.globalLimits?.length) input.globalLimits = rateLimit.globalLimits;
   const config = checkedConfig(serverConfig(input), [service.object, ...limitRefs], ctx, policyRefs);
   if (!config) return null;
   for (const p of policies) ctx.enforced.add(refKey(p.source));
@@ -404,6 +407,8 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     rateLimits.push(intent);
   }
   const serviceHosts = allServiceHosts(snapshot, options.clusterDomain);
+  /** SmartLimiters with global descriptors: the rate limit service's ConfigMap comes from them. */
+  const slimeGlobals: AdaptiveLimiter[] = [];
   for (const sl of byNamespaceName(snapshot.smartLimiters)) {
     // Slime's SmartLimiters of HTTP services (and its gateway limiters) are Slime's: judged by Slime's
     // rules, not Meltemi's, so what reading them found is reported only for Meltemi services.
@@ -427,7 +432,16 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
       diags.error(intent.source, "WorkloadSelectorMismatch", `spec.workloadSelector ${JSON.stringify(limiter.workloadSelector)} is not the selector of ${intent.host} (${JSON.stringify(target.selector ?? {})}): Meltemi limits the pods of the service; use the service's selector or leave workloadSelector out`, "spec.workloadSelector");
       continue;
     }
-    reportNoEngine(limiter, snapshot.adaptiveQuotas, diags);
+    const hasLocal = limiter.sets.some((set) => set.descriptors.length > 0);
+    if (limiter.globals?.length) {
+      intent.globalLimits = slimeGlobalLimits(limiter, options);
+      if (!hasLocal) {
+        delete intent.localRateLimit;
+        delete intent.subsets;
+      }
+      slimeGlobals.push(limiter);
+    }
+    if (hasLocal) reportNoEngine(limiter, snapshot.adaptiveQuotas, diags);
     rateLimits.push(intent);
   }
   // Aeraki's objects come after Meltemi's: an RpcRouter / RpcRateLimit for the same host wins.
@@ -459,6 +473,14 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     else authzByNamespace.set(p.namespace, [p]);
   }
 
+  for (const intent of rateLimits) {
+    for (const g of intent.globalLimits ?? []) {
+      const problem = rateLimitServiceProblem(g.cluster, snapshot.services, options.clusterDomain);
+      const at = intent.source.kind === "MetaRouter" ? "spec.globalRateLimit.rateLimitService" : undefined;
+      if (problem?.severity === "degrade") diags.degrade(intent.source, problem.reason, problem.message, at);
+      else if (problem) diags.warn(intent.source, problem.reason, problem.message, at);
+    }
+  }
   const routerClaims = new Claims(routers, "routing");
   const limitClaims = new Claims(rateLimits, "rate limits");
   for (const claims of [routerClaims, limitClaims] as const) {
@@ -495,6 +517,8 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
   }
 
   reportUnenforcedPolicies(authz, ctx);
+  const rateLimitConfig = slimeGlobalConfigMap(slimeGlobals, options);
+  if (rateLimitConfig) objects.push(rateLimitConfig);
 
   return { objects: objects.sort(compareObjects), diagnostics: diags.items, status: inputStatus(snapshot, diags.items) };
 }

@@ -12,6 +12,10 @@ export abstract class RootContext {
   onTick(): void {}
   onQueueReady(token: u32): void {}
   onForeignFunction(functionId: u32, size: u32): void {}
+  /** A gRPC call of this root (abi/grpc.ts) got its message, `size` bytes in the GrpcReceiveBuffer. */
+  onGrpcReceive(token: u32, size: u32): void {}
+  /** A gRPC call of this root ended without a message: `status` is its gRPC status (Envoy: failures only). */
+  onGrpcClose(token: u32, status: u32): void {}
   /** Return false to ask the host to wait for an asynchronous `proxy_done`. */
   onDone(): bool { return true; }
   onDelete(): void {}

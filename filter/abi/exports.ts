@@ -32,6 +32,15 @@ export function proxy_on_foreign_function(rootId: u32, functionId: u32, size: u3
   if (hasRoot(rootId)) root(rootId).onForeignFunction(functionId, size);
 }
 
+// gRPC calls are made by root contexts only (abi/grpc.ts): the host delivers their outcome to the root.
+export function proxy_on_grpc_receive(rootId: u32, token: u32, size: u32): void {
+  if (hasRoot(rootId)) root(rootId).onGrpcReceive(token, size);
+}
+
+export function proxy_on_grpc_close(rootId: u32, token: u32, status: u32): void {
+  if (hasRoot(rootId)) root(rootId).onGrpcClose(token, status);
+}
+
 export function proxy_on_new_connection(id: u32): FilterStatus {
   return hasStream(id) ? stream(id).onNewConnection() : FilterStatus.Continue;
 }

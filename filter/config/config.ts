@@ -13,6 +13,7 @@ import { MATCH_STEP_BUDGET } from "../match/match_budget";
 import { StringMatch } from "../match/string_match";
 import { Route, RouteTable } from "../route/route_table";
 import { TokenBucket } from "../limit/token_bucket";
+import { GlobalEntry, GlobalLimit } from "../global/global_limit";
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { AccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../telemetry/access_log";
 
@@ -46,8 +47,13 @@ export class FilterConfig {
   /** The seed of the VM's pseudo-random draws under this configuration; 0 = from the clock (schema: randomSeed). */
   randomSeed: u64 = 0;
 
-  /** Whether any request can draw from a token bucket (only then does a decision need the clock). */
-  get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0; }
+  /** Limits counted by Envoy's rate limit service (filter/global/). */
+  globalLimits: Array<GlobalLimit> = [];
+  /** The root's tick while there are global limits: their shortest report interval (0: none). */
+  globalTickMs: u32 = 0;
+
+  /** Whether any request can draw from a token bucket or a global limit (only then does a decision need the clock). */
+  get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0 || this.globalLimits.length > 0; }
 }
 
 /** What the filter runs with when it has never been given a valid configuration: pass-through. */
@@ -277,6 +283,49 @@ function parseBucket(c: Checker, v: JsonValue, path: string, key: string): Token
   return new TokenBucket(key, maxTokens, perFill, intervalMs * 1_000_000);
 }
 
+/** Aeraki's default requestTimeout (GlobalRateLimit in aeraki-mesh/api metaprotocol_metarouter.proto). */
+const DEFAULT_GLOBAL_TIMEOUT_MS: u32 = 20;
+const DEFAULT_REPORT_INTERVAL_MS: u32 = 100;
+
+function parseGlobalLimit(c: Checker, v: JsonValue, path: string, index: i32, configName: string): GlobalLimit | null {
+  if (!c.object(v, path, ["domain", "cluster", "match", "entries", "timeoutMs", "reportIntervalMs", "failMode"])) return null;
+  const domainV = v.get("domain");
+  const clusterV = v.get("cluster");
+  const entriesV = v.get("entries");
+  if (domainV === null || clusterV === null || entriesV === null) { c.fail(path, "must have domain, cluster and entries"); return null; }
+  const domain = c.string(domainV, join(path, "domain"), 1, 253);
+  const cluster = c.string(clusterV, join(path, "cluster"), 1, 512);
+  const matchV = v.get("match");
+  const match = matchV !== null ? parseMatch(c, matchV, join(path, "match")) : new MetadataMatch();
+  const timeoutV = v.get("timeoutMs");
+  let timeoutMs = timeoutV !== null ? <u32>c.integer(timeoutV, join(path, "timeoutMs"), 1, 10000) : DEFAULT_GLOBAL_TIMEOUT_MS;
+  const intervalV = v.get("reportIntervalMs");
+  const intervalMs = intervalV !== null ? <u32>c.integer(intervalV, join(path, "reportIntervalMs"), 10, 60000) : DEFAULT_REPORT_INTERVAL_MS;
+  // A report must be answered before the next one for the stated bound (docs/global-rate-limit.md).
+  if (timeoutMs > intervalMs) timeoutMs = intervalMs;
+  const failV = v.get("failMode");
+  const failClosed = failV !== null && c.oneOf(failV, join(path, "failMode"), ["open", "closed"]) == "closed";
+  if (c.failed) return null;
+  const limit = new GlobalLimit(index, configName, domain, cluster, timeoutMs, intervalMs, failClosed, match);
+  const ep = join(path, "entries");
+  if (!c.array(entriesV, ep, 1, 8)) return null;
+  for (let i = 0; i < entriesV.items.length && !c.failed; i++) {
+    const e = entriesV.items[i];
+    const p = at(ep, i);
+    if (!c.object(e, p, ["key", "metadata", "value"])) return null;
+    const keyV = e.get("key");
+    if (keyV === null) { c.fail(p, "missing \"key\""); return null; }
+    const key = c.string(keyV, join(p, "key"), 1, 256);
+    const mdV = e.get("metadata");
+    const valueV = e.get("value");
+    if ((mdV === null) == (valueV === null)) { c.fail(p, "must have exactly one of metadata, value"); return null; }
+    const mdKey = mdV !== null ? c.string(mdV, join(p, "metadata"), 1, 256) : "";
+    const fixed = valueV !== null ? c.string(valueV, join(p, "value"), 0, 1024) : "";
+    if (!c.failed) limit.addEntry(new GlobalEntry(key, mdKey, fixed));
+  }
+  return c.failed ? null : limit;
+}
+
 function toPerMillion(percent: f64): u32 {
   return <u32>Math.round(percent * <f64>MILLION / 100.0);
 }
@@ -420,7 +469,7 @@ export function parseConfig(text: string): ConfigResult {
   }
 
   const c = new Checker();
-  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "faults", "authorization", "metrics", "accessLog", "randomSeed"])) {
+  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "globalLimits", "faults", "authorization", "metrics", "accessLog", "randomSeed"])) {
     result.error = c.error;
     return result;
   }
@@ -449,6 +498,15 @@ export function parseConfig(text: string): ConfigResult {
   }
   const rl = root.get("localRateLimit");
   if (rl !== null && !c.failed) parseRateLimit(c, rl, config);
+  const globals = root.get("globalLimits");
+  if (globals !== null && !c.failed && c.array(globals, "globalLimits", 0, 16)) {
+    for (let i = 0; i < globals.items.length && !c.failed; i++) {
+      const g = parseGlobalLimit(c, globals.items[i], at("globalLimits", i), i, config.name);
+      if (g === null) continue;
+      config.globalLimits.push(g);
+      if (config.globalTickMs == 0 || g.reportIntervalMs < config.globalTickMs) config.globalTickMs = g.reportIntervalMs;
+    }
+  }
   const faults = root.get("faults");
   if (faults !== null && !c.failed && c.array(faults, "faults", 0, 100)) {
     for (let i = 0; i < faults.items.length && !c.failed; i++) {

@@ -1,10 +1,11 @@
 // What happens to one request, decided from its metadata in a fixed order:
-// authorization (Unauthorized) -> local rate limit (OverLimit) -> fault abort / delay -> route
+// authorization (Unauthorized) -> local rate limit -> global rate limit (OverLimit) -> fault abort / delay -> route
 // (NoRoute). The order follows Envoy's HTTP filter chain convention (RBAC before rate limit before
 // fault before router), so a denied caller does not spend rate-limit tokens.
 import { ErrorKind } from "../codec/codec";
 import { Metadata } from "../codec/metadata";
 import { FilterConfig } from "../config/config";
+import { GLOBAL_FAIL_CLOSED_MESSAGE, GLOBAL_OVER_LIMIT_MESSAGE, GlobalAdmit, admitGlobal } from "../global/global_limit";
 import { CasStore } from "../limit/cas_store";
 import { Admit, TokenBucket } from "../limit/token_bucket";
 import { Caller } from "../policy/authorization";
@@ -63,6 +64,10 @@ export function decide(config: FilterConfig, md: Metadata, caller: Caller, store
     const admit = bucket.take(store, nowNs);
     if (admit == Admit.Limited) { out.reject(ErrorKind.OverLimit, "meltemi: rate limit exceeded"); return; }
     out.limiterContended = admit == Admit.Contended;
+  }
+  if (config.globalLimits.length > 0) {
+    const g = admitGlobal(config.globalLimits, store, md, nowNs);
+    if (g != GlobalAdmit.Admitted) { out.reject(ErrorKind.OverLimit, g == GlobalAdmit.FailClosed ? GLOBAL_FAIL_CLOSED_MESSAGE : GLOBAL_OVER_LIMIT_MESSAGE); return; }
   }
   if (config.faults.length > 0) {
     decideFault(config.faults, md, random, faultScratch);

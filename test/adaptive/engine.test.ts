@@ -220,8 +220,13 @@ test("Slime's documented SmartLimiters read as documented; unsupported fields ar
   assert.deepEqual(matched.sets[0]!.descriptors[0]!.match, { method: { exact: "sayHello" }, version: { regex: "v[0-9]+", invert: true } });
   assert.equal(diags.items.length, 0, JSON.stringify(diags.items));
   const global = readSmartLimiter(sl([{ action: { fill_interval: { seconds: 60 }, quota: "10", strategy: "global" }, condition: "true", target: { port: 9080 } }]), "cluster.local", diags)!;
+  // "global share": one counter in Envoy's rate limit service, not a bucket (translate/slime_global.ts).
   assert.equal(global.sets[0]!.descriptors.length, 0);
-  assert.equal(diags.items[0]!.reason, "GlobalRateLimitNotSupported");
+  assert.deepEqual(global.globals, [{ requestsPerUnit: 10, unit: "minute", path: "spec.sets._base.descriptor[0]" }]);
+  assert.equal(diags.items.length, 0, JSON.stringify(diags.items));
+  const everyFiveSeconds = readSmartLimiter(sl([{ action: { fill_interval: { seconds: 5 }, quota: "10", strategy: "global" }, condition: "true" }]), "cluster.local", diags);
+  assert.equal(everyFiveSeconds, null, "the rate limit service counts per second, minute, hour or day only");
+  assert.equal(diags.items[0]!.reason, "InvalidDuration");
   const outbound = readSmartLimiter(sl([{ action: { fill_interval: { seconds: 10 }, quota: "2" }, condition: "true", target: { direction: "outbound", route: ["reviews.default.svc.cluster.local:80/default"] } }]), "cluster.local", diags)!;
   assert.equal(outbound.sets[0]!.descriptors.length, 0);
   assert.ok(diags.items.some((d) => d.reason === "OutboundNotSupported"));

@@ -20,6 +20,7 @@ import type { GetObject } from "../../controller/render/live_addresses";
 import { loadObjects } from "../../controller/render/load";
 import { render } from "../../controller/render/render";
 import { translate } from "../../controller/translate/translate";
+import { parse as parseYaml } from "yaml";
 import { assertInvariants, testdata, TEST_OPTIONS } from "./support";
 
 const published = path.join(testdata, "published");
@@ -167,11 +168,26 @@ test("published: demo/metaprotocol-dubbo local-ratelimit: 10 per 60 s per pod, s
   assert.deepEqual(dubboClient(live).routes, [{ name: "v1", destinations: [{ cluster: DUBBO("v1"), weight: 1 }] }]);
 });
 
-test("published: demo/metaprotocol-dubbo global-ratelimit: refused visibly (no rate limit service), nothing else generated", async () => {
-  const { live } = await renderBoth([...DUBBO_BASE, "aeraki-metaprotocol-dubbo/metarouter-global-ratelimit.yaml"], "default");
-  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["notInForce GlobalRateLimitNotSupported"]);
-  assert.match(live.ready.get("MetaRouter meta-dubbo/test-metaprotocol-dubbo-route")!.message, /globalRateLimit/);
-  assert.deepEqual(byKind(live, "EnvoyFilter"), []);
+/** The filter's global limit Aeraki's global-ratelimit samples translate to (docs/global-rate-limit.md). */
+const SAY_HELLO_GLOBAL = (namespace: string) => ({
+  domain: "production",
+  cluster: `outbound|8081||rate-limit-server.${namespace}.svc.cluster.local`,
+  match: { method: { exact: "sayHello" } },
+  entries: [{ key: "method", metadata: "method" }],
+  timeoutMs: 100,
+  reportIntervalMs: 100,
+  failMode: "closed",
+});
+
+test("published: demo/metaprotocol-dubbo global-ratelimit: a global limit on the serving pods, fail closed (denyOnFail); the rate limit service, not in the sample, is reported", async () => {
+  const { offline, live } = await renderBoth([...DUBBO_BASE, "aeraki-metaprotocol-dubbo/metarouter-global-ratelimit.yaml"], "default");
+  for (const r of [offline, live]) {
+    const plugins = byKind(r, "WasmPlugin").filter((o) => o.spec.pluginConfig.globalLimits);
+    assert.equal(plugins.length, 1, "the demo service's serving pods only");
+    assert.deepEqual(plugins[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-dubbo")]);
+  }
+  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["warning NoRateLimitService"]);
+  assert.deepEqual(byKind(live, "EnvoyFilter"), [], "no routes: nothing on the callers' side");
 });
 
 test("published: demo/metaprotocol-dubbo traffic-mirroring: routed to v1; the mirror is refused visibly (dubbo_proxy cannot mirror)", async () => {
@@ -258,6 +274,16 @@ test("published: demo/metaprotocol-thrift header-mutation and local-ratelimit", 
   });
 });
 
+test("published: demo/metaprotocol-thrift global-ratelimit with its rate limit server: the global limit; the server's tcp- port (no HTTP/2 in Istio) degrades it visibly", async () => {
+  const alone = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/metarouter-global-ratelimit.yaml"], "meta-thrift");
+  assert.deepEqual(byKind(alone.live, "WasmPlugin")[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-thrift")]);
+  assert.deepEqual(reasonsOf(alone.live, "MetaRouter"), ["warning NoRateLimitService"]);
+  const withServer = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/rate-limit-server.yaml", "aeraki-metaprotocol-thrift/metarouter-global-ratelimit.yaml"], "meta-thrift");
+  assert.deepEqual(byKind(withServer.live, "WasmPlugin").find((o) => o.spec.pluginConfig.globalLimits)!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-thrift")]);
+  assert.deepEqual(reasonsOf(withServer.live, "MetaRouter"), ["degraded RateLimitServiceNotGrpc"]);
+  assert.match(withServer.live.ready.get("MetaRouter meta-thrift/test-metaprotocol-thrift-route")!.message, /tcp-rate-limit-server.*grpc-/);
+});
+
 test("published: Thrift traffic mirroring: thrift_proxy copies half of v1's calls to v2", async () => {
   const { live } = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/traffic-mirroring.yaml"], "meta-thrift");
   const { routes, native } = thriftClient(live);
@@ -295,6 +321,14 @@ test("published: test/e2e/metaprotocol attribute exact / prefix / regex matches,
       { name: "v2", match: { method: second }, destinations: [{ cluster: E2E("v2"), weight: 1 }] },
     ], kind);
   }
+});
+
+test("published: test/e2e/metaprotocol global-ratelimit: the global limit on the demo service's serving pods", async () => {
+  const { live } = await renderBoth([...E2E_BASE, "aeraki-e2e-metaprotocol/metarouter-global-ratelimit.yaml"], "meta-e2e");
+  const plugins = byKind(live, "WasmPlugin").filter((o) => o.spec.pluginConfig.globalLimits);
+  assert.equal(plugins.length, 1);
+  assert.deepEqual(plugins[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("metaprotocol")]);
+  assert.deepEqual(reasonsOf(live, "MetaRouter"), ["warning NoRateLimitService"]);
 });
 
 test("published: test/e2e/metaprotocol traffic-splitting and the subset-level consistent hash", async () => {
@@ -344,8 +378,21 @@ test("published: Slime's single, average and match SmartLimiters on an RPC servi
   assert.deepEqual(bucketsOf(await slime(["service.yaml", "smartlimiter-match.yaml"], 2)), { conditions: [{ match: { foo: { exact: "bar" } }, tokenBucket: { maxTokens: 5, tokensPerFill: 5, fillIntervalMs: 60_000 } }] });
 });
 
-test("published: Slime's global (shared counter) SmartLimiter: refused visibly, no bucket pretends to be it", async () => {
-  const r = await slime(["service.yaml", "smartlimiter-global.yaml"], 2);
-  assert.ok(r.diagnostics.some((d) => d.reason === "GlobalRateLimitNotSupported" && d.object.kind === "SmartLimiter"));
-  assert.equal(bucketsOf(r)?.tokenBucket, undefined);
+test("published: Slime's global (shared counter) SmartLimiter: the filter's global limit and the rate limit service's ConfigMap, from the same object", async () => {
+  for (const r of [await slime(["service.yaml", "smartlimiter-global.yaml"], 2), (await renderBoth(["slime-limiter/service.yaml", "slime-limiter/smartlimiter-global.yaml"], "default")).live]) {
+    const objects = r.objects as Obj[];
+    const config = objects.find((o) => o.kind === "WasmPlugin")!.spec.pluginConfig;
+    assert.equal(config.localRateLimit, undefined, "no per-pod bucket pretends to be the shared counter");
+    const [limit] = config.globalLimits;
+    assert.deepEqual({ ...limit, entries: undefined }, { domain: "slime", cluster: "outbound|18081||rate-limit.istio-system.svc.cluster.local", timeoutMs: 20, reportIntervalMs: 100, failMode: "open", entries: undefined });
+    assert.equal(limit.entries.length, 1);
+    assert.equal(limit.entries[0].key, "generic_key");
+    assert.match(limit.entries[0].value, /^Service\[reviews\.default\]-Id\[\d+\]$/);
+    const cm = objects.find((o) => o.kind === "ConfigMap") as unknown as { metadata: { name: string; namespace: string }; data: Record<string, string> };
+    assert.deepEqual([cm.metadata.namespace, cm.metadata.name], ["istio-system", "rate-limit-config"], "where Slime's limiter module keeps it");
+    assert.deepEqual(parseYaml(cm.data["config.yaml"]!), {
+      domain: "slime",
+      descriptors: [{ key: "generic_key", value: limit.entries[0].value, rate_limit: { unit: "minute", requests_per_unit: 100 } }],
+    });
+  }
 });

@@ -95,10 +95,18 @@ test("Aeraki's other MetaRouter rules: one host, buckets of at least 1 token, mu
   assert.deepEqual(errors(run({ metaRouters: [metaRouter({ hosts: [HOST] })] as never[] })), ["NothingToApply spec"]);
 });
 
-test("not in force -> not Ready: globalRateLimit, gateway-only MetaRouters, protocols without a codec", () => {
-  const global = run({ metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit: { domain: "d", rateLimitService: "rls", match: {}, descriptors: [{ property: "method", descriptorKey: "method" }] } })] as never[] });
-  assert.equal(ready(global, "MetaRouter"), "False GlobalRateLimitNotSupported");
+test("not in force -> not Ready: a global limit whose service has no gRPC port, gateway-only MetaRouters, protocols without a codec", () => {
+  const globalRateLimit = { domain: "d", rateLimitService: "outbound|8081||rls.shop.svc.cluster.local", match: {}, descriptors: [{ property: "method", descriptorKey: "method" }] };
+  const rls = (portName: string) => ({ apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: "shop" }, spec: { selector: { app: "rls" }, ports: [{ name: portName, port: 8081 }] } });
+  const global = run({ services: [service(), rls("tcp-rls")] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
+  assert.equal(ready(global, "MetaRouter"), "False RateLimitServiceNotGrpc");
   assert.equal(clientRoutes(global).length, 1, "the routes are still applied");
+  assert.equal((serverConfig(global).globalLimits as unknown[]).length, 1, "and the global limit (it may get answers once the port is renamed)");
+  const grpc = run({ services: [service(), rls("grpc-rls")] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
+  assert.ok(!grpc.diagnostics.some((d) => /RateLimitService/.test(d.reason)), "a grpc- port: nothing to report about the service");
+  assert.deepEqual(serverConfig(grpc).globalLimits, [{ domain: "d", cluster: "outbound|8081||rls.shop.svc.cluster.local", entries: [{ key: "method", metadata: "method" }], timeoutMs: 20, reportIntervalMs: 100, failMode: "open" }]);
+  const misspelled = run({ services: [service(), rls("grpc-rls")] as never[], metaRouters: [metaRouter({ hosts: [HOST], globalRateLimit: { ...globalRateLimit, denyOnFial: true } })] as never[] });
+  assert.deepEqual(errors(misspelled), ["UnknownField spec.globalRateLimit.denyOnFial"], "a misspelled denyOnFail would silently fail open");
 
   const gateway = run({ metaRouters: [metaRouter({ hosts: [HOST], gateways: ["istio-system/gw"], routes: [route({})] })] as never[] });
   assert.equal(ready(gateway, "MetaRouter"), "False GatewaysNotSupported");

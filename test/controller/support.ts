@@ -86,6 +86,10 @@ export function assertInvariants(result: TranslateResult, rootNamespace = "istio
           `${where}: in the root namespace without an explicit mesh-wide request`,
         );
       }
+    } else if (o.kind === "ConfigMap") {
+      // The rate limit service's configuration (Slime's global limits): one file, its domain and descriptors.
+      assert.deepEqual(Object.keys((o as { data?: object }).data ?? {}), ["config.yaml"], `${where}: the service's config.yaml only`);
+      assert.ok(o.metadata.annotations?.["meltemi.dev/sources"], `${where}: names every input it comes from`);
     } else {
       assert.fail(`${where}: unexpected kind`);
     }

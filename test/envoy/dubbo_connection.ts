@@ -24,7 +24,7 @@ export class DubboConnection {
       s.once("error", reject);
     });
   }
-  send(id: bigint): void { this.socket.write(dubboRequest(id, "echo", {}, "meltemi.peers.dubbo.EchoService", `call ${id}`)); }
+  send(id: bigint, method = "echo"): void { this.socket.write(dubboRequest(id, method, {}, "meltemi.peers.dubbo.EchoService", `call ${id}`)); }
   get closed(): boolean { return this.socket.destroyed; }
   close(): void { this.socket.destroy(); }
 }

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { BufferType, CloseType, LogLevel, type LogLevelName, MAX_BUFFER_TYPE, toLogLevel, WasmResult } from "./abi";
 import { type HostBuffer, NO_BUFFER, ReadOnlyBuffer } from "./buffers";
 import { Connection } from "./connection";
+import type { GrpcCall } from "./grpc";
 import {
   clearRouteCache, type ForeignCall, type ForeignFunction, setEnvoyFilterState, WELL_KNOWN_FILTER_STATE_KEYS,
 } from "./foreign";
@@ -45,6 +46,8 @@ export interface LoadOptions {
   imports?: WebAssembly.Imports;
   /** Called with the new instance before the VM starts (before _initialize), e.g. to attach test helpers. */
   onInstantiate?: (instance: WebAssembly.Instance) => void;
+  /** Clusters proxy_grpc_call accepts (grpc.ts); another gives ParseFailure. Default: any. */
+  grpcClusters?: readonly string[];
 }
 
 export interface LogEntry {
@@ -134,6 +137,12 @@ export class WasmHost implements Worker, QueueOwner {
     getBufferBytes?: (type: BufferType, start: number, length: number) => WasmResult | undefined;
     setBufferBytes?: (type: BufferType, start: number, length: number) => WasmResult | undefined;
   } = {};
+  /** gRPC calls made and not yet answered or failed by the test (grpc.ts), in order. */
+  readonly grpcCalls: GrpcCall[] = [];
+  /** Every gRPC call ever made, in order. */
+  readonly grpcCallLog: GrpcCall[] = [];
+  /** @internal */ readonly grpcClusters: ReadonlySet<string> | null;
+  /** @internal */ nextGrpcToken = 1;
   logLevel: LogLevel;
   configured = false;
   failure: Error | null = null;
@@ -153,6 +162,7 @@ export class WasmHost implements Worker, QueueOwner {
   private running: string | null = null;
   private afterCall: Array<() => void> = [];
   private configuring: Buffer | null = null;
+  private grpcReceiving: Buffer | null = null;
   private deleted = false;
 
   private constructor(module: WebAssembly.Module, options: LoadOptions) {
@@ -176,6 +186,7 @@ export class WasmHost implements Worker, QueueOwner {
       clear_route_cache: clearRouteCache,
       ...options.foreignFunctions,
     }));
+    this.grpcClusters = options.grpcClusters ? new Set(options.grpcClusters) : null;
     this.vmMetrics = new VmMetrics(this.shared.metrics, (m) => this.warn(m));
     this.importObject = this.buildImports(module, options.imports ?? {});
   }
@@ -203,6 +214,29 @@ export class WasmHost implements Worker, QueueOwner {
   /** Advances the shared virtual clock, firing due ticks on every host of the SharedState. */
   advance(ms: number): void {
     this.shared.advance(ms);
+  }
+
+  /** Answers a gRPC call with its message: proxy_on_grpc_receive(root, token, size) on its root. */
+  grpcReply(token: number, message: Uint8Array): void {
+    const call = this.takeGrpcCall(token);
+    this.grpcReceiving = Buffer.from(message);
+    try {
+      this.callback("proxy_on_grpc_receive", call.rootId, token, message.length);
+    } finally {
+      this.grpcReceiving = null;
+    }
+  }
+
+  /** Fails a gRPC call: proxy_on_grpc_close(root, token, status), e.g. 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED. */
+  grpcFail(token: number, status: number): void {
+    const call = this.takeGrpcCall(token);
+    this.callback("proxy_on_grpc_close", call.rootId, token, status);
+  }
+
+  private takeGrpcCall(token: number): GrpcCall {
+    const i = this.grpcCalls.findIndex((c) => c.token === token);
+    if (i < 0) throw new Error(`${this.name}: no gRPC call with token ${token} in flight`);
+    return this.grpcCalls.splice(i, 1)[0]!;
   }
 
   /** name -> value of the shared stats store (histograms: the recorded values). */
@@ -342,6 +376,8 @@ export class WasmHost implements Worker, QueueOwner {
         return this.configuring ? new ReadOnlyBuffer(this.configuring) : WasmResult.NotFound; // only in on_configure
       case BufferType.HttpCallResponseBody:
         return WasmResult.NotFound;
+      case BufferType.GrpcReceiveBuffer:
+        return this.grpcReceiving ? new ReadOnlyBuffer(this.grpcReceiving) : NO_BUFFER; // only in on_grpc_receive
       default:
         return NO_BUFFER; // HTTP bodies, gRPC receive buffer, call data: empty in a network filter
     }

@@ -7,6 +7,7 @@ import { BufferType, LogLevel, MAX_STREAM_TYPE, StreamType, WasmResult } from ".
 import { Connection } from "./connection";
 import type { ForeignCall } from "./foreign";
 import type { WasmHost } from "./host";
+import { clusterOfGrpcService } from "./grpc";
 import { propertyPath } from "./properties";
 
 type ImportFunction = (...args: never[]) => number;
@@ -228,9 +229,26 @@ export function proxyImports(h: WasmHost): Record<string, ImportFunction> {
     proxy_set_header_map_pairs: noHeaderMap("proxy_set_header_map_pairs"),
     proxy_get_header_map_size: noHeaderMap("proxy_get_header_map_size"),
 
-    // ---- callouts: the host has no clusters ----
+    // ---- callouts: gRPC unary calls answered by the test (grpc.ts); no HTTP calls or streams ----
     proxy_http_call: noCallouts("proxy_http_call"),
-    proxy_grpc_call: noCallouts("proxy_grpc_call"),
+    proxy_grpc_call(servicePtr: number, serviceSize: number, namePtr: number, nameSize: number, methodPtr: number, methodSize: number,
+      metadataPtr: number, metadataSize: number, requestPtr: number, requestSize: number, timeoutMs: number, tokenPtr: number): number {
+      const service = mem().read(servicePtr >>> 0, serviceSize >>> 0);
+      const serviceName = text(namePtr, nameSize);
+      const method = text(methodPtr, methodSize);
+      const request = mem().read(requestPtr >>> 0, requestSize >>> 0);
+      if (service === null || serviceName === null || method === null || request === null) return WasmResult.InvalidMemoryAccess;
+      if (metadataSize >>> 0 !== 0) h.warn("proxy_grpc_call: initial metadata is not modelled");
+      const cluster = clusterOfGrpcService(service) ?? service.toString("utf8");
+      if (h.grpcClusters !== null && !h.grpcClusters.has(cluster)) return WasmResult.ParseFailure;
+      const root = h.rootOf(h.requireContext());
+      const token = h.nextGrpcToken++;
+      if (!mem().writeU32(tokenPtr >>> 0, token)) return WasmResult.InvalidMemoryAccess;
+      const call = { token, rootId: root.id, cluster, serviceName, method, request: Buffer.from(request), timeoutMs: timeoutMs >>> 0 };
+      h.grpcCalls.push(call);
+      h.grpcCallLog.push(call);
+      return WasmResult.Ok;
+    },
     proxy_grpc_stream: noCallouts("proxy_grpc_stream"),
     proxy_grpc_send: noCallouts("proxy_grpc_send"),
     proxy_grpc_cancel: noCallouts("proxy_grpc_cancel"),

@@ -5,6 +5,8 @@ export { Connection } from "./connection";
 export type { CloseReason, FilterStateEntry, StepResult } from "./connection";
 export { encodeFilterStateArgs, decodeFilterStateArgs, WELL_KNOWN_FILTER_STATE_KEYS } from "./foreign";
 export type { ForeignCall, ForeignFunction } from "./foreign";
+export { clusterOfGrpcService } from "./grpc";
+export type { GrpcCall } from "./grpc";
 export { RootContext, VmFailedError, WasmHost, WasmTrapError } from "./host";
 export type { LoadOptions, LogEntry, PropertyWrite } from "./host";
 export { MetricStore } from "./metrics";

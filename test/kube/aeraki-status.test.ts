@@ -1,6 +1,7 @@
 // What a MetaRouter's status says on a real kube-apiserver (Aeraki's CRDs keep unknown spec fields, as
 // Aeraki's own do for status): a misspelled field refuses the object and the last good routing stays;
-// a field Meltemi cannot honour (globalRateLimit) is Ready=False with its reason while the routes apply.
+// what Meltemi cannot put in force (a globalRateLimit whose rate limit service has no gRPC port) is
+// Ready=False with its reason while the routes apply.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -48,14 +49,16 @@ test("MetaRouter status on a real kube-apiserver: refused keeps the last good ro
       await waitFor("the other service's plugin", async () => ((await c.owned(K.wasmPlugin, NS)).length === 2 ? true : undefined));
       assert.ok(await routesTo("v1")(), "the last good routing (v1) is kept while the MetaRouter is refused");
 
-      // Fixed, with a globalRateLimit: the routes apply (v2), Ready=False names what is not in force.
+      // Fixed, with a globalRateLimit whose rate limit service's port is tcp- (Aeraki's demo: no HTTP/2 in
+      // Istio, so no answer): the routes apply (v2), Ready=False names what is not in force.
+      await c.create(K.service, { apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: NS }, spec: { selector: { app: "rls" }, ports: [{ name: "tcp-rls", port: 8081, targetPort: 8081 }] } } as KubeObject);
       await c.patch(K.metaRouter, NS, "reviews", {
-        spec: { routes: routeTo("v2"), globalRateLimit: { domain: "d", rateLimitService: "outbound|8081||rls.svc", match: { attributes: { method: { exact: "a" } } }, descriptors: [{ property: "method", descriptorKey: "method" }] } },
+        spec: { routes: routeTo("v2"), globalRateLimit: { domain: "d", rateLimitService: `outbound|8081||rls.${NS}.svc.cluster.local`, match: { attributes: { method: { exact: "a" } } }, descriptors: [{ property: "method", descriptorKey: "method" }] } },
       });
       await waitFor("routing to v2", routesTo("v2"));
-      const degraded = await waitFor("Ready=False GlobalRateLimitNotSupported", async () => {
+      const degraded = await waitFor("Ready=False RateLimitServiceNotGrpc", async () => {
         const r = await c.ready(K.metaRouter, NS, "reviews");
-        return r?.reason === "GlobalRateLimitNotSupported" ? r : undefined;
+        return r?.reason === "RateLimitServiceNotGrpc" ? r : undefined;
       });
       assert.equal(degraded.status, "False");
       assert.match(degraded.message, /not \(all\) in force/);

@@ -28,6 +28,20 @@ test("RateLimitRequest bytes: domain, descriptor entries, per-descriptor hits_ad
   assert.equal(encodeRateLimitRequest("d", [{ entries: [], hitsAddend: 300 }]).toString("hex"), "0a016412051a0308ac02");
 });
 
+test("RateLimitResponse vectors of the filter's spec (filter/global/__tests__/rls_proto.spec.ts) decode as that spec expects", () => {
+  assert.deepEqual(decodeRateLimitResponse(Buffer.from("0801120f08011204080510041801220308901c", "hex")), {
+    overallCode: "OK",
+    statuses: [{ code: "OK", currentLimit: { requestsPerUnit: 5, unit: "DAY" }, limitRemaining: 1, durationUntilResetS: 3600 }],
+  });
+  assert.deepEqual(decodeRateLimitResponse(Buffer.from("0802120c08021204080510012202080112020801", "hex")), {
+    overallCode: "OVER_LIMIT",
+    statuses: [
+      { code: "OVER_LIMIT", currentLimit: { requestsPerUnit: 5, unit: "SECOND" }, limitRemaining: 0, durationUntilResetS: 1 },
+      { code: "OK", limitRemaining: 0, durationUntilResetS: 0 },
+    ],
+  });
+});
+
 test("ShouldRateLimit over gRPC, hand-encoded, counts with /json in one count", async () => {
   await awayFromDayEnd();
   const redis = await Redis.start();

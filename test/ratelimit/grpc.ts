@@ -47,6 +47,31 @@ export function encodeRateLimitRequest(domain: string, descriptors: GrpcDescript
   return Buffer.from(out);
 }
 
+export interface ResponseStatus {
+  code: keyof typeof CodeNumber;
+  currentLimit?: { requestsPerUnit: number; unit: keyof typeof UnitNumber };
+  limitRemaining?: number;
+  durationUntilResetS?: number;
+}
+
+const CodeNumber = { UNKNOWN: 0, OK: 1, OVER_LIMIT: 2 } as const;
+const UnitNumber = { UNKNOWN: 0, SECOND: 1, MINUTE: 2, HOUR: 3, DAY: 4, MONTH: 5, YEAR: 6 } as const;
+
+/** RateLimitResponse, as the service writes it (zero values omitted), for tests that play the service. */
+export function encodeRateLimitResponse(overall: keyof typeof CodeNumber, statuses: ResponseStatus[]): Buffer {
+  const out: number[] = [];
+  if (CodeNumber[overall] !== 0) out.push(...varintField(1, CodeNumber[overall]));
+  for (const s of statuses) {
+    const st: number[] = [];
+    if (CodeNumber[s.code] !== 0) st.push(...varintField(1, CodeNumber[s.code]));
+    if (s.currentLimit) st.push(...lenField(2, [...varintField(1, s.currentLimit.requestsPerUnit), ...varintField(2, UnitNumber[s.currentLimit.unit])]));
+    if (s.limitRemaining) st.push(...varintField(3, s.limitRemaining));
+    if (s.durationUntilResetS) st.push(...lenField(4, varintField(1, s.durationUntilResetS)));
+    out.push(...lenField(2, st));
+  }
+  return Buffer.from(out);
+}
+
 type Fields = Map<number, (bigint | Buffer)[]>;
 
 /** One message's fields, by number, in order (varints as bigint, length-delimited as bytes). */

@@ -107,19 +107,46 @@ export interface ServiceOptions {
   configLayout?: "file" | "configmap";
   /** RUNTIME_IGNOREDOTFILES: skip `..data` and the hidden directories (the service's default: false). */
   ignoreDotFiles?: boolean;
+  /** The configuration file's text as it is (e.g. a generated ConfigMap's config.yaml) instead of `descriptors`. */
+  configYaml?: string;
   /** Wait for the domain to be loaded (default); false: only for the service to be up. */
   waitForDomain?: boolean;
 }
 
 export class RateLimitService {
+  /** How it was started (for restart: the same ports, directory and settings). */
+  private binary = "";
+  private env: Record<string, string> = {};
+  private domain = "";
+
   private constructor(
-    readonly process: ChildProcess,
+    private child: ChildProcess,
     readonly httpUrl: string,
     readonly grpcPort: number,
     readonly debugUrl: string,
     readonly dir: string,
     private readonly configLayout: "file" | "configmap",
   ) {}
+
+  get process(): ChildProcess {
+    return this.child;
+  }
+
+  /** Starts it again after stop(), on the same ports with the same settings; waits until it is ready. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.child = RateLimitService.spawnService(this.binary, this.env, this.dir);
+    await this.waitReady(this.domain);
+  }
+
+  private static spawnService(binary: string, env: Record<string, string>, dir: string): ChildProcess {
+    const log = fs.openSync(path.join(dir, "service.log"), "a");
+    const child = spawn(binary, [], { env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    running.add(child);
+    child.on("exit", () => running.delete(child));
+    return child;
+  }
 
   /** Replaces the domain's config file the way its layout is updated (for a ConfigMap: the kubelet's swap). */
   updateConfig(domain: string, descriptors: DescriptorConfig[]): void {
@@ -136,7 +163,7 @@ export class RateLimitService {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-ratelimit-"));
     const configDir = path.join(dir, "runtime/current/config");
     fs.mkdirSync(configDir, { recursive: true });
-    writeConfig(configDir, options.configLayout ?? "file", `${options.domain}.yaml`, serviceConfigYaml(options.domain, options.descriptors));
+    writeConfig(configDir, options.configLayout ?? "file", `${options.domain}.yaml`, options.configYaml ?? serviceConfigYaml(options.domain, options.descriptors));
     // freePort is racy: a port taken meanwhile makes the service exit at once; try fresh ones.
     for (let attempt = 1; ; attempt++) {
       const [port, grpcPort, debugPort] = [await freePort(), await freePort(), await freePort()];
@@ -152,12 +179,11 @@ export class RateLimitService {
         RUNTIME_IGNOREDOTFILES: String(options.ignoreDotFiles ?? false),
         LOG_LEVEL: "warn",
       };
-      const log = fs.openSync(path.join(dir, "service.log"), "a");
-      const child = spawn(binary, [], { env, stdio: ["ignore", log, log] });
-      fs.closeSync(log);
-      running.add(child);
-      child.on("exit", () => running.delete(child));
+      const child = RateLimitService.spawnService(binary, env, dir);
       const s = new RateLimitService(child, `http://127.0.0.1:${port}`, grpcPort, `http://127.0.0.1:${debugPort}`, dir, options.configLayout ?? "file");
+      s.binary = binary;
+      s.env = env;
+      s.domain = options.domain;
       try {
         await s.waitReady(options.waitForDomain === false ? "" : options.domain);
         return s;
