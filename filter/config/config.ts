@@ -261,7 +261,7 @@ function parseRoute(c: Checker, v: JsonValue, path: string): Route | null {
   if (req !== null) route.requestMutation = parseMutation(c, req, join(path, "requestMutation"));
   const resp = v.get("responseMutation");
   if (resp !== null) route.responseMutation = parseMutation(c, resp, join(path, "responseMutation"));
-  return c.failed ? null : route.finish();
+  return c.failed ? null : route;
 }
 
 function parseBucket(c: Checker, v: JsonValue, path: string, key: string): TokenBucket | null {

@@ -12,7 +12,7 @@
 // codecFlags holds the offset of the attachments map in the frame (0: the frame has none), which
 // encodeMutated uses.
 import { ByteReader, ByteWriter, bytesEqual } from "../bytes";
-import { Codec, DecodeError, DecodeStatus, ErrorKind, Limits, Mutation } from "../codec";
+import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, withRoutingKey } from "../codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
 import { countParameters } from "./descriptor";
 import { Hessian2Reader, StringKind, Tag } from "./hessian2";
@@ -290,28 +290,63 @@ export class DubboCodec extends Codec {
     return true;
   }
 
-  encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void {
-    const start = this.writeResponseHeader(out, md, statusFor(kind), 0);
+  /**
+   * Requests routed per request get the routing key as an attachment (dubbo_proxy matches attachments
+   * as headers: controller/translate/envoy/routing_key.ts), with the route's mutation; otherwise the
+   * mutation alone. Without either, the frame is unchanged. Refused mutations (events, error
+   * responses, too many keys) set ctx.dropped and leave the frame unchanged.
+   */
+  encode(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded {
+    const cluster = ctx.direction == Direction.Request ? ctx.cluster : null;
+    if (cluster === null && ctx.mutation === null) return Encoded.Unchanged;
+    const mutation = cluster !== null ? withRoutingKey(ctx.mutation, cluster) : ctx.mutation!;
+    if (this.encodeMutated(ptr, md, mutation, out)) return Encoded.Written;
+    ctx.dropped = true;
+    return Encoded.Unchanged;
+  }
+
+  respond(kind: ErrorKind, message: string, request: Metadata, out: ByteWriter): void {
+    const start = this.writeResponseHeader(out, request, statusFor(kind), 0);
     writeString(out, message);
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
   }
 
+  /** The reply to a heartbeat request (what a provider answers); the filter lets heartbeats through, tests use it. */
   encodeHeartbeatReply(md: Metadata, out: ByteWriter): void {
     const start = this.writeResponseHeader(out, md, Status.OK, FLAG_EVENT);
     writeNull(out);
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
   }
 
-  /** A two-way heartbeat request with the rejected request's id: every Dubbo peer answers it at once. */
-  encodeProbe(md: Metadata, out: ByteWriter): bool {
+  /**
+   * A two-way heartbeat request with the rejected request's id: every Dubbo peer answers it at once,
+   * and dubbo_proxy answers heartbeats itself, so `cluster` is not needed.
+   */
+  probe(request: Metadata, cluster: string | null, out: ByteWriter): bool {
     const start = out.length;
     out.u16(MAGIC);
     out.u8(FLAG_REQUEST | FLAG_TWO_WAY | FLAG_EVENT | SERIALIZATION_HESSIAN2);
     out.u8(0);
-    out.i64(md.requestId);
+    out.i64(request.requestId);
     out.u32(0);
     writeNull(out);
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
+    return true;
+  }
+
+  /**
+   * A frame decode refused is answerable when its 16-byte header is whole and says two-way request
+   * (not an event): the request id is all a Dubbo consumer needs to fail the call with our message
+   * (a frame over the size limit, an unsupported serialization, a body that is not hessian2).
+   */
+  identify(ptr: usize, len: u32, md: Metadata): bool {
+    if (len < HEADER_SIZE || <u32>load<u8>(ptr) != MAGIC_HIGH || <u32>load<u8>(ptr + 1) != (MAGIC & 0xff)) return false;
+    const flag = <u32>load<u8>(ptr + 2);
+    if ((flag & FLAG_REQUEST) == 0 || (flag & FLAG_TWO_WAY) == 0 || (flag & FLAG_EVENT) != 0) return false;
+    md.reset();
+    md.kind = MessageKind.Request;
+    md.twoWay = true;
+    md.requestId = <i64>bswap<u64>(load<u64>(ptr + 4));
     return true;
   }
 

@@ -381,7 +381,7 @@ describe("DubboCodec replies", () => {
     const statuses: u8[] = [100, 70, 70, 60, 40];
     for (let i = 0; i < kinds.length; i++) {
       const out = new ByteWriter();
-      c.encodeError(md, kinds[i], "meltemi: nope", out);
+      c.respond(kinds[i], "meltemi: nope", md, out);
       expect(load<u8>(out.ptr + 2)).toBe(0x02, "a response, hessian2");
       expect(load<u8>(out.ptr + 3)).toBe(statuses[i]);
       expect(bswap<u32>(load<u32>(out.ptr + 12))).toBe(14, "body: the message as a hessian2 string");
