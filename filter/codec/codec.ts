@@ -164,6 +164,21 @@ export abstract class Codec {
   abstract get name(): string;
 
   /**
+   * The native Envoy network filter that routes this protocol per request behind the filter, by the
+   * routing key encode() writes ("": none, so perConnection mode only). For the codec manifest.
+   */
+  get nativeRouter(): string { return ""; }
+
+  /** Where encode() writes the cluster for the native router, in words (codec manifest). */
+  get routingKey(): string { return ""; }
+
+  /** What respond()'s code is (codec manifest): e.g. Dubbo's response status. */
+  abstract get errorCodeField(): string;
+
+  /** The protocol's code in respond()'s reply for `kind` (codec manifest). */
+  abstract errorCode(kind: ErrorKind): i32;
+
+  /**
    * Answers come back in the order of their calls on one connection (Thrift's processors answer one
    * call at a time), so an answer that overtakes an older call shows that call is oneway (oneway.ts).
    */

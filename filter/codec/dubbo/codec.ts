@@ -12,7 +12,7 @@
 // codecFlags holds the offset of the attachments map in the frame (0: the frame has none), which
 // encodeMutated uses.
 import { ByteReader, ByteWriter, bytesEqual } from "../bytes";
-import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, withRoutingKey } from "../codec";
+import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, ROUTING_KEY, withRoutingKey } from "../codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
 import { countParameters } from "./descriptor";
 import { Hessian2Reader, StringKind, Tag } from "./hessian2";
@@ -60,6 +60,11 @@ export class DubboCodec extends Codec {
   }
 
   get name(): string { return "dubbo"; }
+
+  get nativeRouter(): string { return "envoy.filters.network.dubbo_proxy"; }
+  get routingKey(): string { return "attachment " + ROUTING_KEY + " (dubbo_proxy route header match)"; }
+  get errorCodeField(): string { return "response status"; }
+  errorCode(kind: ErrorKind): i32 { return <i32>statusFor(kind); }
 
   decode(ptr: usize, len: u32, md: Metadata): DecodeStatus {
     this.error = DecodeError.None;

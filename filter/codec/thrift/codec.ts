@@ -60,6 +60,11 @@ export class ThriftCodec extends Codec {
 
   get name(): string { return "thrift"; }
 
+  get nativeRouter(): string { return "envoy.filters.network.thrift_proxy"; }
+  get routingKey(): string { return "message name prefix <cluster>: (thrift_proxy service_name route, strip_service_name)"; }
+  get errorCodeField(): string { return "TApplicationException type"; }
+  errorCode(kind: ErrorKind): i32 { return <i32>appExceptionTypeOf(kind); }
+
   /** A Thrift processor answers one call at a time, in order (oneway.ts learns oneway methods from it). */
   get answersInOrder(): bool { return true; }
 

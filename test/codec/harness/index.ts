@@ -2,11 +2,11 @@
 // see test/codec/harness.ts). It lets interop tests feed frames captured from real Thrift and Dubbo
 // peers through the same codec code the filter runs, and hand frames Meltemi encodes back to real peers.
 import { ByteWriter } from "../../../filter/codec/bytes";
-import { Codec, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, decodeErrorName } from "../../../filter/codec/codec";
+import { Codec, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, decodeErrorName, errorKindName } from "../../../filter/codec/codec";
 import { DubboCodec } from "../../../filter/codec/dubbo/codec";
 import { Metadata, MessageKind } from "../../../filter/codec/metadata";
 import { FrameStream } from "../../../filter/codec/stream";
-import { createCodec } from "../../../filter/codec/registry";
+import { CODEC_NAMES, createCodec } from "../../../filter/codec/registry";
 
 function kindName(k: MessageKind): string {
   switch (k) {
@@ -132,4 +132,29 @@ export function heartbeatReply(protocol: string, request: Uint8Array): Uint8Arra
   const w = new ByteWriter();
   if (codec instanceof DubboCodec) (codec as DubboCodec).encodeHeartbeatReply(md, w);
   return copyOut(w);
+}
+
+/**
+ * The codec manifest (filter/codec/manifest.json, read by the controller): every codec of the
+ * registry and what it can do, as the codecs themselves say it. scripts/codec-manifest.mjs writes it.
+ */
+export function codecManifest(): string {
+  let s = "{\"codecs\":[";
+  for (let i = 0; i < CODEC_NAMES.length; i++) {
+    const c = codecFor(CODEC_NAMES[i], new Limits());
+    const probe = new ByteWriter();
+    const hasProbe = c.probe(new Metadata(), null, probe);
+    probe.free();
+    if (i > 0) s += ",";
+    s += "{\"name\":" + quote(c.name);
+    s += ",\"routingModes\":" + (c.nativeRouter.length > 0 ? "[\"perRequest\",\"perConnection\"]" : "[\"perConnection\"]");
+    s += ",\"nativeRouter\":" + (c.nativeRouter.length > 0 ? quote(c.nativeRouter) : "null");
+    s += ",\"routingKey\":" + (c.routingKey.length > 0 ? quote(c.routingKey) : "null");
+    s += ",\"answersInOrder\":" + (c.answersInOrder ? "true" : "false");
+    s += ",\"probe\":" + (hasProbe ? "true" : "false");
+    s += ",\"errorReplies\":{\"field\":" + quote(c.errorCodeField);
+    for (let k = 0; k <= <i32>ErrorKind.BadRequest; k++) s += "," + quote(errorKindName(<ErrorKind>k)) + ":" + c.errorCode(<ErrorKind>k).toString();
+    s += "}}";
+  }
+  return s + "]}";
 }
