@@ -9,12 +9,16 @@
 //   rewritten on its way back into the protocol's error reply. Envoy gives a network filter no call to
 //   write to the client on its own (docs/platform.md), so the reply rides on the answer. Other requests on
 //   the connection are unaffected.
+// - a request frame the codec refuses: the protocol's error for it where the codec can still tell which
+//   request it was (Codec.identify; the same probe mechanism), then the connection closes (requestInvalid).
 // In perConnection mode the first request also picks the cluster of the whole connection
 // (upstream.ts): the connection is paused until that request is complete.
 //
-// Buffers: each callback reads what Envoy holds, decodes it in place (FrameStream.begin), and replaces
-// Envoy's buffer (prefix replacement (0, length), which Envoy allows) with the complete frames it
-// decided on. Only an incomplete frame is copied: it stays in the FrameStream until the rest arrives.
+// Buffers: each callback reads what Envoy holds and decodes it in place (FrameStream.begin). What goes
+// on is built copy-on-write (output.ts): while every frame is unchanged (Codec.encode answers
+// Unchanged) it is a span of the read, and when that span is all Envoy holds, Envoy's buffer is left
+// alone; otherwise the buffer is replaced (prefix replacement (0, length), which Envoy allows) with the
+// decided frames. Only an incomplete frame is copied: it stays in the FrameStream until the rest arrives.
 // Every growth of what a connection keeps between reads is admitted by the VM's memory budget first
 // (memory_budget.ts); past it, the newest offender is shed. Fail closed: when Envoy's buffer cannot be
 // read or replaced, the connection is closed and nothing of that read goes on (a denied request must
