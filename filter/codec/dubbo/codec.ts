@@ -51,8 +51,12 @@ export function statusFor(kind: ErrorKind): u32 {
 export class DubboCodec extends Codec {
   private readonly header: ByteReader = new ByteReader();
   private readonly body: Hessian2Reader = new Hessian2Reader();
-  /** For encodeMutated, which decodes the frame again to find its attachments. */
+  /** For encodeMutated, which decodes a frame again when it was not the last one decoded. */
   private readonly scratch: Metadata;
+  /** The frame decode last returned Frame for (0: none), and its attachments offset (codecFlags). */
+  private decodedPtr: usize = 0;
+  private decodedLength: u32 = 0;
+  private decodedMapOffset: u32 = 0;
 
   constructor(limits: Limits) {
     super(limits);
@@ -67,6 +71,14 @@ export class DubboCodec extends Codec {
   errorCode(kind: ErrorKind): i32 { return <i32>statusFor(kind); }
 
   decode(ptr: usize, len: u32, md: Metadata): DecodeStatus {
+    const status = this.decodeFrame(ptr, len, md);
+    this.decodedPtr = status == DecodeStatus.Frame ? ptr : 0;
+    this.decodedLength = status == DecodeStatus.Frame ? md.frameLength : 0;
+    this.decodedMapOffset = status == DecodeStatus.Frame ? md.codecFlags : 0;
+    return status;
+  }
+
+  private decodeFrame(ptr: usize, len: u32, md: Metadata): DecodeStatus {
     this.error = DecodeError.None;
     if (len == 0) return DecodeStatus.NeedMore;
     // Reject a stream that is not Dubbo at its first bytes, before waiting for a whole header.
@@ -228,12 +240,16 @@ export class DubboCodec extends Codec {
     if ((flag & FLAG_EVENT) != 0) return false;
     if (!isRequest && <u32>load<u8>(ptr + 3) != Status.OK) return false;
 
-    // Decode again: it finds the attachments and rebuilds the class definitions the map may refer to.
-    const scratch = this.scratch;
-    scratch.reset();
-    this.error = DecodeError.None;
-    if (this.decode(ptr, frameLength, scratch) != DecodeStatus.Frame) return false;
-    const mapOffset = scratch.codecFlags;
+    // The map's entries may refer to class definitions made earlier in the body: the body reader holds
+    // them when the frame at `ptr` is the one this codec decoded last (the filter encodes a frame right
+    // after decoding it); otherwise decode again, which finds the attachments and rebuilds them.
+    let mapOffset = this.decodedMapOffset;
+    if (ptr != this.decodedPtr || frameLength != this.decodedLength) {
+      const scratch = this.scratch;
+      scratch.reset();
+      if (this.decode(ptr, frameLength, scratch) != DecodeStatus.Frame) return false;
+      mapOffset = scratch.codecFlags;
+    }
 
     let responseFlag: i32 = -1;
     if (!isRequest) {
