@@ -32,14 +32,16 @@ const isProtocolError = (e: unknown): boolean => {
   return x.name === "TApplicationException" && x.type === 7 && /^meltemi: malformed request \(frame_too_large: /.test(x.message ?? "");
 };
 
+// bigFirst: the oversized call is the connection's first request (perConnection: it would have picked
+// the cluster; tcp_proxy's default cluster answers the probe).
 const cases = [
-  { wire: "framed binary", mode: "perConnection" },
-  { wire: "buffered compact", mode: "perConnection" },
-  { wire: "buffered binary", mode: "perRequest" },
+  { wire: "framed binary", mode: "perConnection", bigFirst: false },
+  { wire: "buffered compact", mode: "perConnection", bigFirst: true },
+  { wire: "buffered binary", mode: "perRequest", bigFirst: false },
 ];
 
 for (const c of cases) {
-  test(`Thrift ${c.wire}, ${c.mode}: a call over the frame limit gets PROTOCOL_ERROR, then the connection closes`, { timeout: 120_000 }, async (t) => {
+  test(`Thrift ${c.wire}, ${c.mode}: a call over the frame limit${c.bigFirst ? " (the first request)" : ""} gets PROTOCOL_ERROR, then the connection closes`, { timeout: 120_000 }, async (t) => {
     const wire = WIRES.find((w) => w.name === c.wire)!;
     const { Greeter } = generated();
     const server = await startServer(wire, { greeting: "v1" });
@@ -53,7 +55,7 @@ for (const c of cases) {
       const client = connect(port, wire);
       t.after(() => client.close());
       const greeter = client.client(Greeter);
-      assert.equal(await call<string>((cb) => greeter.hello("small", cb)), "v1 small");
+      if (!c.bigFirst) assert.equal(await call<string>((cb) => greeter.hello("small", cb)), "v1 small");
       await assert.rejects(call((cb) => greeter.hello(BIG, cb)), isProtocolError, "the client gets the protocol's error, not an EOF");
       const socket: net.Socket = client.conn.connection;
       await until("the filter closes the connection", () => socket.destroyed || socket.readableEnded);
