@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { WasmHost } from "../host/index";
 import { decode } from "../codec/harness";
 import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
-import { WIRES, encodeWith, thrift, type Wire } from "../codec/thrift/peers";
+import { HEADER_WIRE, WIRES, encodeWith, thrift, type Wire } from "../codec/thrift/peers";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
 const { MessageType, Type } = thrift.Thrift;
@@ -90,6 +90,18 @@ for (const wire of WIRES) {
     assert.equal(vm.failed, false);
   });
 }
+
+test("thrift THeader: a call over the frame limit gets PROTOCOL_ERROR in THeader", async () => {
+  const vm = await load("thrift");
+  const conn = vm.connect();
+  const r = conn.downstream(thriftCall(HEADER_WIRE, "hello", 11, "x".repeat(MAX_FRAME * 2)));
+  assert.deepEqual((await decode("thrift", r.forwarded)).frames.map((f) => [f.requestId, f.metadata.method]), [["11", "meltemi-probe"]]);
+  const [name, type, seqid, exceptionType, message] = readException(HEADER_WIRE, conn.upstream(probeAnswer(HEADER_WIRE, 11)).written);
+  assert.deepEqual([name, type, seqid, exceptionType], ["hello", MessageType.EXCEPTION, 11, 7]);
+  assert.match(message, /^meltemi: malformed request \(frame_too_large: /);
+  vm.advance(10);
+  assert.equal(conn.closedBy, "filter");
+});
 
 test("thrift buffered binary: a call whose struct holds an unknown field type gets PROTOCOL_ERROR", async () => {
   const wire = WIRES.find((w) => w.name === "buffered binary")!;

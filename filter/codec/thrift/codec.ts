@@ -51,6 +51,7 @@ const decodeLayout = new FrameLayout();
 const encodeLayout = new FrameLayout();
 const entries = new HeaderEntries();
 const identifyHeader = new MessageHeader();
+const identifyInfo = new HeaderInfo();
 
 export class ThriftCodec extends Codec {
   /** Metadata.codecFlags of the first call/oneway this codec decoded (-1 before): the client's wire format. */
@@ -222,8 +223,8 @@ export class ThriftCodec extends Codec {
   /**
    * A frame decode refused is answerable when its message header can be read from the bytes at hand
    * and says CALL: the seqid and name are what a client needs to match a TApplicationException to its
-   * call. THeader frames are not (their header data comes first and is what failed, or its protocol
-   * is one we do not write). A frame over the size limit is identified from its first bytes.
+   * call; for THeader, once its header data reads (binary or compact inside). A frame over the size
+   * limit is identified from its first bytes.
    */
   identify(ptr: usize, len: u32, md: Metadata): bool {
     if (len < 2) return false;
@@ -237,8 +238,19 @@ export class ThriftCodec extends Codec {
       return false;
     } else {
       const b4 = <u32>load<u8>(ptr + 4);
-      if (((b4 << 8) | <u32>load<u8>(ptr + 5)) == HEADER_MAGIC) return false;
-      if (b4 == 0x80 || b4 == 0x82 || b4 == 0) {
+      if (((b4 << 8) | <u32>load<u8>(ptr + 5)) == HEADER_MAGIC) {
+        // THeader: the message follows the header data, when that can be read from the bytes at hand.
+        const h = identifyInfo;
+        const r = reader.start(ptr, len, u32.MAX_VALUE);
+        readHeaderData(r, len, h);
+        if (!r.ok) return false;
+        if (h.protocolId == HEADER_PROTOCOL_COMPACT) protocol = Protocol.Compact;
+        else if (h.protocolId == HEADER_PROTOCOL_BINARY) protocol = Protocol.Binary;
+        else return false;
+        transport = Transport.Header;
+        at = h.payloadStart;
+        if (at >= len) return false;
+      } else if (b4 == 0x80 || b4 == 0x82 || b4 == 0) {
         transport = Transport.Framed;
         protocol = protocolAt(b4);
         at = 4;
