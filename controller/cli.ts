@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { LogLevel, RuntimeConfig } from "./runtime/config";
 import type { SourceFactory } from "./runtime/sources";
+import { CODEC_NAMES } from "./translate/codecs";
 import { DEFAULT_OPTIONS, type FailStrategy, type TranslateOptions } from "./translate/options";
 import { render } from "./render/render";
 
@@ -88,12 +89,20 @@ function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOp
       trafficExtension: flags.trafficExtension === "always",
       rootNamespace: flags.rootNamespace,
       clusterDomain: flags.clusterDomain,
-      codecs: flags.codecs.split(",").map((c) => c.trim()).filter((c) => c !== ""),
+      codecs: codecList(flags.codecs),
       failStrategy: flags.failStrategy,
       earlyDataBytes: flags.earlyDataBytes,
     },
     warnings,
   };
+}
+
+/** --codecs: a subset of the codec manifest (a module built with fewer codecs); any other name is refused. */
+function codecList(flag: string): string[] {
+  const names = flag.split(",").map((c) => c.trim()).filter((c) => c !== "");
+  const unknown = names.filter((c) => !CODEC_NAMES.includes(c));
+  if (unknown.length > 0) throw new InvalidArgumentError(`--codecs: ${unknown.join(", ")} not in the codec manifest (filter/codec/manifest.json: ${CODEC_NAMES.join(", ")})`);
+  return names;
 }
 
 /** GETs of live objects for `render --kubeconfig` (loaded lazily: offline renders never load client-node). */

@@ -79,7 +79,14 @@ export class MeltemiRoot extends RootContext {
     this.updateTick();
   }
 
-  /** A connection closed while held. */
+  /** Closes a connection on the next tick (Connection.closeAfterLastReply). */
+  closeSoon(c: Connection): void {
+    c.closeDue = true;
+    this.held.hold(c);
+    this.updateTick();
+  }
+
+  /** A connection closed while held (or due to close). */
   forgetConnection(c: Connection): void {
     this.held.forget(c);
     this.updateTick();

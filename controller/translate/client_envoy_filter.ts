@@ -24,6 +24,7 @@ const ENVOY_FAILURE_POLICY: Record<FailStrategy, "FAIL_OPEN" | "FAIL_CLOSED" | "
   FAIL_CLOSE: "FAIL_CLOSED",
   FAIL_RELOAD: "FAIL_RELOAD",
 };
+import { DUBBO_PROXY, THRIFT_PROXY, nativeRouterOf } from "./codecs";
 import type { ProtocolBinding, RoutingMode } from "./protocols";
 
 export const NETWORKING_API = "networking.istio.io/v1alpha3";
@@ -50,14 +51,15 @@ function routingPatch(input: ClientEnvoyFilterInput, statPrefix: string): { oper
     return { operation: "MERGE", value: tcpProxyEarlyDataPatch({ earlyDataBytes: input.options.earlyDataBytes }) };
   }
   const routeConfigName = statPrefix;
-  if (input.binding.codec === "thrift") {
+  const router = nativeRouterOf(input.binding.codec);
+  if (router === THRIFT_PROXY) {
     const t = input.binding.thrift;
     return {
       operation: "REPLACE",
       value: thriftProxyFilter({ statPrefix, routeConfigName, clusters: input.clusters, ...(input.mirrors?.size ? { mirrors: input.mirrors } : {}), ...(t?.transport ? { transport: t.transport } : {}), ...(t?.protocol ? { protocol: t.protocol } : {}) }),
     };
   }
-  if (input.binding.codec === "dubbo") return { operation: "REPLACE", value: dubboProxyFilter({ statPrefix, routeConfigName, clusters: input.clusters }) };
+  if (router === DUBBO_PROXY) return { operation: "REPLACE", value: dubboProxyFilter({ statPrefix, routeConfigName, clusters: input.clusters }) };
   throw new Error(`no native router for codec ${input.binding.codec}`);
 }
 

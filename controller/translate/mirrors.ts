@@ -10,6 +10,7 @@ import type { SubsetIndex } from "../discovery/subsets";
 import type { Diagnostics } from "./diagnostics";
 import type { ThriftMirror } from "./envoy/thrift_proxy";
 import type { RouterIntent } from "./intent";
+import { THRIFT_PROXY, nativeRouterOf } from "./codecs";
 import type { RoutingMode } from "./protocols";
 
 export interface MirrorInput {
@@ -31,7 +32,7 @@ export function thriftMirrors(input: MirrorInput): Map<string, ThriftMirror> {
   const mirrors = new Map<string, ThriftMirror>();
   const mirrored = router.routes.map((r, i) => ({ r, clusters: routeClusters[i] ?? [] })).filter((e) => e.r.mirror);
   if (mirrored.length === 0) return mirrors;
-  if (codec !== "thrift" || mode !== "perRequest") {
+  if (nativeRouterOf(codec) !== THRIFT_PROXY || mode !== "perRequest") {
     const why = mode !== "perRequest" ? "perConnection routing has no per-request router to copy requests" : `Envoy's native router for codec "${codec}" cannot mirror (only thrift_proxy has request_mirror_policies)`;
     for (const { r } of mirrored) diags.degrade(router.source, "MirrorNotSupported", `traffic mirroring is not applied on ${service.host} port ${port.number}: ${why}; the route forwards normally`, `${r.path}.mirror`);
     return mirrors;

@@ -1,4 +1,5 @@
 // What the translation needs to know about the cluster and the filter build, besides the inputs.
+import { CODEC_NAMES } from "./codecs";
 
 export type FailStrategy = "FAIL_OPEN" | "FAIL_CLOSE" | "FAIL_RELOAD";
 
@@ -18,7 +19,7 @@ export interface TranslateOptions {
   /** The controller's own namespace (informational: generated objects live next to their inputs). */
   controllerNamespace: string;
   clusterDomain: string;
-  /** Codecs compiled into the filter. */
+  /** Codecs compiled into the filter (default: every codec of the manifest, translate/codecs.ts). */
   codecs: string[];
   /** tcp_proxy early-data buffer in perConnection mode (Envoy caps it at 1 MiB). */
   earlyDataBytes: number;
@@ -47,7 +48,7 @@ export const DEFAULT_OPTIONS: TranslateOptions = {
   rootNamespace: "istio-system",
   controllerNamespace: "meltemi-system",
   clusterDomain: "cluster.local",
-  codecs: ["dubbo", "thrift"],
+  codecs: [...CODEC_NAMES],
   earlyDataBytes: 65536,
   failStrategy: "FAIL_RELOAD",
   slimeGlobal: { domain: "slime", cluster: "outbound|18081||rate-limit.istio-system.svc.cluster.local", configMapNamespace: "istio-system", configMapName: "rate-limit-config" },

@@ -2,7 +2,7 @@
 // ApplicationProtocols, and the built-ins (dubbo, thrift).
 import type { RpcProtocolSpec } from "../api/types";
 import { rpcProtocol } from "../api/schema/rpc_protocol";
-import { NATIVE_ROUTER_CODECS } from "../api/schema/rpc_protocol";
+import { codecNotAvailable, hasNativeRouter } from "./codecs";
 import { applicationProtocolSpecSchema } from "../k8s/aeraki";
 import { refOf, type ObjectRef } from "../k8s/objects";
 import type { Diagnostics } from "./diagnostics";
@@ -23,9 +23,6 @@ export interface ProtocolBinding {
   source?: ObjectRef;
 }
 
-export function hasNativeRouter(codec: string): boolean {
-  return (NATIVE_ROUTER_CODECS as readonly string[]).includes(codec);
-}
 
 const AERAKI_CODEC_PREFIX = "aeraki.meta_protocol.codec.";
 
@@ -62,10 +59,11 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
       diags.error(ref, "RedefinesBuiltIn", `protocol "${protocol}" is Meltemi's built-in ${protocol} codec; an ApplicationProtocol may name it only with that codec (${AERAKI_CODEC_PREFIX}${protocol}), not "${codecName}": it would change the protocol of every ${protocol} service in the mesh`, "spec.codec");
       continue;
     }
-    if (!options.codecs.includes(codec)) {
+    const missing = codecNotAvailable(codec, options.codecs, codecName);
+    if (missing) {
       // Valid Aeraki YAML for a protocol Meltemi has no codec for: applied in no part, so not Ready,
       // but not invalid either (render exits 0 for it).
-      diags.degrade(ref, "CodecNotAvailable", `codec "${codecName}" has no Meltemi codec (the filter has: ${options.codecs.join(", ")}); services of protocol "${protocol}" are left to Istio's plain TCP handling`, "spec.codec");
+      diags.degrade(ref, "CodecNotAvailable", `${missing}; services of protocol "${protocol}" are left to Istio's plain TCP handling`, "spec.codec");
       bindings.delete(protocol);
       continue;
     }
@@ -83,8 +81,9 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
     if (refuseUnknownFields(report.unknownFields, "", "RpcProtocol", ref, diags)) continue;
     const spec = rp.spec!;
     const name = rp.metadata.name ?? "";
-    if (!options.codecs.includes(spec.codec)) {
-      diags.error(ref, "CodecNotAvailable", `codec "${spec.codec}" is not compiled into the filter (it has: ${options.codecs.join(", ")})`, "spec.codec");
+    const missing = codecNotAvailable(spec.codec, options.codecs);
+    if (missing) {
+      diags.error(ref, "CodecNotAvailable", missing, "spec.codec");
       continue;
     }
     const mode: RoutingMode = spec.routingMode ?? (hasNativeRouter(spec.codec) ? "perRequest" : "perConnection");

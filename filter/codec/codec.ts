@@ -1,7 +1,8 @@
 // The codec interface: what a protocol implements, and nothing more (docs/design.md, modelled on
-// Envoy's generic_proxy codec and Aeraki's MetaProtocol codec). A codec knows frame boundaries,
-// message kinds, request ids, routable metadata, how to re-encode a frame with a mutation, and how
-// to write an error reply or a heartbeat reply. Routing, limits and policies live elsewhere.
+// Envoy's generic_proxy codec and Aeraki's MetaProtocol codec): decode a frame; encode it as an
+// encoding context asks (or say it is unchanged); respond to a request with the protocol's error
+// reply; write a probe. A codec knows frame boundaries, message kinds, request ids, routable
+// metadata and its own routing key. Routing, limits and policies live elsewhere.
 //
 // One codec instance serves one connection (a codec may remember what it detected, e.g. Thrift's
 // transport). Codecs never abort on bad input: they return Invalid with a typed DecodeError.
@@ -88,10 +89,62 @@ export class Mutation {
 
 /**
  * The metadata key that carries the chosen cluster to the native router behind the filter in
- * perRequest mode (a Dubbo attachment that dubbo_proxy routes match as a header). The controller
- * builds the route table from the same name: controller/translate/envoy/routing_key.ts.
+ * perRequest mode, for codecs whose router matches it as a header (Dubbo attachments, Thrift THeader
+ * headers). The controller builds the route table from the same name: controller/translate/envoy/routing_key.ts.
  */
 export const ROUTING_KEY = "x-meltemi-cluster";
+
+const routedScratch = new Mutation();
+
+/**
+ * `mutation` plus ROUTING_KEY = `cluster`, in a scratch Mutation (one per VM: valid until the next
+ * call; a VM runs one callback at a time). For codecs whose routing key is a key/value.
+ */
+export function withRoutingKey(mutation: Mutation | null, cluster: string): Mutation {
+  const m = routedScratch;
+  m.keys.length = 0;
+  m.values.length = 0;
+  if (mutation !== null) {
+    for (let i = 0; i < mutation.keys.length; i++) m.set(unchecked(mutation.keys[i]), unchecked(mutation.values[i]));
+  }
+  return m.set(ROUTING_KEY, cluster);
+}
+
+/** Which way a frame travels: from the client (requests) or to it (answers). */
+export enum Direction { Request = 0, Response = 1 }
+
+/** What Codec.encode did with a frame. */
+export enum Encoded {
+  /** Nothing written: the frame goes on byte for byte as it came (the caller need not copy it). */
+  Unchanged = 0,
+  /** The frame, changed, was appended to `out`. */
+  Written = 1,
+}
+
+/**
+ * What the filter asks of one frame on its way through (Envoy generic_proxy's encoding context): set
+ * `mutation`'s keys, and in perRequest mode route the request to `cluster` the way the native Envoy
+ * router behind the filter reads it. The codec answers Unchanged when no byte has to change, and
+ * sets `dropped` when the protocol (or this client's wire format) cannot carry what was asked: the
+ * frame then goes on without it.
+ */
+export class EncodeContext {
+  direction: Direction = Direction.Request;
+  /** Keys to add or overwrite (the route's request or response mutation); null: none. */
+  mutation: Mutation | null = null;
+  /** perRequest mode, requests only: the cluster the native router must forward this request to. */
+  cluster: string | null = null;
+  /** Set by the codec: the mutation or the routing key could not be carried. */
+  dropped: bool = false;
+
+  set(direction: Direction, mutation: Mutation | null, cluster: string | null): EncodeContext {
+    this.direction = direction;
+    this.mutation = mutation !== null && mutation.isEmpty ? null : mutation;
+    this.cluster = cluster;
+    this.dropped = false;
+    return this;
+  }
+}
 
 export abstract class Codec {
   error: DecodeError = DecodeError.None;
@@ -107,7 +160,29 @@ export abstract class Codec {
 
   constructor(public readonly limits: Limits) {}
 
+  /** The protocol's name, as in the filter configuration and in the codec manifest (registry.ts). */
   abstract get name(): string;
+
+  /**
+   * The native Envoy network filter that routes this protocol per request behind the filter, by the
+   * routing key encode() writes ("": none, so perConnection mode only). For the codec manifest.
+   */
+  get nativeRouter(): string { return ""; }
+
+  /** Where encode() writes the cluster for the native router, in words (codec manifest). */
+  get routingKey(): string { return ""; }
+
+  /** What respond()'s code is (codec manifest): e.g. Dubbo's response status. */
+  abstract get errorCodeField(): string;
+
+  /** The protocol's code in respond()'s reply for `kind` (codec manifest). */
+  abstract errorCode(kind: ErrorKind): i32;
+
+  /**
+   * Answers come back in the order of their calls on one connection (Thrift's processors answer one
+   * call at a time), so an answer that overtakes an older call shows that call is oneway (oneway.ts).
+   */
+  get answersInOrder(): bool { return false; }
 
   /**
    * Looks for one frame at the start of [ptr, ptr+len). Never reads outside that range, never aborts.
@@ -116,57 +191,38 @@ export abstract class Codec {
   abstract decode(ptr: usize, len: u32, md: Metadata): DecodeStatus;
 
   /**
-   * Writes the frame at `ptr` (decoded into `md`) to `out` with `mutation` applied, fixing any
-   * length fields. Returns false when the protocol cannot carry the mutation (then nothing is written).
+   * The frame at `ptr` (decoded into `md`) as `ctx` asks: Unchanged (nothing written) when no byte
+   * changes, else the changed frame appended to `out`, every length field fixed. Each codec owns its
+   * routing-key strategy for `ctx.cluster` (Dubbo: an attachment dubbo_proxy matches as a header;
+   * Thrift: a service-name prefix thrift_proxy matches and strips).
    */
-  abstract encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool;
+  abstract encode(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded;
 
   /**
-   * perRequest mode: writes the request with `routed` applied, which is the route's request mutation
-   * plus ROUTING_KEY = `cluster`. A protocol whose native router reads the cluster elsewhere (Thrift:
-   * a service-name prefix) overrides this.
+   * Every reply the filter makes (a rejection, a fault abort, a protocol error): the answer to
+   * `request` that a client of this protocol surfaces as a failed call carrying `message`, with the
+   * protocol's own status for `kind`.
    */
-  encodeRouted(ptr: usize, md: Metadata, routed: Mutation, cluster: string, out: ByteWriter): bool {
-    return this.encodeMutated(ptr, md, routed, out);
-  }
-
-  /**
-   * Writes the response frame at `ptr` (decoded into `md`) with the route's response mutation applied,
-   * in the form the client speaks. Returns false when the protocol, or this client's wire format,
-   * cannot carry keys on a response (then nothing is written and the frame goes on as it is).
-   */
-  encodeResponseMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
-    return this.encodeMutated(ptr, md, mutation, out);
-  }
-
-  /** Writes an error reply to the request described by `md`, that the client surfaces with `message`. */
-  abstract encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void;
-
-  /** Writes the reply to the heartbeat request described by `md`. */
-  abstract encodeHeartbeatReply(md: Metadata, out: ByteWriter): void;
+  abstract respond(kind: ErrorKind, message: string, request: Metadata, out: ByteWriter): void;
 
   /**
    * Writes a harmless request that any peer of this protocol answers promptly with the SAME request
    * id (Dubbo: a heartbeat; Thrift: a call to a method no service has). The filter sends it upstream
-   * in place of a request it rejects, then rewrites the answer into the error reply: Envoy gives a
-   * network filter no way to write to the client on its own (docs/platform.md). Returns false when the
-   * protocol has no such request; the filter then closes the connection instead.
+   * in place of a request it rejects, then rewrites the answer into respond()'s reply: Envoy gives a
+   * network filter no way to write to the client on its own (docs/platform.md). `cluster` (perRequest
+   * mode) routes it like encode routes a request, for native routers that close the connection on
+   * "no route" (thrift_proxy). Returns false when the protocol has no such request; the filter then
+   * closes the connection instead.
    */
-  encodeProbe(md: Metadata, out: ByteWriter): bool { return false; }
+  probe(request: Metadata, cluster: string | null, out: ByteWriter): bool { return false; }
 
   /**
-   * perRequest mode: the probe, routed to `cluster` the way encodeRouted routes requests, for native
-   * routers that do not answer it themselves and close the connection on "no route" (thrift_proxy).
-   * Default: the plain probe (dubbo_proxy answers heartbeats itself).
+   * After decode said Invalid: reads what it can of the refused frame at [ptr, ptr+len) into `md`.
+   * True when `md` now names a two-way request (kind, requestId, codecFlags, and the method where the
+   * protocol's error reply carries it) that respond() can answer, so the client learns why before the
+   * connection closes; false (the default) when the frame does not say enough.
    */
-  encodeRoutedProbe(md: Metadata, cluster: string, out: ByteWriter): bool { return this.encodeProbe(md, out); }
-
-  /**
-   * Writes a response frame in the form the client speaks when the filter changed the form of its
-   * requests on the way up (Thrift: a request converted to THeader gets a THeader reply). Returns false
-   * when the frame goes to the client as it is.
-   */
-  encodeResponseForClient(ptr: usize, md: Metadata, out: ByteWriter): bool { return false; }
+  identify(ptr: usize, len: u32, md: Metadata): bool { return false; }
 
   protected fail(error: DecodeError, detail: string): DecodeStatus {
     this.error = error;

@@ -6,6 +6,7 @@
 // Every rule here mirrors a schema keyword; a rejection names the JSON path, e.g.
 // `routes[1].destinations[0].weight: must be an integer in [0, 1000000]`.
 import { Limits, Mutation } from "../codec/codec";
+import { CODEC_NAMES, createCodec } from "../codec/registry";
 import { Action, Authorizer, Operation, PatternList, Policy, Rule, Source } from "../policy/authorization";
 import { Fault, MILLION } from "../policy/fault";
 import { MetadataMatch } from "../match/metadata_match";
@@ -267,7 +268,7 @@ function parseRoute(c: Checker, v: JsonValue, path: string): Route | null {
   if (req !== null) route.requestMutation = parseMutation(c, req, join(path, "requestMutation"));
   const resp = v.get("responseMutation");
   if (resp !== null) route.responseMutation = parseMutation(c, resp, join(path, "responseMutation"));
-  return c.failed ? null : route.finish();
+  return c.failed ? null : route;
 }
 
 function parseBucket(c: Checker, v: JsonValue, path: string, key: string): TokenBucket | null {
@@ -483,6 +484,14 @@ export function parseConfig(text: string): ConfigResult {
   }
   const mode = root.get("routingMode");
   if (mode !== null) config.routingMode = c.oneOf(mode, "routingMode", ["perRequest", "perConnection"]) == "perRequest" ? RoutingMode.PerRequest : RoutingMode.PerConnection;
+  if (!c.failed && config.protocol.length > 0) {
+    // A protocol this module has no codec for is refused, not passed through undecided.
+    const codec = createCodec(config.protocol, config.limits);
+    if (codec === null) c.fail("protocol", "no codec \"" + config.protocol + "\" in this module (it has: " + CODEC_NAMES.join(", ") + ")");
+    else if (config.routingMode == RoutingMode.PerRequest && codec.nativeRouter.length == 0) {
+      c.fail("routingMode", "perRequest needs a native Envoy router behind the filter, which codec \"" + config.protocol + "\" has not");
+    }
+  }
   const limits = root.get("limits");
   if (limits !== null && !c.failed) parseLimits(c, limits, config.limits);
   c.maxValueBytes = config.limits.maxMetadataValueBytes;

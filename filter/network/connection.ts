@@ -5,16 +5,20 @@
 // - decides (decision.ts: authorization -> rate limit -> fault -> route);
 // - forwards it, with the route's request mutation applied (and its response mutation to the answer);
 // - or rejects it: a one-way request is dropped; a two-way one is replaced upstream by a probe (a
-//   request every peer answers with the same id, Codec.encodeProbe), and the probe's answer is
+//   request every peer answers with the same id, Codec.probe), and the probe's answer is
 //   rewritten on its way back into the protocol's error reply. Envoy gives a network filter no call to
 //   write to the client on its own (docs/platform.md), so the reply rides on the answer. Other requests on
 //   the connection are unaffected.
+// - a request frame the codec refuses: the protocol's error for it where the codec can still tell which
+//   request it was (Codec.identify; the same probe mechanism), then the connection closes (requestInvalid).
 // In perConnection mode the first request also picks the cluster of the whole connection
 // (upstream.ts): the connection is paused until that request is complete.
 //
-// Buffers: each callback reads what Envoy holds, decodes it in place (FrameStream.begin), and replaces
-// Envoy's buffer (prefix replacement (0, length), which Envoy allows) with the complete frames it
-// decided on. Only an incomplete frame is copied: it stays in the FrameStream until the rest arrives.
+// Buffers: each callback reads what Envoy holds and decodes it in place (FrameStream.begin). What goes
+// on is built copy-on-write (output.ts): while every frame is unchanged (Codec.encode answers
+// Unchanged) it is a span of the read, and when that span is all Envoy holds, Envoy's buffer is left
+// alone; otherwise the buffer is replaced (prefix replacement (0, length), which Envoy allows) with the
+// decided frames. Only an incomplete frame is copied: it stays in the FrameStream until the rest arrives.
 // Every growth of what a connection keeps between reads is admitted by the VM's memory budget first
 // (memory_budget.ts); past it, the newest offender is shed. Fail closed: when Envoy's buffer cannot be
 // read or replaced, the connection is closed and nothing of that read goes on (a denied request must
@@ -25,7 +29,7 @@ import {
   setEffectiveContext, writeBuffer,
 } from "../abi/host";
 import { ByteWriter } from "../codec/bytes";
-import { Codec, DecodeStatus, Mutation, decodeErrorName, errorKindName } from "../codec/codec";
+import { Codec, DecodeStatus, Direction, EncodeContext, ErrorKind, Mutation, decodeErrorName, errorKindName } from "../codec/codec";
 import { KEY_METHOD, Metadata, MessageKind } from "../codec/metadata";
 import { createCodec } from "../codec/registry";
 import { FrameStream } from "../codec/stream";
@@ -41,20 +45,19 @@ import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
 import { InFlight } from "./in_flight";
-import { answersInOrder, getsNoAnswer, learnAnswered, learnFromRequest, learnOvertaken } from "./oneway";
+import { getsNoAnswer, learnAnswered, learnFromRequest, learnOvertaken } from "./oneway";
 import { memoryBudget } from "./memory_budget";
+import { Output } from "./output";
 import { PendingReplies } from "./pending_replies";
 import { setTcpProxyCluster } from "./upstream";
 
 const sharedStore = new SharedDataStore();
 let random: Random | null = null;
 
-/**
- * What one callback writes back into Envoy's buffer. One per VM, not per connection: it is filled and
- * handed to Envoy within a single callback, and a VM runs one callback at a time. Per connection, each
- * would keep the size of the largest read it ever saw (Wasm memory never shrinks).
- */
-const callbackOut = new ByteWriter();
+/** What one callback passes on (output.ts); one per VM, see Output. */
+const output = new Output(new ByteWriter());
+/** The encoding context of the frame at hand (one per VM, filled per frame). */
+const encodeContext = new EncodeContext();
 /** A connection's frame streams keep at most this much capacity between reads (incomplete frames aside). */
 const KEEP_BETWEEN_READS: u32 = 64 * 1024;
 /** The first shed of a VM is logged with its reason; later ones are only counted. */
@@ -87,7 +90,7 @@ class Framing {
   readonly inOrder: bool;
 
   constructor(public readonly codec: Codec) {
-    this.inOrder = answersInOrder(codec.name);
+    this.inOrder = codec.answersInOrder;
     const n = <i32>codec.limits.maxMetadataEntries;
     this.requestMd = new Metadata(n);
     this.responseMd = new Metadata(n);
@@ -133,6 +136,15 @@ export class Connection extends StreamContext {
   holdUntilNs: u64 = 0;
   /** Bytes at the front of Envoy's read buffer that are already decided (framing.held). */
   private heldInEnvoy: u32 = 0;
+  /**
+   * After a malformed request the filter answers (requestInvalid): no client byte goes on any more,
+   * answers still come back until the reply to `lastReplyId` is written; then the connection closes.
+   */
+  private clientCut: bool = false;
+  private lastReplyPending: bool = false;
+  private lastReplyId: i64 = 0;
+  /** Set by the root's tick to close this connection (closeAfterLastReply); see HeldConnections. */
+  closeDue: bool = false;
 
   constructor(id: u32, public readonly plugin: MeltemiRoot) {
     super(id);
@@ -162,7 +174,8 @@ export class Connection extends StreamContext {
 
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
     noteMemory();
-    if (this.closing) return FilterStatus.Pause; // Envoy keeps (and drops at close) what the client still sends
+    // Envoy keeps (and drops at close) what the client still sends.
+    if (this.closing || this.clientCut) return FilterStatus.Pause;
     const start = this.heldInEnvoy < length ? this.heldInEnvoy : length;
     if (length > start) count(metrics.rxBytes, length - start);
     if (this.framing === null || length == start) return this.readStatus();
@@ -181,14 +194,14 @@ export class Connection extends StreamContext {
     const read = hostBytes.detach();
     f.requests.begin(read, readLen);
 
-    callbackOut.clear();
+    output.begin();
     while (true) {
       const status = f.requests.next(f.codec, f.requestMd);
       if (status == DecodeStatus.NeedMore) break;
       if (status == DecodeStatus.Invalid) {
         // Bytes that cannot be decided never go on (the upstream might read them differently); the
-        // frames decided before them do.
-        this.decodeFailed(f, "request");
+        // frames decided before them do, and the client is told why where the protocol can say it.
+        this.requestInvalid(f);
         f.requests.clear();
         break;
       }
@@ -201,18 +214,26 @@ export class Connection extends StreamContext {
     }
     if (endOfStream && f.requests.buffered > 0) {
       // The client is done: an incomplete last frame cannot be decided; it goes on as it is.
-      callbackOut.bytes(f.requests.head, f.requests.buffered);
+      output.keep(f.requests.head, f.requests.buffered);
       f.requests.clear();
     }
     // The incomplete frame at the end of the read is copied: admitted first.
     const kept = memoryBudget.admit(this, f.requests.restGrowth);
     if (kept) f.requests.keepRest();
-    heap.free(read);
-    if (!kept) return FilterStatus.Pause;
+    const status = kept ? this.passDownstream(f, read, readLen, start, length) : FilterStatus.Pause;
+    heap.free(read); // after passDownstream: the output may be a span of the read
+    return status;
+  }
+
+  /**
+   * Hands the decided bytes of a read to Envoy: nothing to do when they are exactly what its buffer
+   * holds (every frame unchanged and complete), else a replacement of its whole buffer.
+   */
+  private passDownstream(f: Framing, read: usize, readLen: u32, start: u32, length: u32): FilterStatus {
     if (this.holdUntilNs != 0 && !this.closing) {
       // Held by a delay: Envoy keeps the buffer; it must hold the decided bytes, in order.
-      if (!memoryBudget.admit(this, f.held.growthFor(callbackOut.length))) return FilterStatus.Pause;
-      f.held.bytes(callbackOut.ptr, callbackOut.length);
+      if (!memoryBudget.admit(this, f.held.growthFor(output.length))) return FilterStatus.Pause;
+      f.held.bytes(output.ptr, output.length);
       const r = writeBuffer(BufferType.DownstreamData, 0, length, f.held.ptr, f.held.length);
       if (r != WasmResult.Ok) {
         this.failBuffer("write", "downstream", r);
@@ -224,10 +245,12 @@ export class Connection extends StreamContext {
       this.recharge();
       return FilterStatus.Pause;
     }
-    const r = writeBuffer(BufferType.DownstreamData, 0, length, callbackOut.ptr, callbackOut.length);
-    if (r != WasmResult.Ok) {
-      this.failBuffer("write", "downstream", r);
-      return FilterStatus.Pause;
+    if (start != 0 || !output.isExactly(read, readLen)) {
+      const r = writeBuffer(BufferType.DownstreamData, 0, length, output.ptr, output.length);
+      if (r != WasmResult.Ok) {
+        this.failBuffer("write", "downstream", r);
+        return FilterStatus.Pause;
+      }
     }
     f.requests.trim(KEEP_BETWEEN_READS);
     this.recharge();
@@ -306,14 +329,15 @@ export class Connection extends StreamContext {
     const read = hostBytes.detach();
     f.responses.begin(read, readLen);
 
-    callbackOut.clear();
+    output.begin();
+    let lastReplySent = false;
     while (true) {
       const status = f.responses.next(f.codec, f.responseMd);
       if (status == DecodeStatus.NeedMore) break;
       if (status == DecodeStatus.Invalid) {
         // The answers decided so far go to the client, the rest as it is (the connection closes).
         this.decodeFailed(f, "response");
-        callbackOut.bytes(f.responses.head, f.responses.buffered);
+        output.keep(f.responses.head, f.responses.buffered);
         f.responses.clear();
         break;
       }
@@ -323,34 +347,41 @@ export class Connection extends StreamContext {
       const at = answer ? f.pending.indexOf(md.requestId) : -1;
       if (at >= 0) {
         const reply = f.pending.replyAt(at);
-        callbackOut.bytes(reply.ptr, reply.length);
+        output.writer.bytes(reply.ptr, reply.length);
         f.pending.remove(at);
-      } else if (mutation === null || !f.codec.encodeResponseMutated(f.responses.head, md, mutation, callbackOut)) {
-        // No response mutation, or a reply that cannot carry its keys: it goes as it is. Counted when it
-        // is a normal answer (a Thrift client without THeader); error answers (a Dubbo error status
-        // holds a message only) never carry keys.
-        if (mutation !== null && md.kind == MessageKind.Response) count(metrics.responseMutationFailures, 1);
-        if (!f.codec.encodeResponseForClient(f.responses.head, md, callbackOut)) callbackOut.bytes(f.responses.head, md.frameLength);
+        if (this.lastReplyPending && md.requestId == this.lastReplyId) lastReplySent = true;
+      } else {
+        const ctx = encodeContext.set(Direction.Response, mutation, null);
+        output.encode(f.codec, f.responses.head, md, ctx);
+        // A reply that cannot carry its keys goes as it is. Counted when it is a normal answer (a Thrift
+        // client without THeader); error answers (a Dubbo error status holds a message only) never carry keys.
+        if (ctx.dropped && md.kind == MessageKind.Response) count(metrics.responseMutationFailures, 1);
       }
       f.responses.consume(md.frameLength);
+      if (lastReplySent) { f.responses.clear(); break; } // nothing after the last reply reaches the client
     }
-    if (endOfStream) {
+    if (endOfStream && !lastReplySent) {
       // Nothing more can be decided on these bytes: the client gets them as they are.
-      callbackOut.bytes(f.responses.head, f.responses.buffered);
+      output.keep(f.responses.head, f.responses.buffered);
       f.responses.clear();
     }
     const kept = memoryBudget.admit(this, f.responses.restGrowth);
     if (kept) f.responses.keepRest();
-    heap.free(read);
-    if (!kept) return FilterStatus.Pause;
-    const r = writeBuffer(BufferType.UpstreamData, 0, length, callbackOut.ptr, callbackOut.length);
-    if (r != WasmResult.Ok) {
-      this.failBuffer("write", "upstream", r);
-      return FilterStatus.Pause;
+    let result = FilterStatus.Pause;
+    if (kept) {
+      const r = output.isExactly(read, readLen) ? WasmResult.Ok
+        : writeBuffer(BufferType.UpstreamData, 0, length, output.ptr, output.length);
+      if (r != WasmResult.Ok) {
+        this.failBuffer("write", "upstream", r);
+      } else {
+        f.responses.trim(KEEP_BETWEEN_READS);
+        this.recharge();
+        result = FilterStatus.Continue;
+        if (lastReplySent) this.closeAfterLastReply();
+      }
     }
-    f.responses.trim(KEEP_BETWEEN_READS);
-    this.recharge();
-    return FilterStatus.Continue;
+    heap.free(read); // after the write: the output may be a span of the read
+    return result;
   }
 
   private now(): u64 {
@@ -432,7 +463,7 @@ export class Connection extends StreamContext {
 
   private onRequest(f: Framing, ptr: usize, md: Metadata): void {
     if (md.kind != MessageKind.Request && md.kind != MessageKind.Oneway) {
-      callbackOut.bytes(ptr, md.frameLength); // heartbeats and the like go on untouched
+      output.keep(ptr, md.frameLength); // heartbeats and the like go on untouched
       return;
     }
     const config = this.plugin.config;
@@ -456,15 +487,11 @@ export class Connection extends StreamContext {
     if (d.verdict == Verdict.Forward) {
       const route = d.route;
       const dest = d.destination;
-      let written = false;
-      if (config.routingMode == RoutingMode.PerRequest && dest !== null) {
-        // The native router behind us forwards on the key we write (docs/design.md, perRequest).
-        written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, callbackOut);
-        if (!written) count(metrics.routingKeyFailures, 1);
-      } else if (route !== null && !route.requestMutation.isEmpty) {
-        written = f.codec.encodeMutated(ptr, md, route.requestMutation, callbackOut);
-      }
-      if (!written) callbackOut.bytes(ptr, md.frameLength);
+      // perRequest: the native router behind us forwards on the routing key the codec writes (docs/design.md).
+      const routed = config.routingMode == RoutingMode.PerRequest && dest !== null;
+      const ctx = encodeContext.set(Direction.Request, route !== null ? route.requestMutation : null, routed ? dest!.cluster : null);
+      output.encode(f.codec, ptr, md, ctx);
+      if (ctx.dropped && routed) count(metrics.routingKeyFailures, 1);
       if (d.delayMs > 0) {
         // Held from now until the delay is over (with the rest of the connection: see holdUntilNs).
         const until = this.now() + <u64>d.delayMs * 1_000_000;
@@ -486,16 +513,59 @@ export class Connection extends StreamContext {
       return;
     }
     this.track(f, md, labels, rejectedStatus(d.kind), "", null);
-    const reply = f.pending.add(md.requestId);
-    f.codec.encodeError(md, d.kind, d.message, reply);
-    const probed = config.routingMode == RoutingMode.PerRequest
-      ? f.codec.encodeRoutedProbe(md, d.destination !== null ? d.destination!.cluster : config.probeCluster, callbackOut)
-      : f.codec.encodeProbe(md, callbackOut);
-    if (!probed) {
-      f.pending.remove(f.pending.indexOf(md.requestId));
+    if (!this.replyViaProbe(f, md, d.kind, d.message, d.destination !== null ? d.destination!.cluster : config.probeCluster)) {
       log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " cannot carry a rejection to the client; closing the connection");
       this.stopDeciding();
     }
+  }
+
+  /**
+   * Sends the upstream a probe in place of `md` (Codec.probe) and keeps respond()'s reply to put in
+   * place of the probe's answer. False when the codec has no probe (nothing written, nothing kept).
+   */
+  private replyViaProbe(f: Framing, md: Metadata, kind: ErrorKind, message: string, perRequestCluster: string): bool {
+    const reply = f.pending.add(md.requestId);
+    f.codec.respond(kind, message, md, reply);
+    const cluster = this.plugin.config.routingMode == RoutingMode.PerRequest ? perRequestCluster : null;
+    if (f.codec.probe(md, cluster, output.writer)) return true;
+    f.pending.remove(f.pending.indexOf(md.requestId));
+    return false;
+  }
+
+  /**
+   * A request frame the codec refused: where the codec can still tell which two-way request it was
+   * (Codec.identify: a Thrift seqid and name, a Dubbo request id), the client gets the protocol's
+   * error for it (Thrift TApplicationException PROTOCOL_ERROR, Dubbo BAD_REQUEST) before the
+   * connection closes: a probe goes up in its place, its answer comes back as that error, then the
+   * connection closes (closeAfterLastReply). Client bytes stop here either way. Otherwise: closed now.
+   */
+  private requestInvalid(f: Framing): void {
+    const codec = f.codec;
+    const md = f.requestMd;
+    const detail = decodeErrorName(codec.error) + ": " + codec.errorDetail;
+    countDecodeError(codec.error);
+    const config = this.plugin.config;
+    if (codec.identify(f.requests.head, f.requests.buffered, md) &&
+      this.replyViaProbe(f, md, ErrorKind.BadRequest, "meltemi: malformed request (" + detail + ")", config.probeCluster)) {
+      log(LogLevel.Warn, this.plugin.prefix() + codec.name + " request " + detail + "; answering request " + md.requestId.toString() +
+        " with the protocol's error, then closing the connection");
+      this.lastReplyPending = true;
+      this.lastReplyId = md.requestId;
+      this.clientCut = true;
+      this.awaitingFirstRequest = false; // tcp_proxy's default cluster answers the probe
+      return;
+    }
+    log(LogLevel.Warn, this.plugin.prefix() + codec.name + " request " + detail + "; closing the connection");
+    this.stopDeciding();
+  }
+
+  /** The last reply reached the client's buffer: the connection closes on the root's next tick. */
+  private closeAfterLastReply(): void {
+    this.lastReplyPending = false;
+    this.closing = true;
+    // Not from inside this write callback: Envoy's write path has not yet moved these bytes to the
+    // socket's buffer, so a close now could drop them; from the tick, FlushWrite sends them first.
+    this.plugin.closeSoon(this);
   }
 
   private pickCluster(dest: Destination): void {
@@ -527,8 +597,9 @@ export class Connection extends StreamContext {
 
   onDelete(): void {
     this.close();
-    if (this.holdUntilNs != 0) {
+    if (this.holdUntilNs != 0 || this.closeDue) {
       this.holdUntilNs = 0;
+      this.closeDue = false;
       this.plugin.forgetConnection(this);
     }
     if (this.framing !== null) {

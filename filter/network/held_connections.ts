@@ -1,4 +1,5 @@
-// Connections held by a fault delay, and the root's tick that lets them go.
+// Connections held by a fault delay, and the root's tick that lets them go; also connections to close
+// once a last reply is on its way to the client (Connection.closeAfterLastReply).
 //
 // Envoy gives a network filter one way to delay bytes: return Pause (StopIteration) from
 // on_downstream_data and later call proxy_continue_stream(Downstream), which hands Envoy's read buffer
@@ -7,7 +8,7 @@
 // is per root and per worker, and a connection always lives on its root's worker) and continues each
 // due connection after proxy_set_effective_context(connection): from a root context continue_stream
 // finds no connection (Envoy context.cc continueStream; the Node host warns about it).
-import { LogLevel, StreamType, continueStream, log, setEffectiveContext } from "../abi/host";
+import { LogLevel, StreamType, closeStream, continueStream, log, setEffectiveContext } from "../abi/host";
 import { Connection } from "./connection";
 
 /**
@@ -34,10 +35,20 @@ export class HeldConnections {
     if (i >= 0) { this.held[i] = this.held[this.held.length - 1]; this.held.pop(); }
   }
 
-  /** The root's tick: continues every connection whose delay is over. */
+  /** The root's tick: closes every connection due to close, continues every connection whose delay is over. */
   onTick(nowNs: u64): void {
     for (let i = 0; i < this.held.length; ) {
       const c = this.held[i];
+      if (c.closeDue) {
+        // close_stream(Downstream) closes with FlushWrite: what was written to the client goes first.
+        const r = setEffectiveContext(c.id);
+        if (r == 0) closeStream(StreamType.Downstream);
+        else log(LogLevel.Error, "meltemi: cannot close connection " + c.id.toString() + " (set_effective_context: " + r.toString() + ")");
+        c.closeDue = false;
+        this.held[i] = this.held[this.held.length - 1];
+        this.held.pop();
+        continue;
+      }
       if (c.holdUntilNs > nowNs) { i++; continue; }
       c.releaseHold();
       const r = setEffectiveContext(c.id);

@@ -2,7 +2,7 @@
 // sends to weighted destinations (canary, A/B), optionally picking the destination by a consistent
 // hash of one metadata value so that the same value always lands on the same destination.
 import { utf8Of } from "../codec/bytes";
-import { Mutation, ROUTING_KEY } from "../codec/codec";
+import { Mutation } from "../codec/codec";
 import { Metadata } from "../codec/metadata";
 import { MetadataMatch } from "../match/metadata_match";
 import { Random, fnv1a } from "./random";
@@ -10,8 +10,6 @@ import { Random, fnv1a } from "./random";
 export class Destination {
   /** The Envoy cluster, e.g. `outbound|9090|v2|reviews.default.svc.cluster.local`. */
   readonly clusterUtf8: ArrayBuffer;
-  /** perRequest mode: the route's request mutation plus the routing key for this cluster (Route.finish). */
-  routed: Mutation = new Mutation();
   constructor(public readonly cluster: string, public readonly weight: u32) {
     this.clusterUtf8 = utf8Of(cluster);
   }
@@ -30,17 +28,6 @@ export class Route {
   to(cluster: string, weight: u32 = 1): Route {
     this.destinations.push(new Destination(cluster, weight));
     this.totalWeight += weight;
-    return this;
-  }
-
-  /** Precomputes each destination's perRequest mutation, once the route is complete (config time). */
-  finish(): Route {
-    for (let i = 0; i < this.destinations.length; i++) {
-      const routed = new Mutation();
-      for (let k = 0; k < this.requestMutation.keys.length; k++) routed.set(this.requestMutation.keys[k], this.requestMutation.values[k]);
-      routed.set(ROUTING_KEY, this.destinations[i].cluster);
-      this.destinations[i].routed = routed;
-    }
     return this;
   }
 

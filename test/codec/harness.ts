@@ -21,6 +21,7 @@ interface Exports {
   encodeError(p: string, r: Uint8Array, k: number, m: string): Uint8Array;
   encodeMutated(p: string, r: Uint8Array, k: string[], v: string[]): Uint8Array;
   heartbeatReply(p: string, r: Uint8Array): Uint8Array;
+  codecManifest(): string;
 }
 
 let loaded: Promise<Exports> | undefined;
@@ -48,4 +49,9 @@ export async function encodeMutated(protocol: string, request: Uint8Array, mutat
 
 export async function heartbeatReply(protocol: string, request: Uint8Array): Promise<Buffer> {
   return Buffer.from((await harness()).heartbeatReply(protocol, request));
+}
+
+/** The codec manifest as the built codecs write it (test/codec/harness/index.ts codecManifest). */
+export async function codecManifest(): Promise<unknown> {
+  return JSON.parse((await harness()).codecManifest());
 }

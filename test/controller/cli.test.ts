@@ -78,6 +78,16 @@ test("render: missing file, bad flags, mismatched digest", () => {
   assert.match(meltemi(["render", "-f", path.join(testdata, "aeraki-thrift-traffic-split", "input.yaml")]).stderr, /no --wasm-url/);
 });
 
+test("render: --codecs names only codecs of the codec manifest", () => {
+  const input = path.join(testdata, "aeraki-thrift-traffic-split", "input.yaml");
+  const unknown = meltemi(["render", "-f", input, ...wasm, "--codecs", "dubbo,trpc"]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /--codecs: trpc not in the codec manifest \(filter\/codec\/manifest.json: dubbo, thrift\)/);
+  // A module built with fewer codecs: services of the missing one are refused with CodecNotAvailable.
+  const fewer = meltemi(["render", "-f", input, ...wasm, "--codecs", "dubbo", "--status"]);
+  assert.match(fewer.stdout + fewer.stderr, /MetaRouter meta-thrift\/test-metaprotocol-thrift-route: Ready=False CodecNotAvailable/);
+});
+
 test("render: directories are read recursively, in name order", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "meltemi-render-"));
   try {

@@ -2,10 +2,12 @@
 // bound to a codec compiled into the Meltemi filter (Aeraki's ApplicationProtocol, for Meltemi).
 import { enumOf, int, obj, str } from "./builders";
 import { readyColumns, type CrdDefinition } from "./definition";
+import { CODECS } from "../../translate/codecs";
 
 export const ROUTING_MODES = ["perRequest", "perConnection"] as const;
-/** Codecs with a native Envoy router behind them, i.e. the ones that can route per request. */
-export const NATIVE_ROUTER_CODECS = ["dubbo", "thrift"] as const;
+/** Codecs with a native Envoy router behind them, i.e. the ones that can route per request (codec manifest). */
+export const NATIVE_ROUTER_CODECS: readonly string[] = CODECS.filter((c) => c.nativeRouter !== null).map((c) => c.name);
+const nativeList = NATIVE_ROUTER_CODECS.map((c) => `'${c}'`).join(", ");
 
 export const rpcProtocol: CrdDefinition = {
   kind: "RpcProtocol",
@@ -43,7 +45,7 @@ export const rpcProtocol: CrdDefinition = {
     {
       required: ["codec"],
       rules: [
-        { rule: "!has(self.routingMode) || self.routingMode != 'perRequest' || self.codec in ['dubbo', 'thrift']", message: "perRequest needs a codec with a native router (dubbo, thrift)" },
+        { rule: `!has(self.routingMode) || self.routingMode != 'perRequest' || self.codec in [${nativeList}]`, message: `perRequest needs a codec with a native router (${NATIVE_ROUTER_CODECS.join(", ")})` },
         { rule: "!has(self.thrift) || self.codec == 'thrift'", message: "thrift settings need codec thrift" },
       ],
     },

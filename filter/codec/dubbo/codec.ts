@@ -12,7 +12,7 @@
 // codecFlags holds the offset of the attachments map in the frame (0: the frame has none), which
 // encodeMutated uses.
 import { ByteReader, ByteWriter, bytesEqual } from "../bytes";
-import { Codec, DecodeError, DecodeStatus, ErrorKind, Limits, Mutation } from "../codec";
+import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, ROUTING_KEY, withRoutingKey } from "../codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
 import { countParameters } from "./descriptor";
 import { Hessian2Reader, StringKind, Tag } from "./hessian2";
@@ -51,8 +51,12 @@ export function statusFor(kind: ErrorKind): u32 {
 export class DubboCodec extends Codec {
   private readonly header: ByteReader = new ByteReader();
   private readonly body: Hessian2Reader = new Hessian2Reader();
-  /** For encodeMutated, which decodes the frame again to find its attachments. */
+  /** For encodeMutated, which decodes a frame again when it was not the last one decoded. */
   private readonly scratch: Metadata;
+  /** The frame decode last returned Frame for (0: none), and its attachments offset (codecFlags). */
+  private decodedPtr: usize = 0;
+  private decodedLength: u32 = 0;
+  private decodedMapOffset: u32 = 0;
 
   constructor(limits: Limits) {
     super(limits);
@@ -61,7 +65,20 @@ export class DubboCodec extends Codec {
 
   get name(): string { return "dubbo"; }
 
+  get nativeRouter(): string { return "envoy.filters.network.dubbo_proxy"; }
+  get routingKey(): string { return "attachment " + ROUTING_KEY + " (dubbo_proxy route header match)"; }
+  get errorCodeField(): string { return "response status"; }
+  errorCode(kind: ErrorKind): i32 { return <i32>statusFor(kind); }
+
   decode(ptr: usize, len: u32, md: Metadata): DecodeStatus {
+    const status = this.decodeFrame(ptr, len, md);
+    this.decodedPtr = status == DecodeStatus.Frame ? ptr : 0;
+    this.decodedLength = status == DecodeStatus.Frame ? md.frameLength : 0;
+    this.decodedMapOffset = status == DecodeStatus.Frame ? md.codecFlags : 0;
+    return status;
+  }
+
+  private decodeFrame(ptr: usize, len: u32, md: Metadata): DecodeStatus {
     this.error = DecodeError.None;
     if (len == 0) return DecodeStatus.NeedMore;
     // Reject a stream that is not Dubbo at its first bytes, before waiting for a whole header.
@@ -223,12 +240,16 @@ export class DubboCodec extends Codec {
     if ((flag & FLAG_EVENT) != 0) return false;
     if (!isRequest && <u32>load<u8>(ptr + 3) != Status.OK) return false;
 
-    // Decode again: it finds the attachments and rebuilds the class definitions the map may refer to.
-    const scratch = this.scratch;
-    scratch.reset();
-    this.error = DecodeError.None;
-    if (this.decode(ptr, frameLength, scratch) != DecodeStatus.Frame) return false;
-    const mapOffset = scratch.codecFlags;
+    // The map's entries may refer to class definitions made earlier in the body: the body reader holds
+    // them when the frame at `ptr` is the one this codec decoded last (the filter encodes a frame right
+    // after decoding it); otherwise decode again, which finds the attachments and rebuilds them.
+    let mapOffset = this.decodedMapOffset;
+    if (ptr != this.decodedPtr || frameLength != this.decodedLength) {
+      const scratch = this.scratch;
+      scratch.reset();
+      if (this.decode(ptr, frameLength, scratch) != DecodeStatus.Frame) return false;
+      mapOffset = scratch.codecFlags;
+    }
 
     let responseFlag: i32 = -1;
     if (!isRequest) {
@@ -290,28 +311,63 @@ export class DubboCodec extends Codec {
     return true;
   }
 
-  encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void {
-    const start = this.writeResponseHeader(out, md, statusFor(kind), 0);
+  /**
+   * Requests routed per request get the routing key as an attachment (dubbo_proxy matches attachments
+   * as headers: controller/translate/envoy/routing_key.ts), with the route's mutation; otherwise the
+   * mutation alone. Without either, the frame is unchanged. Refused mutations (events, error
+   * responses, too many keys) set ctx.dropped and leave the frame unchanged.
+   */
+  encode(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded {
+    const cluster = ctx.direction == Direction.Request ? ctx.cluster : null;
+    if (cluster === null && ctx.mutation === null) return Encoded.Unchanged;
+    const mutation = cluster !== null ? withRoutingKey(ctx.mutation, cluster) : ctx.mutation!;
+    if (this.encodeMutated(ptr, md, mutation, out)) return Encoded.Written;
+    ctx.dropped = true;
+    return Encoded.Unchanged;
+  }
+
+  respond(kind: ErrorKind, message: string, request: Metadata, out: ByteWriter): void {
+    const start = this.writeResponseHeader(out, request, statusFor(kind), 0);
     writeString(out, message);
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
   }
 
+  /** The reply to a heartbeat request (what a provider answers); the filter lets heartbeats through, tests use it. */
   encodeHeartbeatReply(md: Metadata, out: ByteWriter): void {
     const start = this.writeResponseHeader(out, md, Status.OK, FLAG_EVENT);
     writeNull(out);
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
   }
 
-  /** A two-way heartbeat request with the rejected request's id: every Dubbo peer answers it at once. */
-  encodeProbe(md: Metadata, out: ByteWriter): bool {
+  /**
+   * A two-way heartbeat request with the rejected request's id: every Dubbo peer answers it at once,
+   * and dubbo_proxy answers heartbeats itself, so `cluster` is not needed.
+   */
+  probe(request: Metadata, cluster: string | null, out: ByteWriter): bool {
     const start = out.length;
     out.u16(MAGIC);
     out.u8(FLAG_REQUEST | FLAG_TWO_WAY | FLAG_EVENT | SERIALIZATION_HESSIAN2);
     out.u8(0);
-    out.i64(md.requestId);
+    out.i64(request.requestId);
     out.u32(0);
     writeNull(out);
     out.patchU32(start + 12, out.length - start - HEADER_SIZE);
+    return true;
+  }
+
+  /**
+   * A frame decode refused is answerable when its 16-byte header is whole and says two-way request
+   * (not an event): the request id is all a Dubbo consumer needs to fail the call with our message
+   * (a frame over the size limit, an unsupported serialization, a body that is not hessian2).
+   */
+  identify(ptr: usize, len: u32, md: Metadata): bool {
+    if (len < HEADER_SIZE || <u32>load<u8>(ptr) != MAGIC_HIGH || <u32>load<u8>(ptr + 1) != (MAGIC & 0xff)) return false;
+    const flag = <u32>load<u8>(ptr + 2);
+    if ((flag & FLAG_REQUEST) == 0 || (flag & FLAG_TWO_WAY) == 0 || (flag & FLAG_EVENT) != 0) return false;
+    md.reset();
+    md.kind = MessageKind.Request;
+    md.twoWay = true;
+    md.requestId = <i64>bswap<u64>(load<u64>(ptr + 4));
     return true;
   }
 

@@ -12,7 +12,7 @@
 // one codec instance can read a client's framed requests and the THeader replies Envoy's thrift_proxy
 // sends after Meltemi converted those requests (see encodeAsHeader / encodeForClient).
 import { ByteWriter, bytesEqual, utf8Of } from "../bytes";
-import { Codec, DecodeError, DecodeStatus, ErrorKind, Limits, Mutation } from "../codec";
+import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, withRoutingKey } from "../codec";
 import { KEY_METHOD, KEY_SERVICE, Metadata, MessageKind } from "../metadata";
 import { appExceptionTypeOf, writeAppException } from "./app_exception";
 import { HeaderEntries, HeaderInfo, beginHeaderFrame, endHeaderData, endHeaderFrame, readHeaderData, writeHeaderString } from "./header";
@@ -50,6 +50,8 @@ const reader = new ThriftReader();
 const decodeLayout = new FrameLayout();
 const encodeLayout = new FrameLayout();
 const entries = new HeaderEntries();
+const identifyHeader = new MessageHeader();
+const identifyInfo = new HeaderInfo();
 
 export class ThriftCodec extends Codec {
   /** Metadata.codecFlags of the first call/oneway this codec decoded (-1 before): the client's wire format. */
@@ -58,6 +60,40 @@ export class ThriftCodec extends Codec {
   constructor(limits: Limits) { super(limits); }
 
   get name(): string { return "thrift"; }
+
+  get nativeRouter(): string { return "envoy.filters.network.thrift_proxy"; }
+  get routingKey(): string { return "message name prefix <cluster>: (thrift_proxy service_name route, strip_service_name)"; }
+  get errorCodeField(): string { return "TApplicationException type"; }
+  errorCode(kind: ErrorKind): i32 { return <i32>appExceptionTypeOf(kind); }
+
+  /** A Thrift processor answers one call at a time, in order (oneway.ts learns oneway methods from it). */
+  get answersInOrder(): bool { return true; }
+
+  /**
+   * Requests: routed per request by the "<cluster>:" name prefix (encodeRouted), else the mutation as
+   * THeader headers (encodeMutated). Answers: the response mutation (THeader clients only), and a
+   * THeader answer to a client whose requests were converted goes back to that client's wire format.
+   * Unchanged when none of that applies.
+   */
+  encode(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded {
+    if (ctx.direction == Direction.Request) {
+      const cluster = ctx.cluster;
+      if (cluster !== null) {
+        if (this.encodeRouted(ptr, md, withRoutingKey(ctx.mutation, cluster), cluster, out)) return Encoded.Written;
+        ctx.dropped = true;
+        return Encoded.Unchanged;
+      }
+      if (ctx.mutation === null) return Encoded.Unchanged;
+      if (this.encodeMutated(ptr, md, ctx.mutation!, out)) return Encoded.Written;
+      ctx.dropped = true;
+      return Encoded.Unchanged;
+    }
+    if (ctx.mutation !== null) {
+      if (this.encodeResponseMutated(ptr, md, ctx.mutation!, out)) return Encoded.Written;
+      ctx.dropped = true;
+    }
+    return this.encodeResponseForClient(ptr, md, out) ? Encoded.Written : Encoded.Unchanged;
+  }
 
   decode(ptr: usize, len: u32, md: Metadata): DecodeStatus {
     const l = decodeLayout;
@@ -140,11 +176,11 @@ export class ThriftCodec extends Codec {
    * prefix, as TMultiplexedProcessor replies, and its seqid) in the request's transport and protocol.
    * See appExceptionTypeOf for the exception type of each ErrorKind.
    */
-  encodeError(md: Metadata, kind: ErrorKind, message: string, out: ByteWriter): void {
-    const i = md.indexOf(KEY_METHOD);
-    const namePtr: usize = i < 0 ? 0 : md.valuePtrAt(i);
-    const nameLen: u32 = i < 0 ? 0 : md.valueLenAt(i);
-    this.writeMessage(md, namePtr, nameLen, MessageType.Exception, out, message, kind);
+  respond(kind: ErrorKind, message: string, request: Metadata, out: ByteWriter): void {
+    const i = request.indexOf(KEY_METHOD);
+    const namePtr: usize = i < 0 ? 0 : request.valuePtrAt(i);
+    const nameLen: u32 = i < 0 ? 0 : request.valueLenAt(i);
+    this.writeMessage(request, namePtr, nameLen, MessageType.Exception, out, message, kind);
   }
 
   /**
@@ -170,40 +206,82 @@ export class ThriftCodec extends Codec {
     else if (transport == Transport.Framed) out.patchU32(start, out.length - start - 4);
   }
 
-  /** Thrift has no heartbeats. */
-  encodeHeartbeatReply(md: Metadata, out: ByteWriter): void {}
-
   /**
    * A call of PROBE_METHOD (a name no IDL can declare), no arguments, with the request's seqid, in its
    * transport and protocol, keeping a multiplexed request's "Service:" prefix: an unknown service makes
    * TMultiplexedProcessor drop the connection, while every processor answers an unknown method with a
    * TApplicationException UNKNOWN_METHOD of the same seqid (lib/cpp TDispatchProcessor, Java
-   * TBaseProcessor, generated node code). Behind Envoy's thrift_proxy use encodeRoutedProbe: its own
-   * "no route" reply comes with end_stream and closes the client connection (Envoy 1.37).
+   * TBaseProcessor, generated node code). Behind Envoy's thrift_proxy it must be routed (`cluster`,
+   * "<cluster>:meltemi-probe" as encodeRouted writes names): thrift_proxy's own "no route" reply comes
+   * with end_stream and closes the client connection (Envoy 1.37).
    */
-  encodeProbe(md: Metadata, out: ByteWriter): bool {
-    this.writeProbe(md, null, out);
+  probe(request: Metadata, cluster: string | null, out: ByteWriter): bool {
+    this.writeProbe(request, cluster, out);
     return true;
   }
 
-  /** The probe routed to `cluster` like encodeRouted routes a request ("<cluster>:meltemi-probe"). */
-  encodeRoutedProbe(md: Metadata, cluster: string, out: ByteWriter): bool {
-    this.writeProbe(md, cluster, out);
-    return true;
+  /**
+   * A frame decode refused is answerable when its message header can be read from the bytes at hand
+   * and says CALL: the seqid and name are what a client needs to match a TApplicationException to its
+   * call; for THeader, once its header data reads (binary or compact inside). A frame over the size
+   * limit is identified from its first bytes.
+   */
+  identify(ptr: usize, len: u32, md: Metadata): bool {
+    if (len < 2) return false;
+    const b0 = <u32>load<u8>(ptr);
+    let transport = Transport.Unframed;
+    let protocol = Protocol.Binary;
+    let at: u32 = 0;
+    if (b0 == 0x80 || b0 == 0x82) {
+      protocol = protocolAt(b0);
+    } else if ((b0 & 0x80) != 0 || len < 6) {
+      return false;
+    } else {
+      const b4 = <u32>load<u8>(ptr + 4);
+      if (((b4 << 8) | <u32>load<u8>(ptr + 5)) == HEADER_MAGIC) {
+        // THeader: the message follows the header data, when that can be read from the bytes at hand.
+        const h = identifyInfo;
+        const r = reader.start(ptr, len, u32.MAX_VALUE);
+        readHeaderData(r, len, h);
+        if (!r.ok) return false;
+        if (h.protocolId == HEADER_PROTOCOL_COMPACT) protocol = Protocol.Compact;
+        else if (h.protocolId == HEADER_PROTOCOL_BINARY) protocol = Protocol.Binary;
+        else return false;
+        transport = Transport.Header;
+        at = h.payloadStart;
+        if (at >= len) return false;
+      } else if (b4 == 0x80 || b4 == 0x82 || b4 == 0) {
+        transport = Transport.Framed;
+        protocol = protocolAt(b4);
+        at = 4;
+      } else {
+        protocol = Protocol.LaxBinary;
+      }
+    }
+    const m = identifyHeader;
+    const r = reader.start(ptr + at, len - at, u32.MAX_VALUE);
+    readMessageHeader(r, protocol, this.limits.maxMetadataValueBytes, m);
+    if (!r.ok || m.type != MessageType.Call) return false;
+    md.reset();
+    md.kind = MessageKind.Request;
+    md.twoWay = true;
+    md.requestId = <i64>m.seqid;
+    md.codecFlags = wireFlags(transport, protocol);
+    return this.addName(m, md);
   }
 
   /**
    * Keys on a reply travel only as THeader headers, and only to a client that speaks THeader: a framed
    * or unframed client would not read a THeader frame, and its own wire has no place for them.
    */
-  encodeResponseMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
+  private encodeResponseMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
     if (this.requestWire < 0 || transportOf(<u32>this.requestWire) != Transport.Header) return false;
     if (transportOf(md.codecFlags) != Transport.Header) return false;
     return this.encodeMutated(ptr, md, mutation, out);
   }
 
   /** A THeader reply to a client that does not speak THeader (its requests were converted): back to its wire. */
-  encodeResponseForClient(ptr: usize, md: Metadata, out: ByteWriter): bool {
+  private encodeResponseForClient(ptr: usize, md: Metadata, out: ByteWriter): bool {
     if (this.requestWire < 0 || transportOf(md.codecFlags) != Transport.Header) return false;
     const client = <u32>this.requestWire;
     if (transportOf(client) == Transport.Header) return false;

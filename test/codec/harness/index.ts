@@ -2,10 +2,11 @@
 // see test/codec/harness.ts). It lets interop tests feed frames captured from real Thrift and Dubbo
 // peers through the same codec code the filter runs, and hand frames Meltemi encodes back to real peers.
 import { ByteWriter } from "../../../filter/codec/bytes";
-import { Codec, DecodeStatus, ErrorKind, Limits, Mutation, decodeErrorName } from "../../../filter/codec/codec";
+import { Codec, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, decodeErrorName, errorKindName } from "../../../filter/codec/codec";
+import { DubboCodec } from "../../../filter/codec/dubbo/codec";
 import { Metadata, MessageKind } from "../../../filter/codec/metadata";
 import { FrameStream } from "../../../filter/codec/stream";
-import { createCodec } from "../../../filter/codec/registry";
+import { CODEC_NAMES, createCodec } from "../../../filter/codec/registry";
 
 function kindName(k: MessageKind): string {
   switch (k) {
@@ -100,11 +101,14 @@ export function encodeError(protocol: string, request: Uint8Array, kind: i32, me
   const md = new Metadata();
   decodeOne(codec, request, md);
   const w = new ByteWriter();
-  codec.encodeError(md, <ErrorKind>kind, message, w);
+  codec.respond(<ErrorKind>kind, message, md, w);
   return copyOut(w);
 }
 
-/** The request frame re-encoded with `keys[i] = values[i]` set; empty when the codec refuses. */
+/**
+ * The request frame as Codec.encode writes it with `keys[i] = values[i]` set (the request as it is
+ * when the codec leaves it unchanged); empty when the codec cannot carry the keys.
+ */
 export function encodeMutated(protocol: string, request: Uint8Array, keys: Array<string>, values: Array<string>): Uint8Array {
   const codec = codecFor(protocol, new Limits());
   const md = new Metadata();
@@ -112,16 +116,45 @@ export function encodeMutated(protocol: string, request: Uint8Array, keys: Array
   const m = new Mutation();
   for (let i = 0; i < keys.length; i++) m.set(keys[i], values[i]);
   const w = new ByteWriter();
-  if (!codec.encodeMutated(request.dataStart, md, m, w)) { w.free(); return new Uint8Array(0); }
+  const ctx = new EncodeContext().set(Direction.Request, m, null);
+  if (codec.encode(request.dataStart, md, ctx, w) == Encoded.Unchanged) {
+    if (ctx.dropped) { w.free(); return new Uint8Array(0); }
+    w.bytes(request.dataStart, md.frameLength);
+  }
   return copyOut(w);
 }
 
-/** The reply to the heartbeat frame in `request`. */
+/** The reply to the heartbeat frame in `request` (Dubbo; other protocols have no heartbeats: empty). */
 export function heartbeatReply(protocol: string, request: Uint8Array): Uint8Array {
   const codec = codecFor(protocol, new Limits());
   const md = new Metadata();
   decodeOne(codec, request, md);
   const w = new ByteWriter();
-  codec.encodeHeartbeatReply(md, w);
+  if (codec instanceof DubboCodec) (codec as DubboCodec).encodeHeartbeatReply(md, w);
   return copyOut(w);
+}
+
+/**
+ * The codec manifest (filter/codec/manifest.json, read by the controller): every codec of the
+ * registry and what it can do, as the codecs themselves say it. scripts/codec-manifest.mjs writes it.
+ */
+export function codecManifest(): string {
+  let s = "{\"codecs\":[";
+  for (let i = 0; i < CODEC_NAMES.length; i++) {
+    const c = codecFor(CODEC_NAMES[i], new Limits());
+    const probe = new ByteWriter();
+    const hasProbe = c.probe(new Metadata(), null, probe);
+    probe.free();
+    if (i > 0) s += ",";
+    s += "{\"name\":" + quote(c.name);
+    s += ",\"routingModes\":" + (c.nativeRouter.length > 0 ? "[\"perRequest\",\"perConnection\"]" : "[\"perConnection\"]");
+    s += ",\"nativeRouter\":" + (c.nativeRouter.length > 0 ? quote(c.nativeRouter) : "null");
+    s += ",\"routingKey\":" + (c.routingKey.length > 0 ? quote(c.routingKey) : "null");
+    s += ",\"answersInOrder\":" + (c.answersInOrder ? "true" : "false");
+    s += ",\"probe\":" + (hasProbe ? "true" : "false");
+    s += ",\"errorReplies\":{\"field\":" + quote(c.errorCodeField);
+    for (let k = 0; k <= <i32>ErrorKind.BadRequest; k++) s += "," + quote(errorKindName(<ErrorKind>k)) + ":" + c.errorCode(<ErrorKind>k).toString();
+    s += "}}";
+  }
+  return s + "]}";
 }

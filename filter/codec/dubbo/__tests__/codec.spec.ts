@@ -345,6 +345,26 @@ describe("DubboCodec.encodeMutated", () => {
     out.free();
   });
 
+  it("writes the same when another frame was decoded in between (it then decodes the frame again)", () => {
+    const args = new H().b([0x43]).s("P").b([0x91]).s("v").b([0x60, 0x91]);
+    const att = new H().map().s("obj").b([0x60, 0x92]).s("k").s("v").end();
+    const f = frame(REQ_TWO_WAY, 0, 1, requestBody("m", "Ljava/lang/Object;", args, att));
+    const m = new Mutation().set("k", "w");
+    const direct = new ByteWriter();
+    expect(mutate(codec(), f, m, direct)).toBe(true);
+    const c = codec();
+    const md = new Metadata();
+    expect(decodeOne(c, f, md)).toBe(DecodeStatus.Frame);
+    const other = new Metadata();
+    expect(decodeOne(c, greetRequest(), other)).toBe(DecodeStatus.Frame);
+    const later = new ByteWriter();
+    expect(c.encodeMutated(f.ptr, md, m, later)).toBe(true);
+    expect(later.length).toBe(direct.length);
+    expect(memory.compare(later.ptr, direct.ptr, direct.length)).toBe(0);
+    direct.free();
+    later.free();
+  });
+
   it("gives a response attachments by switching its flag, and refuses events and failed responses", () => {
     const c = codec();
     const out = new ByteWriter();
@@ -381,7 +401,7 @@ describe("DubboCodec replies", () => {
     const statuses: u8[] = [100, 70, 70, 60, 40];
     for (let i = 0; i < kinds.length; i++) {
       const out = new ByteWriter();
-      c.encodeError(md, kinds[i], "meltemi: nope", out);
+      c.respond(kinds[i], "meltemi: nope", md, out);
       expect(load<u8>(out.ptr + 2)).toBe(0x02, "a response, hessian2");
       expect(load<u8>(out.ptr + 3)).toBe(statuses[i]);
       expect(bswap<u32>(load<u32>(out.ptr + 12))).toBe(14, "body: the message as a hessian2 string");

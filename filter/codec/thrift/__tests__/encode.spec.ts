@@ -19,7 +19,7 @@ function errorReply(request: ByteWriter, kind: ErrorKind, message: string): stri
   const md = new Metadata();
   decoded(codec, request, md);
   const out = new ByteWriter();
-  codec.encodeError(md, kind, message, out);
+  codec.respond(kind, message, md, out);
   return writerHex(out);
 }
 
@@ -89,7 +89,7 @@ describe("Thrift error replies", () => {
       const md = new Metadata();
       decoded(codec, request, md);
       const out = new ByteWriter();
-      expect(codec.encodeProbe(md, out)).toBe(true);
+      expect(codec.probe(md, null, out)).toBe(true);
       return writerHex(out);
     };
     const PROBE = "6d656c74656d692d70726f6265"; // meltemi-probe
@@ -102,16 +102,16 @@ describe("Thrift error replies", () => {
     expect(probe(mux)).toBe("80010001" + "00000018" + "43616c63756c61746f723a" + PROBE + "00000003" + "00");
   });
 
-  it("routes a probe like encodeRouted routes the probe's bytes", () => {
+  it("routes a probe (probe with a cluster) like encodeRouted routes the probe's bytes", () => {
     const requests: ByteWriter[] = [hex(BINARY), framed(hex(COMPACT)), hex(LAX), hex(ENVOY_THEADER)];
     for (let i = 0; i < requests.length; i++) {
       const codec = new ThriftCodec(new Limits());
       const md = new Metadata();
       decoded(codec, requests[i], md);
       const direct = new ByteWriter();
-      codec.encodeRoutedProbe(md, "c1", direct);
+      codec.probe(md, "c1", direct);
       const plain = new ByteWriter();
-      codec.encodeProbe(md, plain);
+      codec.probe(md, null, plain);
       const probeMd = new Metadata();
       decoded(codec, plain, probeMd);
       const viaRouted = new ByteWriter();
@@ -120,15 +120,6 @@ describe("Thrift error replies", () => {
     }
   });
 
-  it("writes no heartbeat reply", () => {
-    const codec = new ThriftCodec(new Limits());
-    const md = new Metadata();
-    const w = hex(BINARY);
-    decoded(codec, w, md);
-    const out = new ByteWriter();
-    codec.encodeHeartbeatReply(md, out);
-    expect(out.length).toBe(0);
-  });
 });
 
 describe("Thrift mutation", () => {

@@ -66,7 +66,7 @@ function checkReencodings(ptr: usize, md: Metadata, codec: ThriftCodec): void {
   }
   out.clear();
   back.reset();
-  codec.encodeError(md, ErrorKind.FaultAbort, "fuzz", out);
+  codec.respond(ErrorKind.FaultAbort, "fuzz", md, out);
   expect(again.decode(out.ptr, out.length, back)).toBe(DecodeStatus.Frame, again.errorDetail);
   expect(back.kind).toBe(MessageKind.Error);
   expect(back.requestId).toBe(md.requestId);

@@ -1,5 +1,5 @@
 // A test-only Wasm entry for what only the Thrift codec offers (the generic codec harness in
-// test/codec/harness covers decode, encodeMutated, encodeError): the conversions between a client's
+// test/codec/harness covers decode, encode, respond): the conversions between a client's
 // transport and THeader that per-request routing through Envoy's thrift_proxy needs.
 // Built by test/codec/thrift/harness.ts (asc ESM bindings) into build/thrift-harness.{wasm,js}.
 import { ByteWriter } from "../../../../filter/codec/bytes";
@@ -51,13 +51,13 @@ export function asHeader(request: Uint8Array, keys: Array<string>, values: Array
   return copyOut(w);
 }
 
-/** The probe (ThriftCodec.encodeProbe) the filter sends upstream in place of the rejected request in `request`. */
+/** The probe (ThriftCodec.probe) the filter sends upstream in place of the rejected request in `request`. */
 export function probe(request: Uint8Array): Uint8Array {
   const codec = new ThriftCodec(new Limits());
   const md = new Metadata();
   decodeOne(codec, request, md);
   const w = new ByteWriter();
-  if (!codec.encodeProbe(md, w)) { w.free(); return new Uint8Array(0); }
+  if (!codec.probe(md, null, w)) { w.free(); return new Uint8Array(0); }
   return copyOut(w);
 }
 
