@@ -174,6 +174,23 @@ export class SidecarPod {
     return (await this.stats("^listener_manager\\.total_listeners_warming$")).get("listener_manager.total_listeners_warming") === 0;
   }
 
+  /**
+   * Per-host figures of one cluster from /clusters (`<cluster>::<host>::<field>::<value>`), by host
+   * address: cx_total, rq_total, health_flags... Istio's bootstrap keeps only some stats (its
+   * stats_matcher inclusion list leaves out per-cluster upstream counters); /clusters has these anyway.
+   */
+  async clusterHosts(cluster: string): Promise<Map<string, Record<string, string>>> {
+    const hosts = new Map<string, Record<string, string>>();
+    for (const line of (await this.admin("/clusters")).split("\n")) {
+      const parts = line.split("::");
+      // Host lines only (`<ip>:<port>`), not the cluster's own (`outlier::...`, `default_priority::...`).
+      if (parts.length !== 4 || parts[0] !== cluster || !/:\d+$/.test(parts[1])) continue;
+      const [, host, field, value] = parts;
+      hosts.set(host, { ...hosts.get(host), [field]: value });
+    }
+    return hosts;
+  }
+
   /** Listener names Envoy has, from /listeners. */
   async listeners(): Promise<string[]> {
     return (await this.admin("/listeners")).split("\n").map((l) => l.split("::")[0]).filter(Boolean);
