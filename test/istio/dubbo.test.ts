@@ -1,15 +1,20 @@
 // Dubbo through real Istio, with real Apache Dubbo providers (test/peers/dubbo) behind two serving
-// pods (subsets v1, v2) and a caller pod: the controller turns an RpcRouter into the caller's
+// pods (subsets v1, v2) and a caller pod: the controller turns an Aeraki MetaRouter into the caller's
 // EnvoyFilter (dubbo_proxy behind Meltemi on istiod's own outbound listener, routing each request to
 // istiod's subset clusters), and an RpcRateLimit plus an RpcAuthorizationPolicy into the serving pods'
 // WasmPlugin (module pulled by istio-agent by digest). STRICT mTLS with istiod's certificates between
 // the sidecars. One caller connection then shows per-request routing by method, the limit, and the
-// denial by the caller's mTLS principal, each answered as a Dubbo error reply; no NACK.
+// denial by the caller's mTLS principal, each answered as a Dubbo error reply; then an edit of the
+// MetaRouter reaches that running connection through istiod without a drop; no NACK.
 // Runs in its own network namespace (netns.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KubeHttp } from "../../controller/runtime/kube_http";
 import { peersClasspath, startProvider } from "../codec/dubbo/peers";
+import { installCrds } from "../kube/crds";
+import { repoRoot } from "../kube/binaries";
+import { sleep } from "../kube/process";
+import path from "node:path";
 import { DubboConnection, type Outcome } from "../envoy/dubbo_connection";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, withMesh } from "./mesh";
@@ -25,12 +30,38 @@ const CALLER = `cluster.local/ns/${NS}/sa/caller`;
 /** Auto mTLS: istiod sends ISTIO_MUTUAL to endpoints that carry this label (a sidecar-injected pod's). */
 const MESH_LABEL = { "security.istio.io/tlsMode": "istio" };
 
+/** One call on `conn`, waited for (bounded); a closed connection fails it at once. */
+async function call(conn: DubboConnection, id: bigint, method: string): Promise<Outcome> {
+  conn.send(id, method);
+  const deadline = Date.now() + 30_000;
+  while (!conn.outcomes.has(id)) {
+    assert.ok(!conn.closed, `the connection was closed before call ${id} (${method}) was answered`);
+    assert.ok(Date.now() < deadline, `call ${id} (${method}): no answer in 30 s`);
+    await sleep(5);
+  }
+  return conn.outcomes.get(id)!;
+}
+
+/** Aeraki's MetaRouter for the service: `method` to `first`, every other call to `rest`. */
+function metaRouter(method: string, first: string, rest: string): Record<string, unknown> {
+  return {
+    apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "MetaRouter", metadata: { name: "greeter-dubbo", namespace: NS },
+    spec: {
+      hosts: [HOST],
+      routes: [
+        { name: `${method}-to-${first}`, match: { attributes: { method: { exact: method } } }, route: [{ destination: { host: HOST, subset: first } }] },
+        { name: `rest-to-${rest}`, route: [{ destination: { host: HOST, subset: rest } }] },
+      ],
+    },
+  };
+}
+
 /** Which provider answered: the response attachment served-by=<version> in the reply's body. */
 function servedBy(o: Outcome): string | undefined {
   return /served-by.(dubbo-v[12])/.exec(o.body)?.[1];
 }
 
-for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: per-request routing by method to istiod's subset clusters, over STRICT mTLS limited and denied (by principal) by the serving pods, no NACK`, { timeout: 900_000 }, async (t) => {
+for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: an Aeraki MetaRouter routes per request by method to istiod's subset clusters, over STRICT mTLS limited and denied (by principal) by the serving pods; a MetaRouter edit reaches the running connection; no NACK`, { timeout: 900_000 }, async (t) => {
   const classpath = peersClasspath();
   await withMesh(envoy, async (mesh) => {
     await mesh.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
@@ -61,17 +92,10 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
       sidecar: { egress: [{ port: { number: PORT, protocol: "TCP", name: "tcp-dubbo" }, bind: svc, hosts: [`${NS}/${HOST}`] }] },
     });
 
+    // Aeraki's CRDs (as in a cluster running Aeraki), before the controller starts watching.
+    await installCrds(mesh.kube.kubeConfig(), path.join(repoRoot, "test/kube/testdata/aeraki-crds.yaml"));
     await mesh.startController();
-    await mesh.apply({
-      apiVersion: "meltemi.dev/v1alpha1", kind: "RpcRouter", metadata: { name: "greeter-dubbo", namespace: NS },
-      spec: {
-        host: HOST,
-        routes: [
-          { name: "nothing-to-v1", match: { method: { exact: "nothing" } }, destinations: [{ subset: "v1" }] },
-          { name: "rest-to-v2", destinations: [{ subset: "v2" }] },
-        ],
-      },
-    });
+    await mesh.apply(metaRouter("nothing", "v1", "v2"));
     await mesh.apply({
       apiVersion: "meltemi.dev/v1alpha1", kind: "RpcRateLimit", metadata: { name: "greeter-dubbo", namespace: NS },
       spec: { host: HOST, local: { conditions: [{ match: { method: { exact: "nothing" } }, tokenBucket: { maxTokens: LIMIT, tokensPerFill: LIMIT, fillInterval: "1h" } }] } },
@@ -118,6 +142,26 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
     assert.equal(fail.ok, false);
     assert.match(fail.body, /meltemi: unauthorized \(shop\/no-fail\)/, "denied by the serving pod's policy for the caller's principal, not thrown by the provider");
     assert.equal(conn.closed, false, "the connection carried every call");
+
+    // The MetaRouter edited: echo now to v1. The clusters and their order (v1, v2: dubbo_proxy's route
+    // table) stay, so only the filter's configuration changes (ECDS); the running connection's filter
+    // follows it on its tick. Every call on the way is answered; 20 echo answers in a row from v1 say
+    // the edit is in force (before it, every echo went to v2).
+    const listenerModified = async () => (await caller.stats("^listener_manager\\.listener_modified$")).get("listener_manager.listener_modified");
+    const modifiedBefore = await listenerModified();
+    await mesh.apply(metaRouter("echo", "v1", "v2"));
+    let inARow = 0;
+    let editCalls = 0;
+    const deadline = Date.now() + 240_000;
+    for (; inARow < 20; editCalls++) {
+      assert.ok(Date.now() < deadline && editCalls < 20_000, `the edit did not reach the running connection (${editCalls} calls)\n${mesh.logs()}`);
+      const o = await call(conn, next++, "echo");
+      assert.ok(o.ok, `echo ${o.id} during the edit failed: ${o.body}`);
+      inARow = servedBy(o) === "dubbo-v1" ? inARow + 1 : 0;
+    }
+    t.diagnostic(`the MetaRouter edit was in force on the running connection after ${editCalls - 20} calls; listener_modified ${modifiedBefore} -> ${await listenerModified()}`);
+    assert.equal(conn.closed, false, "the running connection was not dropped");
+    assert.equal(await listenerModified(), modifiedBefore, "the caller's listener was not replaced (no drain)");
 
     for (const pod of mesh.pods) assert.deepEqual(Object.fromEntries(await pod.rejections()), {}, `${pod.spec.name}: no xDS update rejected`);
   });
