@@ -20,6 +20,7 @@ import { bootstrap, clientSide, serverSide } from "./adapter";
 import { startDubboLoad, startDubboService } from "./dubbo";
 import { startIstioDemo } from "./istio";
 import { inIstioNamespace } from "../test/istio/netns";
+import { ENVOY_VERSIONS } from "../test/istio/provision";
 import { Processes } from "./processes";
 import { startPrometheus, type ScrapeTarget } from "./prometheus";
 import { Summary } from "./summary";
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     // Re-runs this command inside a network, mount and PID namespace (root); outside it never returns.
-    await inIstioNamespace(import.meta.url);
+    // What the mesh needs from the network is provisioned first (inside there is only loopback).
+    await inIstioNamespace(import.meta.url, { extra: ["dubbo"], envoyVersions: [ENVOY_VERSIONS[0]] });
   }
 
   const procs = new Processes();

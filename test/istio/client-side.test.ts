@@ -181,8 +181,10 @@ for (const envoy of ENVOY_VERSIONS) {
         const ecds = await caller.admin("/config_dump?resource=ecds_filters");
         return /meltemi-client-greeter-sticky/.test(ecds) && (await caller.listenersSettled()) ? true : undefined;
       }, () => mesh.logs());
-      // tcp_proxy's max_early_data_bytes (the MERGE of perConnection) is a field of Envoy 1.37+.
-      assert.deepEqual(Object.fromEntries(await caller.rejections()), {}, `the caller accepted the perConnection listener patch:\n${caller.log().split("\n").filter((l) => /rejected|NACK/i.test(l)).slice(-5).join("\n")}`);
+      // tcp_proxy's max_early_data_bytes (the MERGE of perConnection) is a field of Envoy 1.37+: an older
+      // Envoy does not reject it but ignores it (server.dynamic_unknown_fields 0 -> 1 on 1.36.2), and the
+      // first call of a connection is then never answered.
+      assert.deepEqual(Object.fromEntries(await caller.rejections()), {}, `the caller took the perConnection listener patch whole:\n${caller.log().split("\n").filter((l) => /rejected|NACK|unknown field/i.test(l)).slice(-5).join("\n")}`);
       const sticky: string[] = [];
       for (let c = 0; c < 6; c++) {
         const conn = connect(PORT, wire, stickySvc);

@@ -20,7 +20,7 @@ import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, withMesh } from "./mesh";
 import { waitFor } from "./sidecar";
 
-await inIstioNamespace(import.meta.url);
+await inIstioNamespace(import.meta.url, { extra: ["dubbo"] });
 
 const NS = "shop";
 const PORT = 20880;
