@@ -126,8 +126,7 @@ async function main(): Promise<void> {
       const stopMesh = await startIstioDemo({ config, services: SERVICES, versions: VERSIONS, namespace: NAMESPACE, procs, runDir, classpath, record, closers });
       // Runs last (closers run in reverse): the loads and apps stop first.
       closers.unshift(stopMesh);
-    }
-    if (!opts.istio) await Promise.all(SERVICES.map(async (s) => {
+    } else await Promise.all(SERVICES.map(async (s) => {
       const svc = config.find((o) => o.kind === "Service" && o.metadata.name === s.service) as KubeObject<{ ports: { port: number; targetPort: number }[]; selector: Record<string, string> }> | undefined;
       if (!svc) throw new Error(`${opts.config} has no Service ${s.service}`);
       const targetPort = svc.spec!.ports[0].targetPort;

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { KubeHttp } from "../../controller/runtime/kube_http";
 import { peersClasspath, startProvider } from "../codec/dubbo/peers";
 import { installCrds } from "../kube/crds";
-import { repoRoot } from "../kube/binaries";
+import { repoRoot } from "../repo_root";
 import { sleep } from "../kube/process";
 import path from "node:path";
 import { DubboConnection, type Outcome } from "../envoy/dubbo_connection";

