@@ -163,7 +163,7 @@ for (const envoy of ENVOY_VERSIONS) {
         assert.ok(r.ok, `call ${callsUntilEdit} during the edit failed: ${r.version}`);
         inARow = r.version === "v2" ? inARow + 1 : 0;
       }
-      const aborted = await bounded("echo", 30_000, new Promise<string>((resolve) => greeter.echo(sampleItem(1), (err, r) => resolve(err ? `${err.name}: ${err.message}` : `answered ${JSON.stringify(r)}`))));
+      const aborted = await bounded("echo", 30_000, new Promise<string>((resolve) => greeter.echo(sampleItem(1), (err: { name?: string; message?: string } | null, r: unknown) => resolve(err ? `${err.name}: ${err.message}` : `answered ${JSON.stringify(r)}`))));
       assert.equal(aborted, `TApplicationException: ${ABORT}`, "the edited router's abort fault");
       assert.deepEqual(await hello(greeter, "after-abort"), { ok: true, version: "v2" }, "the connection carries calls after the abort");
       t.diagnostic(`the edit was in force on the running connection after ${callsUntilEdit - 30} calls; listener_modified ${modifiedBefore} -> ${await listenerModified()}`);
