@@ -5,7 +5,8 @@
 // WasmPlugin (module pulled by istio-agent by digest). STRICT mTLS with istiod's certificates between
 // the sidecars. One caller connection then shows per-request routing by method, the limit, and the
 // denial by the caller's mTLS principal, each answered as a Dubbo error reply; then an edit of the
-// MetaRouter reaches that running connection through istiod without a drop; no NACK.
+// MetaRouter reaches that running connection through istiod without a drop; then Meltemi's RpcRouter in
+// its place routes perConnection with an abort fault; no NACK.
 // Runs in its own network namespace (netns.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,6 +27,7 @@ const NS = "shop";
 const PORT = 20880;
 const HOST = `greeter-dubbo.${NS}.svc.cluster.local`;
 const LIMIT = 3;
+const ABORT = "chaos drill: nothing unavailable";
 const CALLER = `cluster.local/ns/${NS}/sa/caller`;
 /** Auto mTLS: istiod sends ISTIO_MUTUAL to endpoints that carry this label (a sidecar-injected pod's). */
 const MESH_LABEL = { "security.istio.io/tlsMode": "istio" };
@@ -61,7 +63,7 @@ function servedBy(o: Outcome): string | undefined {
   return /served-by.(dubbo-v[12])/.exec(o.body)?.[1];
 }
 
-for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: an Aeraki MetaRouter routes per request by method to istiod's subset clusters, over STRICT mTLS limited and denied (by principal) by the serving pods; a MetaRouter edit reaches the running connection; no NACK`, { timeout: 900_000 }, async (t) => {
+for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: an Aeraki MetaRouter routes per request by method to istiod's subset clusters, over STRICT mTLS limited and denied (by principal) by the serving pods; a MetaRouter edit reaches the running connection; perConnection with an abort fault; no NACK`, { timeout: 900_000 }, async (t) => {
   const classpath = peersClasspath();
   await withMesh(envoy, async (mesh) => {
     await mesh.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
@@ -162,6 +164,35 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
     t.diagnostic(`the MetaRouter edit was in force on the running connection after ${editCalls - 20} calls; listener_modified ${modifiedBefore} -> ${await listenerModified()}`);
     assert.equal(conn.closed, false, "the running connection was not dropped");
     assert.equal(await listenerModified(), modifiedBefore, "the caller's listener was not replaced (no drain)");
+
+    // Meltemi's own RpcRouter in place of the MetaRouter: perConnection (Meltemi picks v2 at the first
+    // request, tcp_proxy connects there with it as early data) and an abort fault on `nothing`, answered
+    // by the caller's Meltemi as a Dubbo error reply on a connection that carries on.
+    await new KubeHttp(mesh.kube.kubeConfig()).request("DELETE", `/apis/metaprotocol.aeraki.io/v1alpha1/namespaces/${NS}/metarouters/greeter-dubbo`);
+    await mesh.apply({
+      apiVersion: "meltemi.dev/v1alpha1", kind: "RpcRouter", metadata: { name: "greeter-dubbo", namespace: NS },
+      spec: {
+        host: HOST, routingMode: "perConnection",
+        routes: [{ name: "all-to-v2", destinations: [{ subset: "v2" }] }],
+        faults: [{ match: { method: { exact: "nothing" } }, abort: { percent: 100, message: ABORT } }],
+      },
+    });
+    await waitFor("the caller's listener with tcp_proxy early data and the perConnection filter", 240_000, async () => {
+      const listeners = await caller.admin("/config_dump?resource=dynamic_listeners");
+      const ecds = await caller.admin("/config_dump?resource=ecds_filters");
+      return !listeners.includes("envoy.filters.network.dubbo_proxy") && listeners.includes("max_early_data_bytes") && ecds.includes(ABORT) && (await caller.listenersSettled()) ? true : undefined;
+    }, () => mesh.logs());
+    const perConnection: string[] = [];
+    for (let c = 0; c < 3; c++) {
+      const fresh = await DubboConnection.open(PORT, svc);
+      mesh.onStop(() => fresh.close());
+      const [first, aborted, last] = [await call(fresh, 1n, "echo"), await call(fresh, 2n, "nothing"), await call(fresh, 3n, "echo")];
+      assert.equal(aborted.ok, false, `connection ${c}: nothing is aborted`);
+      assert.match(aborted.body, new RegExp(ABORT), `connection ${c}: the fault's message`);
+      for (const o of [first, last]) { assert.ok(o.ok, `connection ${c}: echo ${o.id}: ${o.body}`); perConnection.push(servedBy(o) ?? "?"); }
+      fresh.close();
+    }
+    assert.deepEqual(perConnection, perConnection.map(() => "dubbo-v2"), "every perConnection connection went to v2");
 
     for (const pod of mesh.pods) assert.deepEqual(Object.fromEntries(await pod.rejections()), {}, `${pod.spec.name}: no xDS update rejected`);
   });
