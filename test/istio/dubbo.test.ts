@@ -136,10 +136,12 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
 
     const echoes = outcomes.filter((o) => o.method === "echo");
     assert.deepEqual(echoes.map((o) => [o.ok, servedBy(o)]), echoes.map(() => [true, "dubbo-v2"]), "every echo routed to v2, the one after the denial too");
+    // Sent back to back, the calls may reach v1 over more than one of dubbo_proxy's upstream connections
+    // (and so more than one of v1's Envoy workers): which ones pass is not in send order, how many is.
     const nothings = outcomes.filter((o) => o.method === "nothing");
-    assert.deepEqual(nothings.map((o) => o.ok), [true, true, true, false, false], "nothing: the limit of 3 at v1");
-    for (const o of nothings.slice(0, LIMIT)) assert.equal(servedBy(o), "dubbo-v1", "nothing routed to v1");
-    for (const o of nothings.slice(LIMIT)) assert.match(o.body, /meltemi: rate limit exceeded/);
+    assert.equal(nothings.filter((o) => o.ok).length, LIMIT, "nothing: the limit of 3 at v1");
+    for (const o of nothings.filter((o) => o.ok)) assert.equal(servedBy(o), "dubbo-v1", "nothing routed to v1");
+    for (const o of nothings.filter((o) => !o.ok)) assert.match(o.body, /meltemi: rate limit exceeded/);
     const fail = outcomes.find((o) => o.method === "fail")!;
     assert.equal(fail.ok, false);
     assert.match(fail.body, /meltemi: unauthorized \(shop\/no-fail\)/, "denied by the serving pod's policy for the caller's principal, not thrown by the provider");
