@@ -36,12 +36,12 @@ export async function startDubboService(procs: Processes, classpath: string, run
   return { port };
 }
 
-/** Calls dubbo://127.0.0.1:<port> at `rate` calls a second (EchoService echo / nothing by weight). */
-export async function startDubboLoad(procs: Processes, classpath: string, runDir: string, port: number, rate: number, mix: readonly Mix[], record: (r: CallRecord) => void): Promise<void> {
+/** Calls dubbo://<host>:<port> at `rate` calls a second (EchoService echo / nothing by weight). */
+export async function startDubboLoad(procs: Processes, classpath: string, runDir: string, port: number, rate: number, mix: readonly Mix[], record: (r: CallRecord) => void, host = "127.0.0.1"): Promise<void> {
   let ready!: () => void;
   const readyP = new Promise<void>((r) => (ready = r));
   const child = procs.spawn("dubbo load", "java",
-    javaArgs(classpath, runDir, {}, "Load", [`dubbo://127.0.0.1:${port}`, String(rate), mix.map((m) => `${m.method}:${m.weight}`).join(",")]),
+    javaArgs(classpath, runDir, {}, "Load", [`dubbo://${host}:${port}`, String(rate), mix.map((m) => `${m.method}:${m.weight}`).join(",")]),
     (line) => {
       if (line === "READY") { ready(); return; }
       if (!line.startsWith("{")) return;

@@ -4,6 +4,7 @@
 // CRDs in manifests/samples/ (adapter.ts turns render's WasmPlugins and EnvoyFilters into the sidecars'
 // bootstraps). Load generators call continuously; a summary is printed every 2 seconds. Ctrl-C or
 // SIGTERM (or --duration) stops everything. README "The demo" explains what to look at.
+// `--istio`: real istiod and istio-agent in place of the adapter (demo/istio.ts).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -17,6 +18,9 @@ import { Envoy, envoyBinary, repoRoot } from "../test/envoy/envoy";
 import { makePki } from "../test/envoy/tls";
 import { bootstrap, clientSide, serverSide } from "./adapter";
 import { startDubboLoad, startDubboService } from "./dubbo";
+import { startIstioDemo } from "./istio";
+import { inIstioNamespace } from "../test/istio/netns";
+import { ENVOY_VERSIONS } from "../test/istio/provision";
 import { Processes } from "./processes";
 import { startPrometheus, type ScrapeTarget } from "./prometheus";
 import { Summary } from "./summary";
@@ -57,8 +61,18 @@ async function main(): Promise<void> {
     .option("--prometheus", "also run a real Prometheus scraping every sidecar", false)
     .option("--config <dir>", "the Meltemi / Istio / Kubernetes objects to render", path.join(repoRoot, "manifests/samples"))
     .option("--interval <seconds>", "seconds between summaries", positive, 2)
+    .option("--istio", "real istiod and istio-agent drive the sidecars, the controller applies the samples (root; builds Istio once, minutes)", false)
     .parse()
-    .opts<{ duration?: number; prometheus: boolean; config: string; interval: number }>();
+    .opts<{ duration?: number; prometheus: boolean; config: string; interval: number; istio: boolean }>();
+  if (opts.istio) {
+    if (opts.prometheus) {
+      console.error("demo: --prometheus is not available with --istio (the mesh runs in its own network namespace)");
+      process.exit(2);
+    }
+    // Re-runs this command inside a network, mount and PID namespace (root); outside it never returns.
+    // What the mesh needs from the network is provisioned first (inside there is only loopback).
+    await inIstioNamespace(import.meta.url, { extra: ["dubbo"], envoyVersions: [ENVOY_VERSIONS[0]] });
+  }
 
   const procs = new Processes();
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-demo-"));
@@ -87,7 +101,8 @@ async function main(): Promise<void> {
     const wasmPath = path.join(repoRoot, "build/meltemi.wasm");
     const { rendered, faultMessages } = render(opts.config, wasmPath);
     const config = (await loadObjects([opts.config], async () => "")).map((l) => l.object);
-    console.log(`meltemi render -f ${path.relative(process.cwd(), opts.config) || "."}: ${rendered.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")}`);
+    if (opts.istio) console.log(`samples ${path.relative(process.cwd(), opts.config) || "."}: ${config.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")} (applied to the apiserver; the controller renders them)`);
+    else console.log(`meltemi render -f ${path.relative(process.cwd(), opts.config) || "."}: ${rendered.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")}`);
 
     // Provision once, before the sidecars start in parallel (envoy.sh is not safe to run concurrently).
     process.env.MELTEMI_ENVOY_BIN ??= envoyBinary();
@@ -107,7 +122,11 @@ async function main(): Promise<void> {
 
     // Each service: its pods (the app and its sidecar) per version, then the caller's sidecar and load.
     const loads: (() => Promise<void>)[] = [];
-    await Promise.all(SERVICES.map(async (s) => {
+    if (opts.istio) {
+      const stopMesh = await startIstioDemo({ config, services: SERVICES, versions: VERSIONS, namespace: NAMESPACE, procs, runDir, classpath, record, closers });
+      // Runs last (closers run in reverse): the loads and apps stop first.
+      closers.unshift(stopMesh);
+    } else await Promise.all(SERVICES.map(async (s) => {
       const svc = config.find((o) => o.kind === "Service" && o.metadata.name === s.service) as KubeObject<{ ports: { port: number; targetPort: number }[]; selector: Record<string, string> }> | undefined;
       if (!svc) throw new Error(`${opts.config} has no Service ${s.service}`);
       const targetPort = svc.spec!.ports[0].targetPort;

@@ -36,10 +36,10 @@ export function pick(mix: readonly Mix[]): string {
   return mix[mix.length - 1].method;
 }
 
-/** Calls `port` at `rate` calls a second over `connections` connections until stopped. */
-export function startThriftLoad(port: number, rate: number, mix: readonly Mix[], record: (r: CallRecord) => void, connections = 4): { stop(): Promise<void> } {
+/** Calls `host:port` at `rate` calls a second over `connections` connections until stopped. */
+export function startThriftLoad(port: number, rate: number, mix: readonly Mix[], record: (r: CallRecord) => void, connections = 4, host = "127.0.0.1"): { stop(): Promise<void> } {
   const { Greeter, types } = generated();
-  const clients = Array.from({ length: connections }, () => connect(port, WIRE));
+  const clients = Array.from({ length: connections }, () => connect(port, WIRE, host));
   const greeters = clients.map((c) => c.client(Greeter));
   let n = 0;
   const timer = setInterval(() => {

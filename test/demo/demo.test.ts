@@ -3,43 +3,11 @@
 // leaves no process behind, whether it stops by itself (--duration) or on Ctrl-C.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { repoRoot } from "../envoy/envoy";
-
-/** The demo's entry point, as scripts/demo.sh (`npm run demo`) ends by running it: the suite has set up and
- * built already (scripts/test.sh), so going through npm would only repeat setup and the whole build. */
-const DEMO = ["--import", "tsx", "demo/main.ts"];
-
-interface Run { code: number | null; signal: NodeJS.Signals | null; out: string }
-
-/** Runs `command` in its own process group; `onOutput` may signal the group (as a terminal's Ctrl-C does). */
-function run(command: string, args: string[], onOutput?: (out: string, pgid: number) => void): Promise<Run> {
-  const child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const add = (d: Buffer) => { out += d.toString(); onOutput?.(out, child.pid!); };
-  child.stdout.on("data", add);
-  child.stderr.on("data", add);
-  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, out })));
-}
-
-/** The rows of the last table titled `title`: "protocol method" -> column -> number. */
-function table(out: string, title: string): Map<string, Record<string, number>> {
-  const start = out.lastIndexOf(`--- ${title}`);
-  assert.ok(start >= 0, `no "${title}" in the output:\n${out}`);
-  const lines = out.slice(start).split("\n").slice(1);
-  const header = lines[0].split(/ {2,}/).map((h) => h.trim());
-  const rows = new Map<string, Record<string, number>>();
-  for (const line of lines.slice(1)) {
-    if (!/^(thrift|dubbo) /.test(line)) break;
-    const cells = line.trim().split(/ +/);
-    const row: Record<string, number> = {};
-    header.slice(2).forEach((h, i) => { row[h] = Number(cells[2 + i]); });
-    rows.set(`${cells[0]} ${cells[1]}`, row);
-  }
-  return rows;
-}
+import { DEMO, run, table } from "./demo_output";
 
 function runDirOf(out: string): string {
   const m = /run directory (\S+)/.exec(out);

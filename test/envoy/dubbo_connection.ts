@@ -18,12 +18,13 @@ export class DubboConnection {
       }
     });
   }
-  static open(port: number): Promise<DubboConnection> {
+  static open(port: number, host = "127.0.0.1"): Promise<DubboConnection> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, "127.0.0.1", () => resolve(new DubboConnection(s)));
+      const s = net.connect(port, host, () => resolve(new DubboConnection(s)));
       s.once("error", reject);
     });
   }
+  /** Sends `method` (echo by default) of the peers' EchoService with request id `id`. */
   send(id: bigint, method = "echo"): void { this.socket.write(dubboRequest(id, method, {}, "meltemi.peers.dubbo.EchoService", `call ${id}`)); }
   get closed(): boolean { return this.socket.destroyed; }
   close(): void { this.socket.destroy(); }

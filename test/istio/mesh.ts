@@ -5,7 +5,6 @@
 // Pods (SidecarPod) are added by the test. Everything is stopped on every path; on failure the last
 // lines of every log are printed.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
@@ -16,6 +15,8 @@ import { builtModule, runCli } from "../wasm-build/helpers";
 import { provisionRegistryTools, startRegistry, type Registry } from "../wasm-build/registry";
 import { Istiod } from "./istiod";
 import { SidecarPod, apply, type PodSpec } from "./sidecar";
+import { envoyRelease } from "./provision";
+export { ENVOY_VERSIONS } from "./provision";
 
 /**
  * Service addresses come from 127.10.0.0/16 (kube-apiserver accepts a loopback range): the namespace
@@ -68,18 +69,6 @@ export class Mesh {
     for (const p of this.pods) await p.stop();
     await this.istiod.stop();
   }
-}
-
-/**
- * The official Envoy releases the Istio tests run on: the pinned one and the newest wheel with V8
- * (scripts/provision/envoy.sh says which wheels have a Wasm runtime). MELTEMI_ISTIO_ENVOY_VERSIONS
- * (comma-separated) runs others, e.g. to try an older Envoy.
- */
-export const ENVOY_VERSIONS: readonly string[] = process.env.MELTEMI_ISTIO_ENVOY_VERSIONS?.split(",") ?? ["1.37.0", "1.40.0"];
-
-/** The official Envoy `version`, provisioned by scripts/provision/envoy.sh if missing. */
-function envoyRelease(version: string): string {
-  return execFileSync(path.join(repoRoot, "scripts/provision/envoy.sh"), { encoding: "utf8", env: { ...process.env, MELTEMI_ENVOY_VERSION: version } }).trim();
 }
 
 /** Runs `body` with a fresh mesh whose sidecars run the official Envoy `envoyVersion`. */

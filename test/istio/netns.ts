@@ -14,12 +14,17 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import { type MeshParts, provisionMeshParts } from "./provision";
 
 const MARK = "MELTEMI_ISTIO_NETNS";
 
-/** True inside the namespace (define the tests); never returns outside it (the process exits). */
-export async function inIstioNamespace(fileUrl: string): Promise<true> {
+/**
+ * True inside the namespace (define the tests); never returns outside it (the process exits). Outside,
+ * first provisions what the mesh needs from the network (provision.ts).
+ */
+export async function inIstioNamespace(fileUrl: string, parts: MeshParts = {}): Promise<true> {
   if (process.env[MARK] === "1") return true;
+  provisionMeshParts(parts);
   const file = fileURLToPath(fileUrl);
   // setpriv --pdeathsig: unshare dies with this launcher; --kill-child: the namespace's PID 1 dies
   // with unshare; the kernel then kills the rest of the PID namespace.

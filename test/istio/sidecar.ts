@@ -158,10 +158,12 @@ export class SidecarPod {
 
   /**
    * Every xDS rejection Envoy counted: LDS, CDS, and each ECDS subscription (Wasm filters arrive
-   * through ECDS). Returns only the non-zero ones: a test asserts an empty map.
+   * through ECDS), and the fields of dynamic configuration Envoy did not know and ignored
+   * (`server.dynamic_unknown_fields`: Envoy accepts such an update without a NACK, e.g. Envoy 1.36
+   * ignores tcp_proxy's max_early_data_bytes). Returns only the non-zero ones: a test asserts an empty map.
    */
   async rejections(): Promise<Map<string, number>> {
-    const all = await this.stats("update_rejected|config_fail");
+    const all = await this.stats("update_rejected|config_fail|^server\\.dynamic_unknown_fields$");
     return new Map([...all].filter(([, v]) => v !== 0));
   }
 
@@ -172,6 +174,23 @@ export class SidecarPod {
    */
   async listenersSettled(): Promise<boolean> {
     return (await this.stats("^listener_manager\\.total_listeners_warming$")).get("listener_manager.total_listeners_warming") === 0;
+  }
+
+  /**
+   * Per-host figures of one cluster from /clusters (`<cluster>::<host>::<field>::<value>`), by host
+   * address: cx_total, rq_total, health_flags... Istio's bootstrap keeps only some stats (its
+   * stats_matcher inclusion list leaves out per-cluster upstream counters); /clusters has these anyway.
+   */
+  async clusterHosts(cluster: string): Promise<Map<string, Record<string, string>>> {
+    const hosts = new Map<string, Record<string, string>>();
+    for (const line of (await this.admin("/clusters")).split("\n")) {
+      const parts = line.split("::");
+      // Host lines only (`<ip>:<port>`), not the cluster's own (`outlier::...`, `default_priority::...`).
+      if (parts.length !== 4 || parts[0] !== cluster || !/:\d+$/.test(parts[1])) continue;
+      const [, host, field, value] = parts;
+      hosts.set(host, { ...hosts.get(host), [field]: value });
+    }
+    return hosts;
   }
 
   /** Listener names Envoy has, from /listeners. */

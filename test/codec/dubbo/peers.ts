@@ -57,15 +57,20 @@ class JavaProcess {
   kill(): void { if (!this.exited) this.child.kill("SIGKILL"); }
 }
 
-function java(classpath: string, main: string, args: string[]): ChildProcessWithoutNullStreams {
+function java(classpath: string, main: string, args: string[], props: Record<string, string> = {}): ChildProcessWithoutNullStreams {
   // Tiered compilation level 1 starts a short-lived JVM faster; the heap is capped for a 2-core CI box.
-  return spawn("java", ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath, `meltemi.peers.dubbo.${main}`, ...args], { stdio: "pipe" });
+  const defines = Object.entries(props).map(([k, v]) => `-D${k}=${v}`);
+  return spawn("java", ["-Xmx256m", "-XX:TieredStopAtLevel=1", ...defines, "-cp", classpath, `meltemi.peers.dubbo.${main}`, ...args], { stdio: "pipe" });
 }
 
-/** The real provider: EchoService on 127.0.0.1:port, plain and as group "blue" version "1.0.0". */
-export async function startProvider(classpath: string): Promise<{ port: number; process: JavaProcess }> {
+/**
+ * The real provider: EchoService on 127.0.0.1:port, plain and as group "blue" version "1.0.0".
+ * `servedBy`: the response attachment "served-by" its replies carry (tells versions apart).
+ */
+export async function startProvider(classpath: string, opts: { servedBy?: string } = {}): Promise<{ port: number; process: JavaProcess }> {
   const port = await freePort();
-  const p = new JavaProcess("provider", java(classpath, "Provider", [String(port), "--exit-on-stdin-eof"]));
+  const props: Record<string, string> = opts.servedBy ? { "meltemi.served-by": opts.servedBy } : {};
+  const p = new JavaProcess("provider", java(classpath, "Provider", [String(port), "--exit-on-stdin-eof"], props));
   try {
     await p.waitLine((l) => l === `READY ${port}`, STARTUP_MS);
   } catch (e) { p.kill(); throw e; }
