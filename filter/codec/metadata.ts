@@ -6,6 +6,14 @@
 // the callback that decoded it. Use keyString/valueString only off the hot path (logs, tests).
 import { utf8Of } from "./bytes";
 
+// One entry of Metadata.entries: four usize fields.
+const KEY_PTR: usize = 0;
+const KEY_LEN: usize = sizeof<usize>();
+const VAL_PTR: usize = 2 * sizeof<usize>();
+const VAL_LEN: usize = 3 * sizeof<usize>();
+const ENTRY_BYTES: usize = 4 * sizeof<usize>();
+const ENTRY_SHIFT: usize = sizeof<usize>() == 8 ? 5 : 4;
+
 export enum MessageKind { Request = 0, Oneway = 1, Response = 2, Error = 3, Heartbeat = 4 }
 
 export class Metadata {
@@ -19,16 +27,15 @@ export class Metadata {
   /** Codec-specific facts the encoder needs later (e.g. Thrift's detected protocol), opaque to callers. */
   codecFlags: u32 = 0;
   count: i32 = 0;
-  private keyPtr: StaticArray<usize>;
-  private keyLen: StaticArray<u32>;
-  private valPtr: StaticArray<usize>;
-  private valLen: StaticArray<u32>;
+  /**
+   * The entries, flat: per entry key pointer, key length, value pointer, value length (ENTRY_BYTES).
+   * One array read with plain loads: the decoders add an entry per string and the policies look keys
+   * up per request, so this is hot.
+   */
+  private entries: StaticArray<usize>;
 
   constructor(public readonly capacity: i32 = 64) {
-    this.keyPtr = new StaticArray<usize>(capacity);
-    this.keyLen = new StaticArray<u32>(capacity);
-    this.valPtr = new StaticArray<usize>(capacity);
-    this.valLen = new StaticArray<u32>(capacity);
+    this.entries = new StaticArray<usize>(capacity * 4);
   }
 
   reset(): void {
@@ -40,17 +47,21 @@ export class Metadata {
     this.count = 0;
   }
 
+  @inline private at(i: i32): usize { return changetype<usize>(this.entries) + (<usize>i << ENTRY_SHIFT); }
+
   /** Adds (or, for an existing key, overwrites) an entry; false when the capacity is exhausted. */
-  add(keyPtr: usize, keyLen: u32, valPtr: usize, valLen: u32): bool {
+  @inline add(keyPtr: usize, keyLen: u32, valPtr: usize, valLen: u32): bool {
     let i = this.indexOfSpan(keyPtr, keyLen);
     if (i < 0) {
       if (this.count >= this.capacity) return false;
       i = this.count++;
-      unchecked(this.keyPtr[i] = keyPtr);
-      unchecked(this.keyLen[i] = keyLen);
+      const e = this.at(i);
+      store<usize>(e, keyPtr, KEY_PTR);
+      store<usize>(e, <usize>keyLen, KEY_LEN);
     }
-    unchecked(this.valPtr[i] = valPtr);
-    unchecked(this.valLen[i] = valLen);
+    const e = this.at(i);
+    store<usize>(e, valPtr, VAL_PTR);
+    store<usize>(e, <usize>valLen, VAL_LEN);
     return true;
   }
 
@@ -60,8 +71,13 @@ export class Metadata {
   }
 
   indexOfSpan(ptr: usize, len: u32): i32 {
-    for (let i = 0; i < this.count; i++) {
-      if (unchecked(this.keyLen[i]) == len && memory.compare(unchecked(this.keyPtr[i]), ptr, len) == 0) return i;
+    const n = this.count;
+    let e = changetype<usize>(this.entries);
+    for (let i = 0; i < n; i++, e += ENTRY_BYTES) {
+      // Length first, then the first byte: most keys differ there, without a call to memory.compare.
+      if (<u32>load<usize>(e, KEY_LEN) != len) continue;
+      const k = load<usize>(e, KEY_PTR);
+      if (len == 0 || (load<u8>(k) == load<u8>(ptr) && memory.compare(k, ptr, len) == 0)) return i;
     }
     return -1;
   }
@@ -70,10 +86,10 @@ export class Metadata {
     return this.indexOfSpan(changetype<usize>(key), <u32>key.byteLength);
   }
 
-  @inline keyPtrAt(i: i32): usize { return unchecked(this.keyPtr[i]); }
-  @inline keyLenAt(i: i32): u32 { return unchecked(this.keyLen[i]); }
-  @inline valuePtrAt(i: i32): usize { return unchecked(this.valPtr[i]); }
-  @inline valueLenAt(i: i32): u32 { return unchecked(this.valLen[i]); }
+  @inline keyPtrAt(i: i32): usize { return load<usize>(this.at(i), KEY_PTR); }
+  @inline keyLenAt(i: i32): u32 { return <u32>load<usize>(this.at(i), KEY_LEN); }
+  @inline valuePtrAt(i: i32): usize { return load<usize>(this.at(i), VAL_PTR); }
+  @inline valueLenAt(i: i32): u32 { return <u32>load<usize>(this.at(i), VAL_LEN); }
 
   keyString(i: i32): string { return String.UTF8.decodeUnsafe(this.keyPtrAt(i), this.keyLenAt(i)); }
   valueString(i: i32): string { return String.UTF8.decodeUnsafe(this.valuePtrAt(i), this.valueLenAt(i)); }

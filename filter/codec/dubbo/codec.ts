@@ -11,7 +11,7 @@
 //
 // codecFlags holds the offset of the attachments map in the frame (0: the frame has none), which
 // encodeMutated uses.
-import { ByteReader, ByteWriter, bytesEqual } from "../bytes";
+import { ByteWriter, bytesEqual } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, ROUTING_KEY, withRoutingKey } from "../codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
 import { countParameters } from "./descriptor";
@@ -49,7 +49,6 @@ export function statusFor(kind: ErrorKind): u32 {
 }
 
 export class DubboCodec extends Codec {
-  private readonly header: ByteReader = new ByteReader();
   private readonly body: Hessian2Reader = new Hessian2Reader();
   /** For encodeMutated, which decodes a frame again when it was not the last one decoded. */
   private readonly scratch: Metadata;
@@ -87,12 +86,11 @@ export class DubboCodec extends Codec {
     }
     if (len < HEADER_SIZE) return DecodeStatus.NeedMore;
 
-    const h = this.header.reset(ptr, len);
-    h.skip(2);
-    const flag = h.u8();
-    const status = h.u8();
-    const requestId = h.i64();
-    const bodyLength = h.u32();
+    // The whole header is there (len >= HEADER_SIZE): plain loads, big-endian.
+    const flag = <u32>load<u8>(ptr + 2);
+    const status = <u32>load<u8>(ptr + 3);
+    const requestId = <i64>bswap<u64>(load<u64>(ptr + 4));
+    const bodyLength = bswap<u32>(load<u32>(ptr + 12));
     if (bodyLength > MAX_BODY) return this.fail(DecodeError.Malformed, "negative Dubbo body length");
     const frameLength = HEADER_SIZE + bodyLength;
     if (frameLength > this.limits.maxFrameBytes) return this.fail(DecodeError.FrameTooLarge, "Dubbo frame larger than the limit");
@@ -209,7 +207,7 @@ export class DubboCodec extends Codec {
     return false;
   }
 
-  private addMetadata(md: Metadata, keyPtr: usize, keyLen: u32, valPtr: usize, valLen: u32): DecodeStatus {
+  @inline private addMetadata(md: Metadata, keyPtr: usize, keyLen: u32, valPtr: usize, valLen: u32): DecodeStatus {
     const max = this.limits.maxMetadataValueBytes;
     if (keyLen > max || valLen > max) return this.fail(DecodeError.MetadataValueTooLarge, "Dubbo attachment longer than the limit");
     if (<u32>md.count >= this.limits.maxMetadataEntries || !md.add(keyPtr, keyLen, valPtr, valLen)) {
@@ -384,6 +382,8 @@ export class DubboCodec extends Codec {
 }
 
 function isBodyKey(ptr: usize, len: u32): bool {
+  // By length first: "method" 6, "version" 7, "interface" 9 bytes (most attachment keys differ there).
+  if (len != 6 && len != 7 && len != 9) return false;
   return bytesEqual(ptr, len, KEY_INTERFACE) || bytesEqual(ptr, len, KEY_VERSION) || bytesEqual(ptr, len, KEY_METHOD);
 }
 

@@ -84,6 +84,44 @@ export class Hessian2Reader {
    * string ::= x52 b1 b0 <utf8-data> string | 'S' b1 b0 <utf8-data> | [x00-x1f] <utf8-data> | [x30-x33] b0 <utf8-data>
    */
   readString(): StringKind {
+    // Fast path, the strings of a Dubbo request header and its attachments: a one-piece string whose
+    // length bytes are all there and whose data is ASCII, read with plain loads.
+    const r = this.r;
+    const pos = r.pos;
+    const end = r.length;
+    const base = r.base;
+    if (r.ok && pos < end) {
+      const t = <u32>load<u8>(base + pos);
+      let units: u32 = 0;
+      let start: u32 = 0;
+      if (t <= 0x1f) {
+        units = t;
+        start = pos + 1;
+      } else if (t >= 0x30 && t <= 0x33 && end - pos >= 2) {
+        units = ((t - 0x30) << 8) | <u32>load<u8>(base + pos + 1);
+        start = pos + 2;
+      } else if (t == Tag.STRING_FINAL && end - pos >= 3) {
+        units = <u32>bswap<u16>(load<u16>(base + pos + 1));
+        start = pos + 3;
+      }
+      if (start != 0 && end - start >= units) {
+        // ASCII: one byte per unit. Else the general path below reads it (from the tag again).
+        let p = base + start;
+        const stop = p + units;
+        while (p + 8 <= stop && (load<u64>(p) & 0x8080808080808080) == 0) p += 8;
+        while (p < stop && load<u8>(p) < 0x80) p++;
+        if (p == stop) {
+          r.pos = start + units;
+          this.spanPtr = base + start;
+          this.spanLen = units;
+          return StringKind.Contiguous;
+        }
+      }
+    }
+    return this.readStringSlow();
+  }
+
+  private readStringSlow(): StringKind {
     const tag = this.peek();
     if (tag < 0) { this.truncated(); return StringKind.Invalid; }
     if (tag == <i32>Tag.NULL) { this.r.skip(1); return StringKind.Null; }
@@ -146,11 +184,11 @@ export class Hessian2Reader {
   }
 
   /** True (and the 'Z' consumed) at the end of a variable-length list or map. */
-  atMapEnd(): bool {
-    const tag = this.peek();
-    if (tag < 0) return !this.truncated();
-    if (<u32>tag != Tag.END) return false;
-    this.r.skip(1);
+  @inline atMapEnd(): bool {
+    const r = this.r;
+    if (r.pos >= r.length) return !this.truncated();
+    if (<u32>load<u8>(r.base + r.pos) != Tag.END) return false;
+    if (r.ok) r.pos++;
     return true;
   }
 
