@@ -39,7 +39,7 @@ import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
 import { Destination } from "../route/route_table";
 import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
-import { LabelSet, STATUS_ERROR, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus, statusName } from "../telemetry/request_metrics";
+import { LabelSet, STATUS_ERROR, batchRequestCounts, flushRequestCounts, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus, statusName } from "../telemetry/request_metrics";
 import { AccessLogEntry, AccessLogFormat, formatEntry } from "../telemetry/access_log";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
@@ -172,7 +172,22 @@ export class Connection extends StreamContext {
     return FilterStatus.Continue;
   }
 
+  // The request counters of a callback go to Envoy once at its end (request_metrics.ts: batching).
   onDownstreamData(length: u32, endOfStream: bool): FilterStatus {
+    batchRequestCounts();
+    const status = this.downstreamData(length, endOfStream);
+    flushRequestCounts();
+    return status;
+  }
+
+  onUpstreamData(length: u32, endOfStream: bool): FilterStatus {
+    batchRequestCounts();
+    const status = this.upstreamData(length, endOfStream);
+    flushRequestCounts();
+    return status;
+  }
+
+  private downstreamData(length: u32, endOfStream: bool): FilterStatus {
     noteMemory();
     // Envoy keeps (and drops at close) what the client still sends.
     if (this.closing || this.clientCut) return FilterStatus.Pause;
@@ -309,7 +324,7 @@ export class Connection extends StreamContext {
     }
   }
 
-  onUpstreamData(length: u32, endOfStream: bool): FilterStatus {
+  private upstreamData(length: u32, endOfStream: bool): FilterStatus {
     if (length > 0) count(metrics.txBytes, length);
     // A closing connection: the client gets nothing more (Envoy cannot resume a paused write path, and
     // need not: the connection is going away).

@@ -42,10 +42,35 @@ export function statusName(s: u8): string {
 
 const NOT_DEFINED: u32 = u32.MAX_VALUE - 1;
 
+/**
+ * Request counters are added up within one callback of a connection and handed to Envoy once per
+ * label set and status when it ends (flushRequestCounts): a read that carries 16 answers costs one
+ * increment host call, not 16. Envoy reads stats between a worker's callbacks, so the counts it sees
+ * are the same. Outside such a callback (batching false) every count goes to Envoy at once.
+ */
+let batching = false;
+/** The label sets holding counts not yet handed to Envoy (each at most once). */
+const unflushed: Array<LabelSet> = [];
+
+/** From here until flushRequestCounts(), request counts are held back (see `batching`). */
+export function batchRequestCounts(): void {
+  batching = true;
+}
+
+/** Hands the counts held back since batchRequestCounts() to Envoy, and stops holding them back. */
+export function flushRequestCounts(): void {
+  batching = false;
+  for (let i = 0; i < unflushed.length; i++) unchecked(unflushed[i]).flush();
+  unflushed.length = 0;
+}
+
 /** One (service, method) pair: its label prefix and, per status, its metric ids (defined lazily). */
 export class LabelSet {
   private counters: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
   private durations: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
+  /** Per status, requests counted but not yet handed to Envoy (see `batching`). */
+  private held: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
+  private queued: bool = false;
   /** What answers taught about this method: CALLS_UNKNOWN, CALLS_ONEWAY or CALLS_TWO_WAY (filter/network/oneway.ts). */
   calls: u8 = 0;
 
@@ -80,7 +105,12 @@ export class LabelSet {
       c = defineMetric(MetricType.Counter, tag(this.labels, TAG_STATUS, statusName(status)) + REQUESTS_TOTAL);
       unchecked(this.counters[s] = c);
     }
-    incrementMetric(c, 1);
+    if (batching) {
+      unchecked(this.held[s] += 1);
+      if (!this.queued) { this.queued = true; unflushed.push(this); }
+    } else {
+      incrementMetric(c, 1);
+    }
     if (durationNs < 0) return;
     let h = unchecked(this.durations[s]);
     if (h == NOT_DEFINED) {
@@ -88,6 +118,17 @@ export class LabelSet {
       unchecked(this.durations[s] = h);
     }
     recordMetric(h, <u64>durationNs / 1_000_000);
+  }
+
+  /** Hands the counts held back to Envoy (flushRequestCounts). */
+  flush(): void {
+    this.queued = false;
+    for (let s = 0; s < STATUS_COUNT; s++) {
+      const n = unchecked(this.held[s]);
+      if (n == 0) continue;
+      unchecked(this.held[s] = 0);
+      incrementMetric(unchecked(this.counters[s]), <i64>n);
+    }
   }
 }
 

@@ -36,8 +36,10 @@ export function writeCompactInt(out: ByteWriter, v: i32): void { out.u8(<u32>(<i
 function writeUnits(out: ByteWriter, s: string, from: i32, to: i32): void {
   out.ensure(<u32>(to - from) * 3);
   let p = out.ptr + out.length;
+  // The string's UTF-16 units read in place (i is within [0, s.length): no bounds check needed).
+  const units = changetype<usize>(s);
   for (let i = from; i < to; i++) {
-    const c = <u32>s.charCodeAt(i);
+    const c = <u32>load<u16>(units + (<usize>i << 1));
     if (c < 0x80) {
       store<u8>(p++, <u8>c);
     } else if (c < 0x800) {
@@ -54,9 +56,13 @@ function writeUnits(out: ByteWriter, s: string, from: i32, to: i32): void {
 
 /** True when [ptr, ptr+len) holds exactly the bytes writeString() would write for the data of `s`. */
 export function stringDataEquals(ptr: usize, len: u32, s: string): bool {
+  const n = s.length;
+  // Each unit is 1-3 bytes: most keys that differ are told apart here.
+  if (len < <u32>n || len > <u32>n * 3) return false;
+  const units = changetype<usize>(s);
   let p: u32 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = <u32>s.charCodeAt(i);
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u16>(units + (<usize>i << 1));
     if (c < 0x80) {
       if (p + 1 > len || <u32>load<u8>(ptr + p) != c) return false;
       p += 1;
