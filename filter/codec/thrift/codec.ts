@@ -29,6 +29,24 @@ export const PROBE_METHOD = utf8Of("meltemi-probe");
 /** Where a probe's or a routed request's name is put together; one per VM (not freed with a codec). */
 const nameScratch = new ByteWriter();
 
+/** An empty mutation (encodeRouted of a frame that cannot carry headers ignores it). */
+const EMPTY_MUTATION = new Mutation();
+
+/** The UTF-8 bytes of the last routing prefix (a cluster name), kept: a route's requests share it. */
+let prefixString: string | null = null;
+let prefixUtf8Bytes: ArrayBuffer = new ArrayBuffer(0);
+
+/** The UTF-8 bytes of `s`, encoded again only when `s` is not the string of the last call. */
+function prefixUtf8(s: string): ArrayBuffer {
+  // Identity, not content: the cluster strings of the configuration are the same objects per request;
+  // holding `s` keeps it alive, so its address cannot stand for another string.
+  if (changetype<usize>(s) != changetype<usize>(prefixString)) {
+    prefixUtf8Bytes = String.UTF8.encode(s, false);
+    prefixString = s;
+  }
+  return prefixUtf8Bytes;
+}
+
 /** Where the parts of one frame are (offsets from the frame start). */
 @unmanaged
 class FrameLayout {
@@ -79,7 +97,9 @@ export class ThriftCodec extends Codec {
     if (ctx.direction == Direction.Request) {
       const cluster = ctx.cluster;
       if (cluster !== null) {
-        if (this.encodeRouted(ptr, md, withRoutingKey(ctx.mutation, cluster), cluster, out)) return Encoded.Written;
+        // Only a THeader frame carries the routing key as a header (encodeRouted): no Mutation for the others.
+        const routed = transportOf(md.codecFlags) == Transport.Header ? withRoutingKey(ctx.mutation, cluster) : EMPTY_MUTATION;
+        if (this.encodeRouted(ptr, md, routed, cluster, out)) return Encoded.Written;
         ctx.dropped = true;
         return Encoded.Unchanged;
       }
@@ -426,7 +446,7 @@ export class ThriftCodec extends Codec {
     let name: ByteWriter | null = null;
     if (namePrefix !== null) {
       name = nameScratch.clear();
-      name.utf8(namePrefix);
+      name.bytes(changetype<usize>(prefixUtf8(namePrefix)), <u32>prefixUtf8Bytes.byteLength);
       name.u8(0x3a);
       name.bytes(l.message.namePtr, l.message.nameLen);
     }
