@@ -12,6 +12,8 @@ export abstract class RootContext {
   onTick(): void {}
   onQueueReady(token: u32): void {}
   onForeignFunction(functionId: u32, size: u32): void {}
+  /** The answer to a proxy_http_call of this context (http_call.ts); numHeaders 0: the call failed. */
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {}
   /** Return false to ask the host to wait for an asynchronous `proxy_done`. */
   onDone(): bool { return true; }
   onDelete(): void {}

@@ -37,6 +37,8 @@ import { Destination } from "../route/route_table";
 import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
 import { LabelSet, STATUS_ERROR, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus, statusName } from "../telemetry/request_metrics";
 import { AccessLogEntry, AccessLogFormat, formatEntry } from "../telemetry/access_log";
+import { OpenSpans } from "../trace/open_spans";
+import { withTrace } from "../trace/tracer";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
@@ -133,6 +135,8 @@ export class Connection extends StreamContext {
   holdUntilNs: u64 = 0;
   /** Bytes at the front of Envoy's read buffer that are already decided (framing.held). */
   private heldInEnvoy: u32 = 0;
+  /** Spans of this connection's traced requests not ended yet (trace/tracer.ts); null until one is traced. */
+  private spans: OpenSpans | null = null;
 
   constructor(id: u32, public readonly plugin: MeltemiRoot) {
     super(id);
@@ -374,6 +378,7 @@ export class Connection extends StreamContext {
   /** A request ended: metrics, and the access log line when enabled. */
   private end(labels: LabelSet, status: u8, durationNs: i64, requestId: i64, cluster: string): void {
     labels.record(status, durationNs);
+    if (this.spans !== null) this.plugin.tracer.end(this.spans as OpenSpans, requestId, status, durationNs, cluster);
     const format = this.plugin.config.accessLogParsed;
     if (format === null) return;
     const e = accessLogEntry;
@@ -445,6 +450,7 @@ export class Connection extends StreamContext {
     learnFromRequest(md, labels, this.plugin.requestMetrics.overflow);
     const noAnswer = getsNoAnswer(md, labels);
     if (d.limiterContended) count(metrics.limiterContended, 1);
+    const traceKeys = this.plugin.tracer.enabled ? this.trace(f, md, d, config) : null;
 
     if (this.awaitingFirstRequest) {
       // The first request picks the connection's cluster; a rejected one leaves tcp_proxy's default,
@@ -459,8 +465,11 @@ export class Connection extends StreamContext {
       let written = false;
       if (config.routingMode == RoutingMode.PerRequest && dest !== null) {
         // The native router behind us forwards on the key we write (docs/design.md, perRequest).
-        written = f.codec.encodeRouted(ptr, md, dest.routed, dest.cluster, callbackOut);
+        const routed = traceKeys !== null ? withTrace(dest.routed, traceKeys) : dest.routed;
+        written = f.codec.encodeRouted(ptr, md, routed, dest.cluster, callbackOut);
         if (!written) count(metrics.routingKeyFailures, 1);
+      } else if (traceKeys !== null) {
+        written = f.codec.encodeMutated(ptr, md, withTrace(route !== null ? route.requestMutation : null, traceKeys), callbackOut);
       } else if (route !== null && !route.requestMutation.isEmpty) {
         written = f.codec.encodeMutated(ptr, md, route.requestMutation, callbackOut);
       }
@@ -496,6 +505,17 @@ export class Connection extends StreamContext {
       log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " cannot carry a rejection to the client; closing the connection");
       this.stopDeciding();
     }
+  }
+
+  /**
+   * Tracing on: opens the request's span if its trace is sampled; returns the trace keys to forward,
+   * or null. The caller's identity is read once per connection (a host call).
+   */
+  private trace(f: Framing, md: Metadata, d: Decision, config: FilterConfig): Mutation | null {
+    if (this.caller === null) this.caller = readCaller();
+    if (this.spans === null) this.spans = new OpenSpans();
+    const caller = (this.caller as Caller).principal;
+    return this.plugin.tracer.begin(f.codec, md, d, vmRandom(config), this.now(), caller, this.spans as OpenSpans);
   }
 
   private pickCluster(dest: Destination): void {

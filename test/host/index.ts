@@ -7,6 +7,8 @@ export { encodeFilterStateArgs, decodeFilterStateArgs, WELL_KNOWN_FILTER_STATE_K
 export type { ForeignCall, ForeignFunction } from "./foreign";
 export { RootContext, VmFailedError, WasmHost, WasmTrapError } from "./host";
 export type { LoadOptions, LogEntry, PropertyWrite } from "./host";
+export { decodePairs, encodePairs } from "./http-call";
+export type { HttpCall, HttpCallAnswer } from "./http-call";
 export { MetricStore } from "./metrics";
 export type { MetricValue } from "./metrics";
 export { encodeProperty } from "./properties";
