@@ -15,7 +15,7 @@ import { Route, RouteTable } from "../route/route_table";
 import { TokenBucket } from "../limit/token_bucket";
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { AccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../telemetry/access_log";
-import { TracingConfig } from "../trace/tracing_config";
+import { OTLP_PATH, TraceFormat, TracingConfig } from "../trace/tracing_config";
 
 export const SCHEMA_VERSION: i32 = 1;
 
@@ -408,7 +408,7 @@ function parseRateLimit(c: Checker, v: JsonValue, config: FilterConfig): void {
 }
 
 const TRACING_FIELDS = [
-  "samplingPercentage", "collectorCluster", "collectorAuthority", "collectorPath", "serviceName", "maxBufferedSpans",
+  "format", "samplingPercentage", "collectorCluster", "collectorAuthority", "collectorPath", "serviceName", "maxBufferedSpans",
   "maxSpansPerBatch", "flushIntervalMs", "timeoutMs",
 ];
 
@@ -418,6 +418,11 @@ function parseTracing(c: Checker, v: JsonValue): TracingConfig | null {
   const cluster = v.get("collectorCluster");
   if (cluster === null) { c.fail("tracing", "must have collectorCluster"); return null; }
   t.collectorCluster = c.string(cluster, "tracing.collectorCluster", 1, 253);
+  const format = v.get("format");
+  if (format !== null && c.oneOf(format, "tracing.format", ["zipkin", "otlp"]) == "otlp") {
+    t.format = TraceFormat.Otlp;
+    t.collectorPath = OTLP_PATH;
+  }
   const pct = v.get("samplingPercentage");
   if (pct !== null) t.samplingPerMillion = toPerMillion(c.number(pct, "tracing.samplingPercentage", 0, 100));
   const authority = v.get("collectorAuthority");

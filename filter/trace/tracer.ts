@@ -18,9 +18,10 @@ import { OpenSpans } from "./open_spans";
 import { Incoming, extract, inject } from "./propagation";
 import { Span } from "./span";
 import { Sampling } from "./trace_context";
-import { TracingConfig } from "./tracing_config";
+import { TraceFormat, TracingConfig } from "./tracing_config";
 import { traceMetrics } from "./trace_metrics";
-import { SpanSource, zipkinSpan } from "./zipkin";
+import { otlpBody } from "./otlp";
+import { SpanSource, zipkinBody } from "./zipkin";
 
 const incoming = new Incoming();
 /** The trace keys of the request being decided (one callback at a time per VM). */
@@ -173,14 +174,13 @@ export class Tracer {
     if (this.count == 0 || nowNs - this.lastExportNs < <u64>c.flushIntervalMs * 1_000_000) return;
     this.lastExportNs = nowNs;
     const n = this.count < c.maxSpansPerBatch ? this.count : c.maxSpansPerBatch;
-    let body = "[";
+    const batch = new Array<Span>(n);
     for (let i = 0; i < n; i++) {
       const at = (this.head + i) % this.ring.length;
-      if (i > 0) body += ",";
-      body += zipkinSpan(this.ring[at] as Span, this.source);
+      batch[i] = this.ring[at] as Span;
       this.ring[at] = null;
     }
-    body += "]";
+    const body = c.format == TraceFormat.Otlp ? otlpBody(batch, this.source) : zipkinBody(batch, this.source);
     this.head = (this.head + n) % this.ring.length;
     this.count -= n;
     const authority = c.collectorAuthority.length > 0 ? c.collectorAuthority : c.collectorCluster;

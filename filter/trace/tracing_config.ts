@@ -1,14 +1,20 @@
 // The `tracing` section of the filter configuration (filter-config.schema.json), parsed.
-export const DEFAULT_COLLECTOR_PATH = "/api/v2/spans";
+export enum TraceFormat { Zipkin, Otlp }
+
+/** Where each format's collector takes spans by default. */
+export const ZIPKIN_PATH = "/api/v2/spans";
+export const OTLP_PATH = "/v1/traces";
 
 export class TracingConfig {
+  /** zipkin: Zipkin v2 JSON (zipkin.ts); otlp: OTLP/HTTP JSON (otlp.ts). */
+  format: TraceFormat = TraceFormat.Zipkin;
   /** Share of requests without a caller's decision that start or continue a sampled trace, per million. */
   samplingPerMillion: u32 = 10_000; // 1%, Istio's default randomSamplingPercentage
   /** The Envoy cluster of the collector (proxy_http_call's upstream). */
   collectorCluster: string = "";
   /** :authority of the export request; default: the cluster name. */
   collectorAuthority: string = "";
-  collectorPath: string = DEFAULT_COLLECTOR_PATH;
+  collectorPath: string = ZIPKIN_PATH;
   /** localEndpoint.serviceName of the spans; default: the configuration's name, else "meltemi". */
   serviceName: string = "";
   /** Spans a VM keeps for export; a span past this is dropped and counted. */

@@ -60,3 +60,13 @@ export function zipkinSpan(s: Span, src: SpanSource): string {
   if (s.status != "ok" && s.status != "oneway") j += tag(false, "error", s.status);
   return j + "}}";
 }
+
+/** The request body for `spans`: a JSON array (ListOfSpans). */
+export function zipkinBody(spans: Array<Span>, src: SpanSource): string {
+  let j = "[";
+  for (let i = 0; i < spans.length; i++) {
+    if (i > 0) j += ",";
+    j += zipkinSpan(spans[i], src);
+  }
+  return j + "]";
+}

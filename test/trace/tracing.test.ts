@@ -232,3 +232,23 @@ test("an unknown collector cluster: the export is refused by the host, counted, 
   assert.equal(vm.metrics()['reason=.=export_failed;.;meltemi_trace_spans_dropped_total'], 1);
   assert.ok(vm.logs.some((l) => l.message.includes("proxy_http_call to cluster no-such-cluster refused")));
 });
+
+test("format otlp: the batch is an OTLP/HTTP JSON ExportTraceServiceRequest posted to /v1/traces", async () => {
+  const vm = await worker(config({ collectorCluster: COLLECTOR, format: "otlp", samplingPercentage: 0 }), 1);
+  call(vm, dubboRequest(11n, "echo", { b3: `a3ce929d0e0e4736-${PARENT}-1` }));
+  vm.advance(1000);
+  const c = vm.httpCalls[0];
+  assert.equal(Object.fromEntries(c.headers)[":path"], "/v1/traces");
+  const body = JSON.parse(c.body.toString());
+  const rs = body.resourceSpans[0];
+  assert.deepEqual(rs.resource.attributes, [{ key: "service.name", value: { stringValue: "greeter" } }]);
+  const [s] = rs.scopeSpans[0].spans;
+  assert.equal(s.traceId, "0000000000000000a3ce929d0e0e4736", "OTLP trace ids are 32 hex digits");
+  assert.equal(s.parentSpanId, PARENT);
+  assert.equal(s.kind, 2); // SPAN_KIND_SERVER on an inbound listener
+  assert.equal(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano), 3_000_000n);
+  assert.equal(s.status, undefined);
+  assert.ok(s.attributes.some((a: { key: string; value: { stringValue: string } }) => a.key === "rpc.method" && a.value.stringValue === "echo"));
+  vm.respondHttpCall(c.token, { status: 200 });
+  assert.equal(vm.metrics()["meltemi_trace_spans_reported_total"], 1);
+});
