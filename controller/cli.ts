@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { LogLevel, RuntimeConfig } from "./runtime/config";
 import type { SourceFactory } from "./runtime/sources";
+import { MeshConfigError, parseMeshConfig } from "./translate/mesh_config";
 import { DEFAULT_OPTIONS, type FailStrategy, type TranslateOptions } from "./translate/options";
 import { render } from "./render/render";
 
@@ -33,6 +34,7 @@ interface TranslateFlags {
   codecs: string;
   failStrategy: FailStrategy;
   earlyDataBytes: number;
+  meshConfig?: string;
 }
 
 interface RenderFlags extends TranslateFlags {
@@ -82,8 +84,20 @@ function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOp
   if (!sha256) throw new InvalidArgumentError("--wasm-sha256 is required unless --wasm-url ends in @sha256:<digest>");
   const wasm: TranslateOptions["wasm"] = { url, sha256 };
   if (flags.imagePullSecret) wasm.imagePullSecret = flags.imagePullSecret;
+  let mesh: TranslateOptions["mesh"];
+  if (flags.meshConfig !== undefined) {
+    try {
+      mesh = parseMeshConfig(readFileSync(flags.meshConfig, "utf8"));
+    } catch (err) {
+      if (err instanceof MeshConfigError || (err as { code?: string }).code === "ENOENT" || (err as Error).name === "YAMLParseError") {
+        throw new InvalidArgumentError(`--mesh-config ${flags.meshConfig}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
   return {
     options: {
+      ...(mesh ? { mesh } : {}),
       wasm,
       trafficExtension: flags.trafficExtension === "always",
       rootNamespace: flags.rootNamespace,
@@ -136,7 +150,8 @@ function withTranslateFlags(cmd: Command): Command {
     .option("--cluster-domain <domain>", "the cluster's DNS domain", DEFAULT_OPTIONS.clusterDomain)
     .option("--codecs <list>", "codecs compiled into the filter", DEFAULT_OPTIONS.codecs.join(","))
     .addOption(new Option("--fail-strategy <s>", "plugin fail strategy where no authorization applies").choices(["FAIL_OPEN", "FAIL_CLOSE", "FAIL_RELOAD"]).default(DEFAULT_OPTIONS.failStrategy))
-    .option("--early-data-bytes <n>", "tcp_proxy early-data buffer in perConnection mode", positiveInt, DEFAULT_OPTIONS.earlyDataBytes);
+    .option("--early-data-bytes <n>", "tcp_proxy early-data buffer in perConnection mode", positiveInt, DEFAULT_OPTIONS.earlyDataBytes)
+    .option("--mesh-config <file>", "Istio's MeshConfig (the mesh key of ConfigMap istio-system/istio, or that ConfigMap): its tracing providers for the filter's spans");
 }
 
 export function program(): Command {

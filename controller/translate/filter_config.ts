@@ -4,6 +4,8 @@
 // Client side (the callers' outbound listener for one service port): routing mode, routes, faults.
 // Server side (the service's own pods, inbound): local rate limits and authorization, which need the
 // serving proxy (a per-pod budget, Aeraki's semantics) and the caller's mTLS identity.
+// Both sides: tracing (tracing.ts), from Istio's Telemetry and MeshConfig.
+import type { FilterTracing } from "./tracing";
 
 export type FilterStringMatch = { exact?: string; prefix?: string; suffix?: string; regex?: string; present?: true; invert?: boolean };
 export type FilterMatch = Record<string, FilterStringMatch>;
@@ -52,6 +54,7 @@ export interface FilterConfig {
   authorization?: FilterAuthorizationPolicy[];
   metrics?: { maxLabelSets?: number };
   accessLog?: { enabled?: boolean; format?: string };
+  tracing?: FilterTracing;
 }
 
 export interface ClientConfigInput {
@@ -61,6 +64,7 @@ export interface ClientConfigInput {
   limits?: FilterLimits;
   routes: FilterRoute[];
   faults: FilterFault[];
+  tracing?: FilterTracing;
 }
 
 export function clientConfig(input: ClientConfigInput): FilterConfig {
@@ -68,6 +72,7 @@ export function clientConfig(input: ClientConfigInput): FilterConfig {
   if (input.limits) config.limits = input.limits;
   config.routes = input.routes;
   if (input.faults.length > 0) config.faults = input.faults;
+  if (input.tracing) config.tracing = input.tracing;
   return config;
 }
 
@@ -77,6 +82,7 @@ export interface ServerConfigInput {
   limits?: FilterLimits;
   localRateLimit?: FilterLocalRateLimit;
   authorization: FilterAuthorizationPolicy[];
+  tracing?: FilterTracing;
 }
 
 export function serverConfig(input: ServerConfigInput): FilterConfig {
@@ -84,5 +90,6 @@ export function serverConfig(input: ServerConfigInput): FilterConfig {
   if (input.limits) config.limits = input.limits;
   if (input.localRateLimit) config.localRateLimit = input.localRateLimit;
   if (input.authorization.length > 0) config.authorization = input.authorization;
+  if (input.tracing) config.tracing = input.tracing;
   return config;
 }

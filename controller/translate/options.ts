@@ -1,4 +1,5 @@
 // What the translation needs to know about the cluster and the filter build, besides the inputs.
+import type { MeshTracingConfig } from "./tracing";
 
 export type FailStrategy = "FAIL_OPEN" | "FAIL_CLOSE" | "FAIL_RELOAD";
 
@@ -30,6 +31,12 @@ export interface TranslateOptions {
    * Server-side plugins that enforce authorization never fail open (FAIL_OPEN becomes FAIL_RELOAD).
    */
   failStrategy: FailStrategy;
+  /**
+   * Istio's MeshConfig, the parts tracing reads (extensionProviders, defaultProviders.tracing,
+   * defaultConfig.tracing.sampling): the `mesh` key of ConfigMap istio in Istio's namespace
+   * (`--mesh-config <file>`). Absent: no tracing provider is known, so no spans.
+   */
+  mesh?: MeshTracingConfig;
 }
 
 export const DEFAULT_OPTIONS: TranslateOptions = {

@@ -18,6 +18,8 @@ export interface Snapshot {
   dubboAuthorizationPolicies: DubboAuthorizationPolicy[];
   /** Slime's SmartLimiters (microservice.slime.io/v1alpha2), read as they are. */
   smartLimiters: KubeObject[];
+  /** Istio's Telemetry objects (telemetry.istio.io), for their tracing settings (tracing.ts). */
+  telemetries: KubeObject[];
   /**
    * The quotas the adaptive engine put in force, by limiterKey (adaptive_limiter.ts). Absent:
    * no adaptive limit applies yet (the engine has not resolved one).
@@ -38,5 +40,6 @@ export function emptySnapshot(): Snapshot {
     metaRouters: [],
     dubboAuthorizationPolicies: [],
     smartLimiters: [],
+    telemetries: [],
   };
 }
