@@ -1,0 +1,79 @@
+// Tracing end to end with real parts: a real Apache Dubbo consumer calls a real Dubbo provider through
+// two official Envoys, a caller-side one (outbound listener) and a server-side one (inbound listener),
+// each running Meltemi with tracing on and a static cluster to a real Zipkin server. The consumer sends
+// a W3C traceparent attachment (the consumer's span, which the test also reports to Zipkin, as a
+// traced consumer would). One trace in Zipkin then holds the consumer's span and both Meltemi spans,
+// each the child of the one before; the provider receives Meltemi's server span as its parent.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
+import { staticBootstrap, staticCluster, tcpProxy, wasmNetworkFilter } from "./bootstrap";
+import { withEnvoy } from "./envoy";
+import { Zipkin } from "./zipkin";
+
+const ZIPKIN = "zipkin";
+
+function side(name: string, direction: "OUTBOUND" | "INBOUND", upstreamPort: number, zipkinPort: number): object {
+  const config = {
+    version: 1, name, protocol: "dubbo", routingMode: "perConnection",
+    tracing: { collectorCluster: ZIPKIN, samplingPercentage: 0, serviceName: name },
+  };
+  const bootstrap = staticBootstrap(
+    [{ name: "meltemi", filters: [wasmNetworkFilter({ pluginConfig: config }), tcpProxy("upstream")] }],
+    [staticCluster("upstream", upstreamPort), staticCluster(ZIPKIN, zipkinPort)],
+  ) as { static_resources: { listeners: Array<Record<string, unknown>> } };
+  // The direction Istio gives its listeners: Meltemi reports CLIENT spans outbound, SERVER spans inbound.
+  bootstrap.static_resources.listeners[0]!.traffic_direction = direction;
+  return bootstrap;
+}
+
+test("a real Dubbo call through a client-side and a server-side Envoy: one Zipkin trace, parent and child in order", async (t) => {
+  const zipkin = await Zipkin.start();
+  t.after(() => zipkin.stop());
+  const classpath = peersClasspath();
+  const provider = await startProvider(classpath);
+  t.after(() => provider.process.kill());
+  const consumer = await Consumer.start(classpath);
+  t.after(() => consumer.kill());
+
+  const traceId = randomBytes(16).toString("hex");
+  const consumerSpan = randomBytes(8).toString("hex");
+  const startUs = Date.now() * 1000;
+
+  await withEnvoy({ bootstrap: side("greeter-server", "INBOUND", provider.port, zipkin.port), concurrency: 1 }, async (server) => {
+    const serverPort = await server.listenerPort("meltemi");
+    await withEnvoy({ bootstrap: side("web-client", "OUTBOUND", serverPort, zipkin.port), concurrency: 1 }, async (client) => {
+      const port = await client.listenerPort("meltemi");
+      const r = await consumer.call({ port, method: "echo", arg: "traced", timeout: 10_000, attachments: { traceparent: `00-${traceId}-${consumerSpan}-01` } });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      await zipkin.post([{
+        traceId, id: consumerSpan, kind: "CLIENT", name: "echo", timestamp: startUs, duration: Date.now() * 1000 - startUs,
+        localEndpoint: { serviceName: "dubbo-consumer" },
+      }]);
+
+      const spans = await zipkin.waitForTrace(traceId, 3);
+      assert.equal(spans.length, 3, JSON.stringify(spans));
+      const byService = new Map(spans.map((s) => [s.localEndpoint?.serviceName, s]));
+      const clientSpan = byService.get("web-client");
+      const serverSpan = byService.get("greeter-server");
+      assert.ok(clientSpan && serverSpan, JSON.stringify(spans));
+      assert.equal(clientSpan.parentId, consumerSpan, "the caller-side Meltemi span is the consumer span's child");
+      assert.equal(serverSpan.parentId, clientSpan.id, "the server-side Meltemi span is the caller-side one's child");
+      assert.equal(clientSpan.kind, "CLIENT");
+      assert.equal(serverSpan.kind, "SERVER");
+      for (const s of [clientSpan, serverSpan]) {
+        assert.equal(s.tags?.["rpc.method"], "echo");
+        assert.equal(s.tags?.["rpc.service"], "meltemi.peers.dubbo.EchoService");
+        assert.equal(s.tags?.["meltemi.status"], "ok");
+        assert.ok((s.duration ?? 0) > 0);
+      }
+      // What the provider got: the trace, with Meltemi's server span as the parent.
+      const arrived = r.result as Record<string, string>;
+      assert.equal(arrived["att:traceparent"], `00-${traceId}-${serverSpan.id}-01`, JSON.stringify(arrived));
+
+      const reported = (await client.wasmStatTotal("meltemi_trace_spans_reported_total")) + (await server.wasmStatTotal("meltemi_trace_spans_reported_total"));
+      assert.equal(reported, 2);
+    });
+  });
+});
