@@ -44,13 +44,13 @@ export class HttpCallResult {
 const callResult = new HttpCallResult();
 
 /** Sends a request to `cluster`; `headers` are key, value, key, value... The token comes back in the callback. */
-export function httpCall(cluster: string, headers: Array<string>, body: ArrayBuffer, timeoutMs: u32): HttpCallResult {
+export function httpCall(cluster: string, headers: Array<string>, bodyPtr: usize, bodyLen: u32, timeoutMs: u32): HttpCallResult {
   const c = String.UTF8.encode(cluster);
   const h = serializeHeaders(headers);
   const noTrailers = serializeHeaders([]);
   store<u32>(out, 0);
   callResult.result = abi.proxy_http_call(
-    changetype<usize>(c), c.byteLength, changetype<usize>(h), h.byteLength, changetype<usize>(body), body.byteLength,
+    changetype<usize>(c), c.byteLength, changetype<usize>(h), h.byteLength, bodyPtr, bodyLen,
     changetype<usize>(noTrailers), noTrailers.byteLength, timeoutMs, out,
   ) as WasmResult;
   callResult.token = load<u32>(out);

@@ -3,44 +3,48 @@
 // digits, times as decimal strings of nanoseconds since the epoch, kind as the enum's number
 // (SPAN_KIND_SERVER 2, SPAN_KIND_CLIENT 3, SPAN_KIND_INTERNAL 1), status code 2 (ERROR) for a status
 // other than ok and oneway. The same attributes as the Zipkin tags (zipkin.ts), service.name on the resource.
-import { hex } from "./trace_context";
+import { JsonOut } from "./json_out";
 import { Span } from "./span";
-import { SpanSource, jsonString } from "./zipkin";
+import { SpanSource, isError, spanName } from "./zipkin";
 
-function attr(first: bool, key: string, value: string): string {
-  return (first ? "" : ",") + "{\"key\":" + jsonString(key) + ",\"value\":{\"stringValue\":" + jsonString(value) + "}}";
+function attr(out: JsonOut, first: bool, key: string, value: string): void {
+  out.raw(first ? "{\"key\":" : ",{\"key\":").str(key).raw(",\"value\":{\"stringValue\":").str(value).raw("}}");
 }
 
-function otlpKind(kind: string): i32 {
+function otlpKind(kind: string): u64 {
   return kind == "SERVER" ? 2 : kind == "CLIENT" ? 3 : 1;
 }
 
-export function otlpSpan(s: Span, src: SpanSource): string {
-  let j = "{\"traceId\":\"" + hex(s.traceHi, 16) + hex(s.traceLo, 16) + "\",\"spanId\":\"" + hex(s.id, 16) + "\"";
-  if (s.parentId != 0) j += ",\"parentSpanId\":\"" + hex(s.parentId, 16) + "\"";
-  j += ",\"name\":" + jsonString(s.service.length > 0 ? s.service + "/" + s.method : s.method);
-  j += ",\"kind\":" + otlpKind(src.kind).toString();
+export function otlpSpan(out: JsonOut, s: Span, src: SpanSource): void {
+  out.raw("{\"traceId\":\"").hex(s.traceHi, 16).hex(s.traceLo, 16).raw("\",\"spanId\":\"").hex(s.id, 16).raw("\"");
+  if (s.parentId != 0) out.raw(",\"parentSpanId\":\"").hex(s.parentId, 16).raw("\"");
+  out.raw(",\"name\":");
+  spanName(out, s);
+  out.raw(",\"kind\":").uint(otlpKind(src.kind));
   const end = s.durationNs >= 0 ? s.startNs + <u64>s.durationNs : s.startNs;
-  j += ",\"startTimeUnixNano\":\"" + s.startNs.toString() + "\",\"endTimeUnixNano\":\"" + end.toString() + "\"";
-  j += ",\"attributes\":[" + attr(true, "rpc.system", src.protocol);
-  if (s.service.length > 0) j += attr(false, "rpc.service", s.service);
-  if (s.method.length > 0) j += attr(false, "rpc.method", s.method);
-  if (s.route.length > 0) j += attr(false, "meltemi.route", s.route);
-  if (s.cluster.length > 0) j += attr(false, "upstream_cluster", s.cluster);
-  if (s.caller.length > 0) j += attr(false, "meltemi.caller", s.caller);
-  j += attr(false, "meltemi.request_id", s.requestId.toString());
-  j += attr(false, "meltemi.status", s.status) + "]";
-  if (s.status != "ok" && s.status != "oneway") j += ",\"status\":{\"code\":2,\"message\":" + jsonString(s.status) + "}";
-  return j + "}";
+  out.raw(",\"startTimeUnixNano\":\"").uint(s.startNs).raw("\",\"endTimeUnixNano\":\"").uint(end).raw("\"");
+  out.raw(",\"attributes\":[");
+  attr(out, true, "rpc.system", src.protocol);
+  if (s.service.length > 0) attr(out, false, "rpc.service", s.service);
+  if (s.method.length > 0) attr(out, false, "rpc.method", s.method);
+  if (s.route.length > 0) attr(out, false, "meltemi.route", s.route);
+  if (s.cluster.length > 0) attr(out, false, "upstream_cluster", s.cluster);
+  if (s.caller.length > 0) attr(out, false, "meltemi.caller", s.caller);
+  out.raw(",{\"key\":\"meltemi.request_id\",\"value\":{\"stringValue\":\"").int(s.requestId).raw("\"}}");
+  attr(out, false, "meltemi.status", s.status);
+  out.raw("]");
+  if (isError(s.status)) out.raw(",\"status\":{\"code\":2,\"message\":").str(s.status).raw("}");
+  out.raw("}");
 }
 
 /** The request body for `spans`: one resource (the service), one scope (meltemi). */
-export function otlpBody(spans: Array<Span>, src: SpanSource): string {
-  let j = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[" + attr(true, "service.name", src.serviceName) +
-    "]},\"scopeSpans\":[{\"scope\":{\"name\":\"meltemi\"},\"spans\":[";
+export function otlpBody(out: JsonOut, spans: Array<Span>, src: SpanSource): void {
+  out.raw("{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+  attr(out, true, "service.name", src.serviceName);
+  out.raw("]},\"scopeSpans\":[{\"scope\":{\"name\":\"meltemi\"},\"spans\":[");
   for (let i = 0; i < spans.length; i++) {
-    if (i > 0) j += ",";
-    j += otlpSpan(spans[i], src);
+    if (i > 0) out.raw(",");
+    otlpSpan(out, spans[i], src);
   }
-  return j + "]}]}]}";
+  out.raw("]}]}]}");
 }

@@ -4,7 +4,7 @@
 import { Mutation } from "../codec/codec";
 import { Metadata } from "../codec/metadata";
 import {
-  FORMAT_B3_MULTI, FORMAT_B3_SINGLE, FORMAT_W3C, Sampling, TraceContext, hex, parseB3Multi, parseB3Single, parseTraceparent, traceIdHex,
+  FORMAT_B3_MULTI, FORMAT_B3_SINGLE, FORMAT_W3C, Sampling, TraceContext, hex, parseB3Multi, parseB3Single, parseTraceparent, traceIdHex, traceparentValue,
 } from "./trace_context";
 
 // Lowercase keys; compared without regard to case.
@@ -117,7 +117,7 @@ export function inject(md: Metadata, inc: Incoming, traceHi: u64, traceLo: u64, 
   const parent = inc.ctx.hasIds ? inc.ctx.spanId : 0;
   const span = hex(spanId, 16);
   if ((formats & FORMAT_W3C) != 0) {
-    out.set(keyOr(md, inc.traceparent, "traceparent"), "00-" + hex(traceHi, 16) + hex(traceLo, 16) + "-" + span + "-01");
+    out.set(keyOr(md, inc.traceparent, "traceparent"), traceparentValue(traceHi, traceLo, spanId));
   }
   const shortId = inc.ctx.hasIds && inc.ctx.shortTraceId;
   if ((formats & FORMAT_B3_SINGLE) != 0) {

@@ -83,13 +83,33 @@ function parseSpanId(ptr: usize, len: u32): u64 {
   return unchecked(parsed[2]);
 }
 
-const HEX = "0123456789abcdef";
+const HEX_DIGITS = memory.data<u8>([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
+const hexScratch = memory.data(16);
 
-/** `digits` lowercase hex digits of v (the low ones), zero-padded. */
+/** `digits` (at most 16) lowercase hex digits of v (the low ones), zero-padded; one allocation. */
 export function hex(v: u64, digits: i32): string {
-  let s = "";
-  for (let i = digits - 1; i >= 0; i--) s += HEX.charAt(<i32>((v >> (<u64>i * 4)) & 0xf));
-  return s;
+  for (let i = 0; i < digits; i++) {
+    store<u8>(hexScratch + <usize>i, load<u8>(HEX_DIGITS + <usize>((v >> (<u64>(digits - 1 - i) * 4)) & 0xf)));
+  }
+  return String.UTF8.decodeUnsafe(hexScratch, <usize>digits);
+}
+
+function putHex(at: usize, v: u64, digits: i32): void {
+  for (let i = 0; i < digits; i++) store<u8>(at + <usize>i, load<u8>(HEX_DIGITS + <usize>((v >> (<u64>(digits - 1 - i) * 4)) & 0xf)));
+}
+
+const traceparentScratch = memory.data(55);
+
+/** `00-<trace>-<span>-01` (sampled), built in one allocation. */
+export function traceparentValue(hi: u64, lo: u64, span: u64): string {
+  const p = traceparentScratch;
+  store<u8>(p, 0x30); store<u8>(p + 1, 0x30); store<u8>(p + 2, 0x2d);
+  putHex(p + 3, hi, 16);
+  putHex(p + 19, lo, 16);
+  store<u8>(p + 35, 0x2d);
+  putHex(p + 36, span, 16);
+  store<u8>(p + 52, 0x2d); store<u8>(p + 53, 0x30); store<u8>(p + 54, 0x31);
+  return String.UTF8.decodeUnsafe(p, 55);
 }
 
 export function traceIdHex(hi: u64, lo: u64, short: bool): string {

@@ -1,12 +1,13 @@
 // Tracing for one root context (one plugin configuration on one worker VM): decides which requests
 // become spans, hands the connection the keys to forward, buffers finished spans and exports them in
-// batches to the collector with proxy_http_call from the root's tick.
+// batches to the collector with proxy_http_call from the root's tick (and, while full batches wait,
+// from the answer to the previous export).
 //
 // Bounded whatever the collector does: at most maxBufferedSpans finished spans wait (a span past that
 // is dropped and counted, reason buffer_full), at most one export is in flight (a slow collector only
 // makes the buffer fill), and a failed export drops its batch (counted, reason export_failed). Nothing
 // on the request path waits for the collector.
-import { LogLevel, WasmResult, log } from "../abi/host";
+import { LogLevel, WasmResult, log, nowNanos } from "../abi/host";
 import { httpCall, httpCallResponseHeader } from "../abi/http_call";
 import { Codec, Mutation } from "../codec/codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_SERVICE, Metadata } from "../codec/metadata";
@@ -20,6 +21,7 @@ import { Span } from "./span";
 import { Sampling } from "./trace_context";
 import { TraceFormat, TracingConfig } from "./tracing_config";
 import { traceMetrics } from "./trace_metrics";
+import { JsonOut } from "./json_out";
 import { otlpBody } from "./otlp";
 import { SpanSource, zipkinBody } from "./zipkin";
 
@@ -30,6 +32,9 @@ const traceKeys = new Mutation();
 const merged = new Mutation();
 
 const MILLION: u32 = 1_000_000;
+/** The export body, written in place (json_out.ts); one per VM: a callback at a time. */
+const body = new JsonOut();
+const KEEP_BODY_BYTES: u32 = 256 << 10;
 /** An export the host never answered (it should, by its timeout) is given up this long after its timeout. */
 const LOST_AFTER_TIMEOUT_NS: u64 = 5_000_000_000;
 
@@ -172,6 +177,12 @@ export class Tracer {
       this.exportFailed("no answer from the host");
     }
     if (this.count == 0 || nowNs - this.lastExportNs < <u64>c.flushIntervalMs * 1_000_000) return;
+    this.exportBatch(nowNs);
+  }
+
+  /** Sends the oldest spans, up to a batch, with one proxy_http_call (from the root context). */
+  private exportBatch(nowNs: u64): void {
+    const c = this.config as TracingConfig;
     this.lastExportNs = nowNs;
     const n = this.count < c.maxSpansPerBatch ? this.count : c.maxSpansPerBatch;
     const batch = new Array<Span>(n);
@@ -180,13 +191,17 @@ export class Tracer {
       batch[i] = this.ring[at] as Span;
       this.ring[at] = null;
     }
-    const body = c.format == TraceFormat.Otlp ? otlpBody(batch, this.source) : zipkinBody(batch, this.source);
+    body.clear();
+    if (c.format == TraceFormat.Otlp) otlpBody(body, batch, this.source);
+    else zipkinBody(body, batch, this.source);
     this.head = (this.head + n) % this.ring.length;
     this.count -= n;
     const authority = c.collectorAuthority.length > 0 ? c.collectorAuthority : c.collectorCluster;
     const r = httpCall(c.collectorCluster, [
       ":method", "POST", ":path", c.collectorPath, ":authority", authority, "content-type", "application/json",
-    ], String.UTF8.encode(body), c.timeoutMs);
+    ], body.w.ptr, body.w.length, c.timeoutMs);
+    // Envoy copied the body; a large batch does not keep its size in the VM.
+    body.w.shrink(KEEP_BODY_BYTES);
     this.exportSpans = n;
     if (r.result != WasmResult.Ok) {
       this.exportFailed("proxy_http_call to cluster " + c.collectorCluster + " refused (" + r.result.toString() + ")");
@@ -204,6 +219,9 @@ export class Tracer {
     if (status !== null && status.length == 3 && status.charCodeAt(0) == 0x32) {
       traceMetrics.reported(this.exportSpans);
       this.lastFailure = "";
+      // A full batch waits: it goes now, so that export keeps pace with the collector, not with the tick.
+      const c = this.config;
+      if (c !== null && this.count >= (c as TracingConfig).maxSpansPerBatch) this.exportBatch(nowNanos());
       return true;
     }
     this.exportFailed(status === null ? "the call failed (no response: connection, timeout)" : "the collector answered " + status);

@@ -4,31 +4,8 @@
 // Tags: rpc.system / rpc.service / rpc.method (OpenTelemetry's RPC names), upstream_cluster (as
 // Envoy's own spans), meltemi.route, meltemi.status, meltemi.caller, meltemi.request_id, and `error`
 // (what the Zipkin UI marks red) for a status other than ok and oneway.
-import { hex, traceIdHex } from "./trace_context";
+import { JsonOut } from "./json_out";
 import { Span } from "./span";
-
-/** A JSON string literal. */
-export function jsonString(s: string): string {
-  let out = "\"";
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
-    out += s.substring(from, i);
-    if (c == 0x22) out += "\\\"";
-    else if (c == 0x5c) out += "\\\\";
-    else if (c == 0x0a) out += "\\n";
-    else if (c == 0x0d) out += "\\r";
-    else if (c == 0x09) out += "\\t";
-    else out += "\\u00" + hex(<u64>c, 2);
-    from = i + 1;
-  }
-  return out + s.substring(from) + "\"";
-}
-
-function tag(first: bool, key: string, value: string): string {
-  return (first ? "" : ",") + jsonString(key) + ":" + jsonString(value);
-}
 
 export class SpanSource {
   /** localEndpoint.serviceName. */
@@ -38,35 +15,64 @@ export class SpanSource {
   protocol: string = "";
 }
 
-export function zipkinSpan(s: Span, src: SpanSource): string {
-  let j = "{\"traceId\":\"" + traceIdHex(s.traceHi, s.traceLo, s.shortTraceId) + "\",\"id\":\"" + hex(s.id, 16) + "\"";
-  if (s.parentId != 0) j += ",\"parentId\":\"" + hex(s.parentId, 16) + "\"";
-  if (src.kind.length > 0) j += ",\"kind\":\"" + src.kind + "\"";
-  j += ",\"name\":" + jsonString(s.service.length > 0 ? s.service + "/" + s.method : s.method);
-  j += ",\"timestamp\":" + (s.startNs / 1000).toString();
+/** Whether the status marks the span as failed (Zipkin's error tag, OTLP's status code 2). */
+export function isError(status: string): bool {
+  return status != "ok" && status != "oneway";
+}
+
+/** `<service>/<method>`, or the method alone when the protocol names no service. */
+export function spanName(out: JsonOut, s: Span): void {
+  out.raw("\"");
+  if (s.service.length > 0) out.escaped(s.service).raw("/");
+  out.escaped(s.method).raw("\"");
+}
+
+function tag(out: JsonOut, key: string, value: string): void {
+  out.raw(",").str(key).raw(":").str(value);
+}
+
+export function zipkinSpan(out: JsonOut, s: Span, src: SpanSource): void {
+  out.raw("{\"traceId\":\"");
+  if (s.shortTraceId && s.traceHi == 0) out.hex(s.traceLo, 16);
+  else out.hex(s.traceHi, 16).hex(s.traceLo, 16);
+  out.raw("\",\"id\":\"").hex(s.id, 16).raw("\"");
+  if (s.parentId != 0) out.raw(",\"parentId\":\"").hex(s.parentId, 16).raw("\"");
+  if (src.kind.length > 0) out.raw(",\"kind\":\"").raw(src.kind).raw("\"");
+  out.raw(",\"name\":");
+  spanName(out, s);
+  out.raw(",\"timestamp\":").uint(s.startNs / 1000);
   if (s.durationNs >= 0) {
-    const us = s.durationNs / 1000;
-    j += ",\"duration\":" + (us > 0 ? us : 1).toString();
+    const us = <u64>s.durationNs / 1000;
+    out.raw(",\"duration\":").uint(us > 0 ? us : 1);
   }
-  j += ",\"localEndpoint\":{\"serviceName\":" + jsonString(src.serviceName) + "}";
-  j += ",\"tags\":{" + tag(true, "rpc.system", src.protocol);
-  if (s.service.length > 0) j += tag(false, "rpc.service", s.service);
-  if (s.method.length > 0) j += tag(false, "rpc.method", s.method);
-  if (s.route.length > 0) j += tag(false, "meltemi.route", s.route);
-  if (s.cluster.length > 0) j += tag(false, "upstream_cluster", s.cluster);
-  if (s.caller.length > 0) j += tag(false, "meltemi.caller", s.caller);
-  j += tag(false, "meltemi.request_id", s.requestId.toString());
-  j += tag(false, "meltemi.status", s.status);
-  if (s.status != "ok" && s.status != "oneway") j += tag(false, "error", s.status);
-  return j + "}}";
+  out.raw(",\"localEndpoint\":{\"serviceName\":").str(src.serviceName).raw("}");
+  out.raw(",\"tags\":{\"rpc.system\":").str(src.protocol);
+  if (s.service.length > 0) tag(out, "rpc.service", s.service);
+  if (s.method.length > 0) tag(out, "rpc.method", s.method);
+  if (s.route.length > 0) tag(out, "meltemi.route", s.route);
+  if (s.cluster.length > 0) tag(out, "upstream_cluster", s.cluster);
+  if (s.caller.length > 0) tag(out, "meltemi.caller", s.caller);
+  out.raw(",\"meltemi.request_id\":\"").int(s.requestId).raw("\"");
+  tag(out, "meltemi.status", s.status);
+  if (isError(s.status)) tag(out, "error", s.status);
+  out.raw("}}");
 }
 
 /** The request body for `spans`: a JSON array (ListOfSpans). */
-export function zipkinBody(spans: Array<Span>, src: SpanSource): string {
-  let j = "[";
+export function zipkinBody(out: JsonOut, spans: Array<Span>, src: SpanSource): void {
+  out.raw("[");
   for (let i = 0; i < spans.length; i++) {
-    if (i > 0) j += ",";
-    j += zipkinSpan(spans[i], src);
+    if (i > 0) out.raw(",");
+    zipkinSpan(out, spans[i], src);
   }
-  return j + "]";
+  out.raw("]");
+}
+
+/** A JSON string literal (for tests and logs). */
+export function jsonString(s: string): string {
+  const out = new JsonOut();
+  out.str(s);
+  const r = out.toString();
+  out.w.free();
+  return r;
 }

@@ -8,14 +8,14 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "../envoy/envoy";
-import { armsTable, barsTable, type Bar } from "../../bench/report";
+import { armsTable, barsTable, microTable, type Bar } from "../../bench/report";
 import type { EnvoyRun } from "../../bench/envoy/arms-run";
 
 test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "--smoke", "--json", "--no-pin"], {
     cwd: repoRoot, maxBuffer: 64 << 20, timeout: 110_000,
   });
-  const r = JSON.parse(stdout) as { bars: Bar[]; arms: EnvoyRun; soak: { requests: number; samples: { wasmBytes: number; rssBytes: number }[] }; micro: { filter: unknown[] }; environment: { nproc: number; loadavg1: { max: number } } };
+  const r = JSON.parse(stdout) as { bars: Bar[]; arms: EnvoyRun; soak: { requests: number; samples: { wasmBytes: number; rssBytes: number }[] }; micro: { filter: unknown[]; codec: unknown[] }; environment: { nproc: number; loadavg1: { max: number } } };
   for (const b of r.bars) {
     assert.equal(typeof b.value, "number", b.figure);
     // null: not measurable in this run (an unsaturated Envoy, noise larger than the bar), said in the note.
@@ -38,7 +38,9 @@ test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micr
   assert.ok(r.bars.some((b) => b.figure.startsWith("Wasm linear memory per VM")));
   assert.ok(r.soak.requests >= 4000 && r.soak.samples.length > 2);
   for (const s of r.soak.samples) assert.ok(s.wasmBytes > 0 && s.rssBytes > 0, JSON.stringify(s));
-  assert.equal(r.micro.filter.length, 12);
+  // 2 protocols x 4 configurations (pass-through, routes, authz + limit + routes, routes + tracing) x 2 batch sizes.
+  assert.equal(r.micro.filter.length, 16);
+  assert.match(microTable(r.micro.filter as never, r.micro.codec as never), /\| tracing off: CPU ns\/request \|/);
   assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
   // The tables render from the same data.
   assert.match(barsTable(r.bars), /^\| figure +\| protocol +\| measured +\| bar +\| met +\|$/m);
