@@ -94,8 +94,9 @@ test("the translation writes the tracing section into the server plugin and each
   const telemetries = [telemetry("web", "web", [{ randomSamplingPercentage: 100 }])] as never[];
   const result = translate(snap({ telemetries }), { ...TEST_OPTIONS, mesh: MESH });
   assertInvariants(result);
-  const configs = filterConfigsOf(result.objects as never[]).map(({ where, config }) => [where, (config as { tracing?: { samplingPercentage?: number; serviceName?: string; collectorCluster: string } }).tracing]);
-  assert.deepEqual(configs.map(([w, t]) => [w, t === undefined ? undefined : [t.collectorCluster, t.samplingPercentage, t.serviceName]]), [
+  type Tracing = { samplingPercentage?: number; serviceName?: string; collectorCluster: string };
+  const configs = filterConfigsOf(result.objects as never[]).map(({ where, config }) => ({ where, t: (config as { tracing?: Tracing }).tracing }));
+  assert.deepEqual(configs.map(({ where, t }) => [where, t === undefined ? undefined : [t.collectorCluster, t.samplingPercentage, t.serviceName]]), [
     ["WasmPlugin shop/meltemi-server-reviews-20880", ["outbound|9411||zipkin.istio-system.svc.cluster.local", undefined, "reviews.shop"]],
     ["EnvoyFilter shop/meltemi-client-reviews.shop-20880", ["outbound|9411||zipkin.istio-system.svc.cluster.local", undefined, undefined]],
     ["EnvoyFilter web/meltemi-client-reviews.shop-20880", ["outbound|9411||zipkin.istio-system.svc.cluster.local", 100, undefined]],
