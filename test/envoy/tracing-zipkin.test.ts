@@ -4,19 +4,23 @@
 // a W3C traceparent attachment (the consumer's span, which the test also reports to Zipkin, as a
 // traced consumer would). One trace in Zipkin then holds the consumer's span and both Meltemi spans,
 // each the child of the one before; the provider receives Meltemi's server span as its parent.
+// The same for Thrift THeader: a real Apache Thrift Go client (THeader transport, traceparent as a
+// THeader header) through the two Envoys to a real npm thrift THeader server.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
+import { HEADER_WIRE, startServer } from "../codec/thrift/peers";
+import { GoClient, goClientBuilds } from "./thrift_go";
 import { staticBootstrap, staticCluster, tcpProxy, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 import { Zipkin } from "./zipkin";
 
 const ZIPKIN = "zipkin";
 
-function side(name: string, direction: "OUTBOUND" | "INBOUND", upstreamPort: number, zipkinPort: number): object {
+function side(name: string, direction: "OUTBOUND" | "INBOUND", upstreamPort: number, zipkinPort: number, protocol = "dubbo"): object {
   const config = {
-    version: 1, name, protocol: "dubbo", routingMode: "perConnection",
+    version: 1, name, protocol, routingMode: "perConnection",
     tracing: { collectorCluster: ZIPKIN, samplingPercentage: 0, serviceName: name },
   };
   const bootstrap = staticBootstrap(
@@ -74,6 +78,36 @@ test("a real Dubbo call through a client-side and a server-side Envoy: one Zipki
 
       const reported = (await client.wasmStatTotal("meltemi_trace_spans_reported_total")) + (await server.wasmStatTotal("meltemi_trace_spans_reported_total"));
       assert.equal(reported, 2);
+    });
+  });
+});
+
+test("a real Thrift Go client (THeader) through a client-side and a server-side Envoy: one Zipkin trace, the server gets the context", async (t) => {
+  const zipkin = await Zipkin.start();
+  t.after(() => zipkin.stop());
+  const server = await startServer(HEADER_WIRE, { greeting: "hi" });
+  t.after(() => server.close());
+  const [, binary] = goClientBuilds().at(-1)!;
+
+  const traceId = randomBytes(16).toString("hex");
+  const callerSpan = randomBytes(8).toString("hex");
+  await withEnvoy({ bootstrap: side("echo-server", "INBOUND", server.port, zipkin.port, "thrift"), concurrency: 1 }, async (serverSide) => {
+    const serverPort = await serverSide.listenerPort("meltemi");
+    await withEnvoy({ bootstrap: side("web-client", "OUTBOUND", serverPort, zipkin.port, "thrift"), concurrency: 1 }, async (clientSide) => {
+      const client = new GoClient(binary, await clientSide.listenerPort("meltemi"), "header", "binary");
+      t.after(() => client.close());
+      assert.deepEqual(await client.run(`hello thrift traceparent=00-${traceId}-${callerSpan}-01`), { op: "hello", ok: true, result: "hi thrift" });
+
+      const spans = await zipkin.waitForTrace(traceId, 2);
+      const byService = new Map(spans.map((s) => [s.localEndpoint?.serviceName, s]));
+      const clientSpan = byService.get("web-client");
+      const serverSpan = byService.get("echo-server");
+      assert.ok(clientSpan && serverSpan, JSON.stringify(spans));
+      assert.equal(clientSpan.parentId, callerSpan);
+      assert.equal(serverSpan.parentId, clientSpan.id);
+      assert.deepEqual([clientSpan.kind, serverSpan.kind], ["CLIENT", "SERVER"]);
+      assert.equal(serverSpan.tags?.["rpc.method"], "hello");
+      assert.equal(server.headersSeen.at(-1)?.traceparent, `00-${traceId}-${serverSpan.id}-01`, JSON.stringify(server.headersSeen));
     });
   });
 });
