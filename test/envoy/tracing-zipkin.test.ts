@@ -1,15 +1,18 @@
-// Tracing end to end with real parts: a real Apache Dubbo consumer calls a real Dubbo provider through
-// two official Envoys, a caller-side one (outbound listener) and a server-side one (inbound listener),
-// each running Meltemi with tracing on and a static cluster to a real Zipkin server. The consumer sends
-// a W3C traceparent attachment (the consumer's span, which the test also reports to Zipkin, as a
-// traced consumer would). One trace in Zipkin then holds the consumer's span and both Meltemi spans,
-// each the child of the one before; the provider receives Meltemi's server span as its parent.
-// The same for Thrift THeader: a real Apache Thrift Go client (THeader transport, traceparent as a
-// THeader header) through the two Envoys to a real npm thrift THeader server.
-import { test } from "node:test";
+// Tracing end to end with real parts, through two official Envoys, a caller-side one (outbound
+// listener) and a server-side one (inbound listener), each running Meltemi with tracing on and a static
+// cluster to a real Zipkin server (scripts/provision/zipkin.sh). One trace in Zipkin then holds the
+// caller's span and both Meltemi spans, each the child of the one before, and the server receives
+// Meltemi's server span as its parent:
+// - a real Apache Dubbo consumer sending a W3C traceparent attachment (the caller's span, which the
+//   test reports to Zipkin itself), to a real Dubbo provider;
+// - a real Apache Thrift Go client speaking THeader, traceparent as a THeader header, to a real npm
+//   thrift THeader server;
+// - a real Dubbo consumer with Dubbo's own tracing on (Micrometer Tracing + Brave, reporting its client
+//   span to the same Zipkin: test/peers/dubbo-tracing), with B3 and with W3C propagation.
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Consumer, peersClasspath, startProvider } from "../codec/dubbo/peers";
+import { Consumer, peersClasspath, startProvider, tracingConsumerClasspath } from "../codec/dubbo/peers";
 import { HEADER_WIRE, startServer } from "../codec/thrift/peers";
 import { GoClient, goClientBuilds } from "./thrift_go";
 import { staticBootstrap, staticCluster, tcpProxy, wasmNetworkFilter } from "./bootstrap";
@@ -17,6 +20,11 @@ import { withEnvoy } from "./envoy";
 import { Zipkin } from "./zipkin";
 
 const ZIPKIN = "zipkin";
+
+// One Zipkin server for the file (it takes seconds to start); each test has its own trace ids.
+let zipkin: Zipkin;
+before(async () => { zipkin = await Zipkin.start(); });
+after(() => zipkin?.stop());
 
 function side(name: string, direction: "OUTBOUND" | "INBOUND", upstreamPort: number, zipkinPort: number, protocol = "dubbo"): object {
   const config = {
@@ -33,8 +41,6 @@ function side(name: string, direction: "OUTBOUND" | "INBOUND", upstreamPort: num
 }
 
 test("a real Dubbo call through a client-side and a server-side Envoy: one Zipkin trace, parent and child in order", async (t) => {
-  const zipkin = await Zipkin.start();
-  t.after(() => zipkin.stop());
   const classpath = peersClasspath();
   const provider = await startProvider(classpath);
   t.after(() => provider.process.kill());
@@ -83,8 +89,6 @@ test("a real Dubbo call through a client-side and a server-side Envoy: one Zipki
 });
 
 test("a real Thrift Go client (THeader) through a client-side and a server-side Envoy: one Zipkin trace, the server gets the context", async (t) => {
-  const zipkin = await Zipkin.start();
-  t.after(() => zipkin.stop());
   const server = await startServer(HEADER_WIRE, { greeting: "hi" });
   t.after(() => server.close());
   const [, binary] = goClientBuilds().at(-1)!;
@@ -111,3 +115,37 @@ test("a real Thrift Go client (THeader) through a client-side and a server-side 
     });
   });
 });
+
+for (const propagation of ["B3", "W3C"] as const) {
+  test(`a real Dubbo consumer with Dubbo's own tracing on (Micrometer + Brave, ${propagation}): its span, then both Meltemi spans, in one trace`, async (t) => {
+    const provider = await startProvider(peersClasspath());
+    t.after(() => provider.process.kill());
+    const consumer = await Consumer.start(tracingConsumerClasspath(), { zipkin: `${zipkin.url}/api/v2/spans`, propagation });
+    t.after(() => consumer.kill());
+
+    await withEnvoy({ bootstrap: side("greeter-server", "INBOUND", provider.port, zipkin.port), concurrency: 1 }, async (server) => {
+      const serverPort = await server.listenerPort("meltemi");
+      await withEnvoy({ bootstrap: side("web-client", "OUTBOUND", serverPort, zipkin.port), concurrency: 1 }, async (client) => {
+        const port = await client.listenerPort("meltemi");
+        const r = await consumer.call({ port, method: "echo", arg: "traced", timeout: 10_000 });
+        assert.equal(r.ok, true, JSON.stringify(r));
+        const arrived = r.result as Record<string, string>;
+        // What Dubbo's tracing writes: Brave's B3 propagation the single `b3` attachment, W3C `traceparent`.
+        const traceKey = propagation === "B3" ? "att:b3" : "att:traceparent";
+        const value = arrived[traceKey];
+        assert.ok(value, `the provider got the trace context as ${traceKey}: ${JSON.stringify(arrived)}`);
+        const traceId = propagation === "B3" ? value.split("-")[0]! : value.split("-")[1]!;
+        const spans = await zipkin.waitForTrace(traceId, 3);
+        const consumerSpan = spans.find((s) => s.localEndpoint?.serviceName === "meltemi-test-consumer");
+        const clientSpan = spans.find((s) => s.localEndpoint?.serviceName === "web-client");
+        const serverSpan = spans.find((s) => s.localEndpoint?.serviceName === "greeter-server");
+        assert.ok(consumerSpan && clientSpan && serverSpan, JSON.stringify(spans));
+        assert.equal(consumerSpan.kind, "CLIENT");
+        assert.equal(clientSpan.parentId, consumerSpan.id, "the caller-side Meltemi span is the Dubbo consumer span's child");
+        assert.equal(serverSpan.parentId, clientSpan.id);
+        // The provider's parent is Meltemi's server span (b3: trace-span-sampled-parent; traceparent: 00-trace-span-flags).
+        assert.equal(value.split("-")[propagation === "B3" ? 1 : 2], serverSpan.id, value);
+      });
+    });
+  });
+}
