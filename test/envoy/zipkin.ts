@@ -31,7 +31,8 @@ export class Zipkin {
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
 
-  static async start(): Promise<Zipkin> {
+  /** `detached`: in its own process group (the demo stops its processes by group). */
+  static async start(opts: { detached?: boolean } = {}): Promise<Zipkin> {
     const jar = zipkinJar();
     const port = await freePort();
     const child = spawn("java", [
@@ -39,7 +40,7 @@ export class Zipkin {
       // Armeria's listen address: loopback only (the default binds every interface).
       `--armeria.ports[0].ip=127.0.0.1`, `--armeria.ports[0].port=${port}`, "--armeria.ports[0].protocols=http",
       "--logging.level.root=WARN",
-    ], { stdio: ["ignore", "pipe", "pipe"] });
+    ], { stdio: ["ignore", "pipe", "pipe"], detached: opts.detached ?? false });
     const output: string[] = [];
     const keep = (b: Buffer) => { output.push(b.toString()); if (output.length > 200) output.shift(); };
     child.stdout.on("data", keep);
