@@ -15,8 +15,8 @@ export class JsonOut {
   raw(ascii: string): JsonOut {
     const n = ascii.length;
     this.w.ensure(<u32>n);
-    const at = this.w.ptr + this.w.length;
-    for (let i = 0; i < n; i++) store<u8>(at + <usize>i, <u8>ascii.charCodeAt(i));
+    // ASCII: one byte per UTF-16 unit; the runtime's encoder is a tight loop without bounds checks.
+    String.UTF8.encodeUnsafe(changetype<usize>(ascii), n, this.w.ptr + this.w.length, false);
     this.w.length += <u32>n;
     return this;
   }
