@@ -87,7 +87,13 @@ export class Tracer {
 
   configure(config: TracingConfig | null, name: string, protocol: string, reporter: string): void {
     this.config = config;
-    if (config === null) return;
+    if (config === null) {
+      // Tracing turned off: what waits for export has nowhere to go.
+      this.ring = new StaticArray<Span | null>(0);
+      this.head = 0;
+      this.count = 0;
+      return;
+    }
     traceMetrics.define();
     const c = config as TracingConfig;
     this.source.serviceName = c.serviceName.length > 0 ? c.serviceName : name.length > 0 ? name : "meltemi";
@@ -155,7 +161,7 @@ export class Tracer {
   /** A request ended (connection.ts end()): its span, if it has one, is finished and buffered. */
   end(open: OpenSpans, requestId: i64, status: u8, durationNs: i64, cluster: string): void {
     const span = open.take(requestId);
-    if (span === null) return;
+    if (span === null || this.config === null) return;
     span.status = statusName(status);
     span.durationNs = durationNs;
     if (cluster.length > 0) span.cluster = cluster;

@@ -252,3 +252,17 @@ test("format otlp: the batch is an OTLP/HTTP JSON ExportTraceServiceRequest post
   vm.respondHttpCall(c.token, { status: 200 });
   assert.equal(vm.metrics()["meltemi_trace_spans_reported_total"], 1);
 });
+
+test("tracing turned off by a new configuration: the spans still open and the buffered ones are not exported", async () => {
+  const vm = await worker(config({ collectorCluster: COLLECTOR, samplingPercentage: 100 }));
+  call(vm, dubboRequest(20n, "echo")); // finished: buffered
+  const conn = vm.connect();
+  const open = dubboRequest(21n, "echo");
+  conn.downstream(open); // decided, not answered yet
+  assert.equal(vm.configure(JSON.stringify(config(null))), true);
+  conn.upstream(dubboAnswer(open));
+  vm.advance(2000);
+  assert.equal(vm.httpCalls.length, 0);
+  const req = dubboRequest(22n, "echo", { traceparent: `00-${TRACE}-${PARENT}-01` });
+  assert.deepEqual(call(vm, req), req, "off: the request goes on unchanged");
+});
