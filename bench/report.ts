@@ -3,7 +3,7 @@
 import type { ClosedSample, EnvoyRun, OpenSample } from "./envoy/arms-run";
 import { ARMS, ARM_NAMES, type Arm, nativeName } from "./envoy/arms";
 import type { CodecFigure } from "./micro/codec";
-import { TRACING, type FilterFigure } from "./micro/filter";
+import { TRACING, TRACING_UNSAMPLED, type FilterFigure } from "./micro/filter";
 import { median } from "./micro/timing";
 import type { SoakResult } from "./soak";
 import type { ProtocolName } from "./load/wire";
@@ -165,10 +165,14 @@ export function microTable(filter: FilterFigure[], codec: CodecFigure[]): string
     filter.map((x) => [x.protocol, x.config, String(x.perCallback), x.ns.toFixed(0), x.wallNs.toFixed(0), `${(100 * x.wasmShare).toFixed(0)}%`]));
   // Tracing on (100% sampled) against off (the routes row: off, no trace key is even read).
   const tracing = filter.filter((x) => x.config === TRACING).map((x) => {
-    const off = filter.find((y) => y.protocol === x.protocol && y.config.startsWith("routes (") && y.perCallback === x.perCallback);
-    return [x.protocol, String(x.perCallback), off ? off.ns.toFixed(0) : "n/a", x.ns.toFixed(0), off ? (x.ns - off.ns).toFixed(0) : "n/a"];
+    const same = (y: FilterFigure) => y.protocol === x.protocol && y.perCallback === x.perCallback;
+    const off = filter.find((y) => same(y) && y.config.startsWith("routes ("));
+    const unsampled = filter.find((y) => same(y) && y.config === TRACING_UNSAMPLED);
+    const ns = (f: FilterFigure | undefined) => (f ? f.ns.toFixed(0) : "n/a");
+    return [x.protocol, String(x.perCallback), ns(off), ns(unsampled), x.ns.toFixed(0), off ? (x.ns - off.ns).toFixed(0) : "n/a"];
   });
-  const t = tracing.length === 0 ? "" : "\n\n" + table(["protocol", "requests/callback", "tracing off: CPU ns/request", "tracing on, 100%: CPU ns/request", "cost of tracing ns/request"], tracing);
+  const t = tracing.length === 0 ? "" : "\n\n" + table(
+    ["protocol", "requests/callback", "tracing off: CPU ns/request", "on, 0% sampled", "on, 100% sampled", "cost of a traced request ns"], tracing);
   const c = table(["frame", "bytes", "metadata entries", "CPU ns/decode", "wall ns/decode", "bytes allocated/decode"],
     codec.map((x) => [x.name, String(x.frameBytes), String(x.metadataEntries), x.ns.toFixed(0), x.wallNs.toFixed(0), String(x.allocBytesPerDecode)]));
   return f + t + "\n\n" + c;

@@ -38,8 +38,9 @@ test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micr
   assert.ok(r.bars.some((b) => b.figure.startsWith("Wasm linear memory per VM")));
   assert.ok(r.soak.requests >= 4000 && r.soak.samples.length > 2);
   for (const s of r.soak.samples) assert.ok(s.wasmBytes > 0 && s.rssBytes > 0, JSON.stringify(s));
-  // 2 protocols x 4 configurations (pass-through, routes, authz + limit + routes, routes + tracing) x 2 batch sizes.
-  assert.equal(r.micro.filter.length, 16);
+  // 2 protocols x 5 configurations (pass-through, routes, authz + limit + routes, routes + tracing at 0%
+  // and at 100%) x 2 batch sizes.
+  assert.equal(r.micro.filter.length, 20);
   assert.match(microTable(r.micro.filter as never, r.micro.codec as never), /\| tracing off: CPU ns\/request \|/);
   assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
   // The tables render from the same data.
