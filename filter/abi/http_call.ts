@@ -1,8 +1,9 @@
 // HTTP callouts (proxy-wasm ABI 0.2.1 proxy_http_call) and the callback that answers them. Envoy sends
 // the request on its own connection pool to a cluster it knows (unknown cluster: BadArgument), with the
-// pseudo-headers :method, :path and :authority required; it calls proxy_on_http_call_response on the
-// context that made the call, with 0 headers when the call failed (reset, timeout, no host). Envoy
-// cancels the calls of a context when it is deleted, so callouts are made from the root context.
+// pseudo-headers :method, :path and :authority required (else BadArgument); it calls
+// proxy_on_http_call_response on the context that made the call, with 0 headers when the call failed
+// (reset, timeout, no host). Envoy cancels the calls of a context when it is deleted, so callouts are
+// made from the root context (docs/platform.md "HTTP callouts", with the Envoy source).
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { hasRoot, root } from "./context";
 import { WasmResult, hostBytes } from "./host";

@@ -3,8 +3,8 @@
 // the call, as Envoy does (context.cc onHttpCallSuccess / onHttpCallFailure: a failure has 0 headers).
 // During that callback the response headers are the header map HttpCallResponseHeaders (6), trailers
 // 7, the body the buffer HttpCallResponseBody. The host has no clusters: those a call may name are
-// given in LoadOptions.clusters; another name, or a request without :path or :authority, is refused
-// with BadArgument, as Envoy refuses them.
+// given in LoadOptions.clusters; another name, or a request without :path, :method or :authority, is
+// refused with BadArgument, as Envoy's Context::httpCall refuses them (source/extensions/common/wasm/context.cc).
 
 /** One proxy_http_call. */
 export interface HttpCall {

@@ -258,7 +258,8 @@ export function proxyImports(h: WasmHost): Record<string, ImportFunction> {
         h.warn(`proxy_http_call to unknown cluster "${cluster}": BadArgument`);
         return WasmResult.BadArgument;
       }
-      if (!headers.some(([k]) => k === ":path") || !headers.some(([k]) => k === ":authority")) return WasmResult.BadArgument;
+      // Envoy (context.cc Context::httpCall): BadArgument without :path, :method or :authority.
+      if (![":path", ":method", ":authority"].every((name) => headers.some(([k]) => k === name))) return WasmResult.BadArgument;
       const token = h.nextHttpToken++;
       if (!mem().writeU32(tokenPtr >>> 0, token)) return WasmResult.InvalidMemoryAccess;
       h.httpCalls.push({
