@@ -62,6 +62,7 @@ interface ControllerFlags extends TranslateFlags {
   resync: number;
   logLevel: LogLevel;
   prometheusUrl?: string;
+  meshConfigmap?: string;
   adaptiveQueries?: string;
   adaptiveRefresh: number;
   adaptiveQueryTimeoutMs: number;
@@ -196,6 +197,7 @@ export function program(): Command {
     .option("--discovery-interval <s>", "seconds between API discovery reads (CRDs installed later)", positiveInt, 30)
     .option("--resync <s>", "seconds between full reconciles without a change (repairs drift)", positiveInt, 300)
     .addOption(new Option("--log-level <level>", "log level (JSON lines on stdout)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
+    .option("--mesh-configmap <namespace/name>", "read Istio's MeshConfig (its tracing providers) from this ConfigMap's `mesh` key every 30 s, e.g. istio-system/istio (needs get on it); overrides --mesh-config")
     .option("--prometheus-url <url>", "Prometheus for adaptive limits (SmartLimiter, RpcRateLimit adaptive); unset: they are not evaluated")
     .option("--adaptive-queries <file>", "YAML map of query name -> PromQL ($namespace, $pod_name, $service, $set), over the defaults cpu.sum, cpu.max, memory.sum, memory.max")
     .option("--adaptive-refresh <s>", "seconds between metric reads", positiveInt, 10)
@@ -232,6 +234,12 @@ export function program(): Command {
       };
       if (flags.kubeconfig) config.kubeconfig = flags.kubeconfig;
       const sources: SourceFactory[] = [];
+      if (flags.meshConfigmap !== undefined) {
+        const m = /^([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9.-]*)$/.exec(flags.meshConfigmap);
+        if (!m) throw new InvalidArgumentError(`--mesh-configmap must be <namespace>/<name>, got "${flags.meshConfigmap}"`);
+        const { MeshConfigSource } = await import("./runtime/mesh_config_source");
+        sources.push(({ http, log }) => new MeshConfigSource(http, m[1]!, m[2]!, log));
+      }
       if (flags.prometheusUrl) {
         const { adaptiveConfig } = await import("./adaptive/config");
         const { AdaptiveSource } = await import("./adaptive/runtime_source");

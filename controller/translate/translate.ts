@@ -18,7 +18,7 @@ import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type Filter
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
 import { thriftMirrors } from "./mirrors";
-import { tracingFor, type FilterTracing } from "./tracing";
+import { tracingFor, type FilterTracing, type MeshTracingConfig } from "./tracing";
 import { withDefaults, type TranslateOptions } from "./options";
 import { shortHost } from "./ownership";
 import { hasNativeRouter, resolveProtocols, type ProtocolBinding } from "./protocols";
@@ -112,6 +112,8 @@ interface Context {
   /** refKeys of the authorization policies in some serving plugin's configuration. */
   enforced: Set<string>;
   telemetries: readonly KubeObject[];
+  /** Istio's MeshConfig read by the runtime (Snapshot.meshConfig), over options.mesh. */
+  mesh: MeshTracingConfig | undefined;
   /** Tracing notes already reported (one warning per object and note, not one per port and side). */
   tracingNotes: Set<string>;
 }
@@ -119,7 +121,8 @@ interface Context {
 /** The filter's tracing for one side in `namespace` (tracing.ts); notes become warnings, on the RpcProtocol when its override is involved. */
 function tracingOf(side: "client" | "server", namespace: string, binding: ProtocolBinding, owner: ObjectRef, ctx: Context, serviceName?: string): FilterTracing | undefined {
   const input: Parameters<typeof tracingFor>[0] = { side, namespace, rootNamespace: ctx.options.rootNamespace, telemetries: ctx.telemetries };
-  if (ctx.options.mesh) input.mesh = ctx.options.mesh;
+  const mesh = ctx.mesh ?? ctx.options.mesh;
+  if (mesh) input.mesh = mesh;
   if (binding.tracing) input.override = binding.tracing;
   if (serviceName) input.serviceName = serviceName;
   const result = tracingFor(input);
@@ -411,7 +414,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set(), telemetries: snapshot.telemetries ?? [], tracingNotes: new Set() };
+  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set(), telemetries: snapshot.telemetries ?? [], mesh: snapshot.meshConfig, tracingNotes: new Set() };
   for (const host of servicesByHost.keys()) reportHostConsistentHashes(host, subsets, diags);
 
   const routers: RouterIntent[] = [];
