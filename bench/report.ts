@@ -57,6 +57,12 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
         bars.push({ figure: `filter CPU per request in Wasm code in Envoy (${mode}: arm ${withM} Envoy CPU/request x perf share in V8 JIT code)`, protocol: p, value: inWasm, unit: "us", bar: "<= 2 us (bar set for the Node host)", met: inWasm <= 2 });
       }
     }
+    // Tracing at 100% (arm 5) against the same arm without it (arm 4): no bar in docs/performance.md.
+    const tracing = median(perRound(closed, p, (m) => m.get(5)!.envoyCpuUsPerRequest - m.get(4)!.envoyCpuUsPerRequest));
+    bars.push({
+      figure: "Envoy CPU per request added by tracing, 100% sampled (arm 5 - arm 4)", protocol: p, value: tracing, unit: "us", bar: "none",
+      met: null, note: "informational: docs/performance.md sets no bar for tracing; at a sampling rate r the average is about r x this",
+    });
     for (const rate of rates) {
       const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
       const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
