@@ -33,6 +33,7 @@ const ISTIO_NETWORKING = "networking.istio.io";
 const SLIME_GROUP = "microservice.slime.io";
 const METAPROTOCOL_GROUP = "metaprotocol.aeraki.io";
 const DUBBO_GROUP = "dubbo.aeraki.io";
+const ISTIO_TELEMETRY = "telemetry.istio.io";
 
 /** A Meltemi kind: plural, kind and scope from its CRD definition (controller/api/schema/). */
 const meltemi = (crd: CrdDefinition, slot: keyof Snapshot): InputResource =>
@@ -42,6 +43,8 @@ export const INPUTS: readonly InputResource[] = [
   { group: "", versions: ["v1"], plural: "services", kind: "Service", namespaced: true, slot: "services", hasStatus: false },
   { group: ISTIO_NETWORKING, versions: ["v1", "v1beta1", "v1alpha3"], plural: "serviceentries", kind: "ServiceEntry", namespaced: true, slot: "serviceEntries", hasStatus: false },
   { group: ISTIO_NETWORKING, versions: ["v1", "v1beta1", "v1alpha3"], plural: "destinationrules", kind: "DestinationRule", namespaced: true, slot: "destinationRules", hasStatus: false },
+  // Istio's Telemetry: its tracing entries (providers, sampling) become the filter's (translate/tracing.ts).
+  { group: ISTIO_TELEMETRY, versions: ["v1", "v1alpha1"], plural: "telemetries", kind: "Telemetry", namespaced: true, slot: "telemetries", hasStatus: false },
   { ...meltemi(rpcProtocol, "rpcProtocols"), clusterWide: true },
   meltemi(rpcRouter, "rpcRouters"),
   meltemi(rpcRateLimit, "rpcRateLimits"),
