@@ -11,7 +11,6 @@ import { LogLevel, WasmResult, log, nowNanos } from "../abi/host";
 import { httpCall, httpCallResponseHeader } from "../abi/http_call";
 import { Codec, Mutation } from "../codec/codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_SERVICE, Metadata } from "../codec/metadata";
-import { Transport, transportOf } from "../codec/thrift/wire";
 import { Decision, Verdict } from "../network/decision";
 import { Random } from "../route/random";
 import { statusName } from "../telemetry/request_metrics";
@@ -57,16 +56,6 @@ export function withTrace(base: Mutation | null, keys: Mutation): Mutation {
   }
   for (let i = 0; i < keys.keys.length; i++) merged.set(keys.keys[i], keys.values[i]);
   return merged;
-}
-
-/**
- * Whether the codec carries new keys on this request without changing its form. A Thrift request
- * that is not THeader has no headers: a mutation would convert it to THeader (codec/thrift/codec.ts),
- * which an upstream that does not read THeader would fail on. Such requests get a span but no
- * forwarded context.
- */
-function carriesKeys(codec: Codec, md: Metadata): bool {
-  return codec.name != "thrift" || transportOf(md.codecFlags) == Transport.Header;
 }
 
 export class Tracer {
@@ -151,7 +140,7 @@ export class Tracer {
     if (caller.byteLength > 0) span.caller = String.UTF8.decode(caller);
     traceMetrics.sampled();
     if (open.add(span) !== null) traceMetrics.dropOpenFull(1);
-    if (d.verdict != Verdict.Forward || !carriesKeys(codec, md)) return null;
+    if (d.verdict != Verdict.Forward || !codec.addsKeysInPlace(md)) return null;
     traceKeys.keys.length = 0;
     traceKeys.values.length = 0;
     inject(md, incoming, span.traceHi, span.traceLo, span.id, traceKeys);
