@@ -12,7 +12,7 @@ import { ByteWriter } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation } from "../codec";
 import { KEY_METHOD, Metadata, MessageKind } from "../metadata";
 import { utf8Of } from "../bytes";
-import { writeString } from "../dubbo/hessian2_writer";
+import { writeHessianString } from "./hessian_string";
 import { HeaderMapReader, indexOfKey, writeEntry } from "./header_map";
 import {
   CMD_HEARTBEAT, CMD_REQUEST, CMD_RESPONSE, COMMAND_VERSION, MAX_CONTENT, MAX_SECTION, OFFSET_CODEC, OFFSET_REQUEST_ID,
@@ -186,7 +186,7 @@ export class BoltCodec extends Codec {
     out.u32(0);
     out.utf8(STRING_CLASS);
     const content = out.length;
-    writeString(out, message);
+    writeHessianString(out, message);
     out.patchU32(start + RESPONSE_HEADER_SIZE - 4, out.length - content);
   }
 

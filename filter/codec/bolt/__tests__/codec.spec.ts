@@ -166,7 +166,8 @@ describe("BoltCodec replies and mutation", () => {
       expect(back.frameLength).toBe(out.length);
       expect(<u32>bswap<u16>(load<u16>(out.ptr + 10))).toBe(statuses[i]);
       expect(back.get("class")!).toBe("java.lang.String");
-      expect(<u32>load<u8>(out.ptr + out.length - 3)).toBe(2, "hessian2 compact string of 2 characters");
+      expect(<u32>load<u8>(out.ptr + out.length - 5)).toBe(0x53, "a hessian2 string in the S form");
+      expect(<u32>load<u16>(out.ptr + out.length - 4)).toBe(0x0200, "of 2 UTF-16 units (big-endian)");
       out.free();
     }
   });

@@ -45,7 +45,10 @@ public final class Client {
         Object r = client.invokeSync(addr, f.getOrDefault("arg", ""), ctx, Integer.parseInt(f.getOrDefault("timeout", "3000")));
         out = "{\"ok\":true,\"result\":" + json(String.valueOf(r)) + "}";
       } catch (Throwable e) {
-        out = "{\"ok\":false,\"error\":" + json(e.getClass().getSimpleName()) + ",\"message\":" + json(String.valueOf(e.getMessage())) + "}";
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        out = "{\"ok\":false,\"error\":" + json(e.getClass().getSimpleName()) + ",\"message\":" + json(String.valueOf(e.getMessage()))
+            + ",\"root\":" + json(root.getClass().getName() + ": " + root.getMessage()) + "}";
       }
       if ("1".equals(f.get("close"))) client.closeConnection(addr);
       System.out.println(out);
