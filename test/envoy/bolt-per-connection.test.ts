@@ -4,7 +4,8 @@
 // the route's request mutation reaches the server as a header; an authorization denial, an abort fault
 // and an over-limit call come back to the Bolt client as failed calls with Bolt's status for each
 // (SERVER_EXCEPTION: InvokeServerException; SERVER_THREADPOOL_BUSY: InvokeServerBusyException), and
-// the connection carries on; the request metric carries the method label.
+// the connection carries on; a request over the frame limit gets SERVER_DESERIAL_EXCEPTION before the
+// close; the request metric carries the method label.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
@@ -21,6 +22,7 @@ const config = {
   name: "greeter",
   protocol: "bolt",
   routingMode: "perConnection",
+  limits: { maxFrameBytes: 2048 },
   routes: [
     { name: "echo-to-v2", match: { method: { exact: "echo" } }, destinations: [{ cluster: V2 }], requestMutation: [{ key: "x-routed-by", value: "meltemi" }] },
     { name: "rest", destinations: [{ cluster: V1 }] },
@@ -71,13 +73,20 @@ test("a real Bolt client through Envoy: routed by its first request, denial, fau
     assert.match(other.result!, /^v1:two \[/);
     assert.doesNotMatch(other.result!, /x-routed-by/, "the rest route has no mutation");
 
+    // Connection 3: a request over the frame limit is answered SERVER_DESERIAL_EXCEPTION (identify +
+    // probe), then the filter closes the connection (the client drops it too: it would race the close).
+    const big = await client.call({ port, method: "greet", arg: "x".repeat(4096), close: true });
+    assert.deepEqual([big.ok, big.error], [false, "DeserializationException"], JSON.stringify(big));
+    const again = await client.call({ port, method: "greet", arg: "three", close: true });
+    assert.equal(again.ok, true, JSON.stringify(again));
+
     const stats = await envoy.prometheus();
-    assert.equal(stats.get("meltemi_connections_total"), 2);
-    assert.equal(sumOf(stats, "meltemi_requests_total"), 7);
+    assert.equal(stats.get("meltemi_connections_total"), 4);
+    assert.equal(sumOf(stats, "meltemi_requests_total"), 8, "the refused frame is not a request");
     assert.equal(sumOf(stats, "meltemi_rejections_total"), 3);
     assert.equal(sumOf(stats, "meltemi_requests_total", { method: "echo" }), 2, "the request metric has the method label");
     assert.equal(sumOf(stats, "meltemi_requests_total", { method: "limited" }), 2);
     assert.equal(await envoy.stat(`cluster.${V2}.upstream_cx_total`), 1);
-    assert.equal(await envoy.stat(`cluster.${V1}.upstream_cx_total`), 1);
+    assert.equal(await envoy.stat(`cluster.${V1}.upstream_cx_total`), 3, "connection 2, the refused one (tcp_proxy's default cluster answers its probe), connection 4");
   });
 });

@@ -34,15 +34,17 @@ const MAX_MUTATION_KEYS: i32 = 64;
  */
 export function statusFor(kind: ErrorKind): u32 {
   switch (kind) {
-    // A server whose executor rejects the request answers SERVER_THREADPOOL_BUSY; the client throws
-    // InvokeServerBusyException.
+    // What a server whose executor rejects the request answers (RpcRequestProcessor,
+    // RpcCommandHandler); the client throws InvokeServerBusyException.
     case ErrorKind.OverLimit: return Status.SERVER_THREADPOOL_BUSY;
     // A processor that throws is answered SERVER_EXCEPTION (InvokeServerException on the client).
     case ErrorKind.Unauthorized: return Status.SERVER_EXCEPTION;
     case ErrorKind.FaultAbort: return Status.SERVER_EXCEPTION;
-    // No user processor for the request's class: NO_PROCESSOR.
+    // Bolt's own status for "no processor"; the client's InvokeException names it ("Rpc invocation
+    // exception: NO_PROCESSOR"). (A 1.6 server with no processor for the class answers
+    // SERVER_EXCEPTION with an RpcServerException instead: RpcRequestProcessor.)
     case ErrorKind.NoRoute: return Status.NO_PROCESSOR;
-    // A request the server cannot deserialize: SERVER_DESERIAL_EXCEPTION.
+    // What a server answers to a request it cannot deserialize (RpcRequestProcessor).
     default: return Status.SERVER_DESERIAL_EXCEPTION;
   }
 }
