@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
-import { BoltClient, boltClasspath, startBoltServer } from "../codec/bolt/peers";
+import { BoltClient, peersClasspath, startBoltServer } from "../codec/bolt/peers";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { sumOf } from "../support/stats_tags";
 import { withEnvoy } from "./envoy";
@@ -33,7 +33,7 @@ const config = {
 };
 
 test("a real Bolt client through Envoy: routed by its first request, denial, fault and limit as Bolt error responses, the connection lives on", { timeout: 180_000 }, async (t) => {
-  const classpath = boltClasspath();
+  const classpath = peersClasspath();
   const [v1, v2] = await Promise.all([startBoltServer(classpath, "v1"), startBoltServer(classpath, "v2")]);
   t.after(() => { v1.kill(); v2.kill(); });
   const client = await BoltClient.start(classpath);

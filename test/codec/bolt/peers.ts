@@ -12,7 +12,8 @@ const STARTUP_MS = 60_000;
 const CALL_MS = 20_000;
 
 /** Builds the peers when needed (Maven, cached in ~/.m2) and returns their Java classpath. */
-export function boltClasspath(): string {
+// Named like the Dubbo one: scripts/test-tiers.mjs spots a JVM test in the unit tier by `peersClasspath(`.
+export function peersClasspath(): string {
   const file = execFileSync(path.join(root, "scripts/provision/bolt.sh"), { encoding: "utf8", timeout: 600_000, stdio: ["ignore", "pipe", "inherit"] }).trim();
   return fs.readFileSync(file, "utf8").trim();
 }
