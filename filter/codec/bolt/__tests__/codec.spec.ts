@@ -216,4 +216,20 @@ describe("BoltCodec replies and mutation", () => {
     expect(decodeAll(c, hb, md)).toBe(DecodeStatus.Frame);
     expect(c.encodeMutated(hb.ptr, md, m, new ByteWriter())).toBe(false);
   });
+
+  it("mutates a response's header map too (response layout: headerLen at 14)", () => {
+    const c = new BoltCodec(new Limits());
+    const md = new Metadata();
+    const f = frame(0, 2, 8, 0, "java.lang.String", ["a"], ["b"], 5);
+    expect(decodeAll(c, f, md)).toBe(DecodeStatus.Frame);
+    const out = new ByteWriter();
+    expect(c.encodeMutated(f.ptr, md, new Mutation().set("x-back", "2"), out)).toBe(true);
+    const back = new Metadata();
+    expect(c.decode(out.ptr, out.length, back)).toBe(DecodeStatus.Frame);
+    expect(back.kind).toBe(MessageKind.Response);
+    expect(back.requestId).toBe(8);
+    expect(back.get("a")!).toBe("b");
+    expect(back.get("x-back")!).toBe("2");
+    expect(back.frameLength).toBe(out.length);
+  });
 });
