@@ -105,6 +105,11 @@ export function microBars(filter: FilterFigure[], codec: CodecFigure[]): Bar[] {
     }
   }
   for (const c of codec) {
+    if (!c.name.startsWith("Dubbo") && !c.name.startsWith("Thrift")) {
+      // A codec docs/performance.md sets no time bar for (Bolt): shown, held to no allocation only.
+      bars.push({ figure: `decode: ${c.name}`, protocol: "-", value: c.ns, unit: "ns", bar: "no allocation", met: c.allocBytesPerDecode === 0, note: `${c.allocBytesPerDecode} bytes allocated per decode` });
+      continue;
+    }
     const dubbo = c.name.startsWith("Dubbo");
     const bar = dubbo ? 1000 : 500;
     const allocOk = !dubbo || c.allocBytesPerDecode === 0;
