@@ -3,7 +3,8 @@
 // controller writes the rate limit service's ConfigMap (istio-system/rate-limit-config, key config.yaml)
 // from the same SmartLimiter. The SmartLimiter reads Ready=True once it is written; an edit rewrites it,
 // a change made by hand is put back, the last global SmartLimiter's deletion deletes it, and a user's
-// ConfigMap of that name is never touched (Ready=False RateLimitConfigConflict until it goes).
+// ConfigMap of that name is never touched (Ready=False RateLimitConfigConflict until it goes), and a
+// failed write reads Ready=False RateLimitConfigNotWritten until a retry succeeds.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -12,7 +13,7 @@ import type { KubeObject } from "../../controller/k8s/objects";
 import { withKubeApiserver } from "./apiserver";
 import { repoRoot } from "./binaries";
 import { Cluster, K } from "./cluster_objects";
-import { controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
+import { applyYamlFile, controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
 import { installCrds } from "./crds";
 
 const NS = "shop";
@@ -21,6 +22,9 @@ const CONFIG_MAPS = { group: "", version: "v1", plural: "configmaps", namespaced
 const CM_NS = "istio-system";
 const CM_NAME = "rate-limit-config";
 const MANAGED = "app.kubernetes.io/managed-by";
+const ROLE_BINDINGS = { group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", namespaced: true };
+/** The Role and RoleBinding of manifests/install/rbac.yaml for that ConfigMap. */
+const RBAC_NAME = "meltemi-controller-rate-limit-config";
 
 interface RlsConfig { domain: string; descriptors: { key: string; value: string; rate_limit: { unit: string; requests_per_unit: number } }[] }
 
@@ -62,7 +66,7 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
       assert.equal(cm.metadata.ownerReferences, undefined, "no ownerReference: it is made from every global SmartLimiter");
       assert.deepEqual(rlsConfig(cm), { domain: "slime", descriptors: [{ key: "generic_key", value, rate_limit: { unit: "minute", requests_per_unit: 100 } }] });
       const ready = await readyIs("True");
-      console.log(`# written: ${CM_NS}/${CM_NAME} (${rlsConfig(cm).descriptors.length} descriptor); SmartLimiter Ready=True ${ready.reason}`);
+      console.log(`# written: ${CM_NS}/${CM_NAME} (${rlsConfig(cm).descriptors.length} descriptor); SmartLimiter Ready=True ${ready.reason} (${ready.message})`);
 
       // An edit of the SmartLimiter rewrites it.
       await c.patch(SMART_LIMITER, NS, "orders", { spec: smartLimiter("50").spec });
@@ -103,6 +107,19 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
       });
       assert.equal(rlsConfig(mine).descriptors[0]?.rate_limit.requests_per_unit, 100);
       await readyIs("True");
+
+      // A write that fails (here: the RoleBinding of manifests/install/rbac.yaml missing) reads
+      // Ready=False RateLimitConfigNotWritten with the API server's answer, until a retry succeeds.
+      await c.delete(SMART_LIMITER, NS, "orders");
+      await waitFor("the ConfigMap deleted again", async () => ((await c.get(CONFIG_MAPS, CM_NS, CM_NAME)) ? undefined : true));
+      await c.delete(ROLE_BINDINGS, CM_NS, RBAC_NAME);
+      await c.create(SMART_LIMITER, smartLimiter("100"));
+      const failed = await readyIs("False", /^RateLimitConfigNotWritten$/);
+      assert.match(failed.message, /forbidden/);
+      console.log(`# without its RoleBinding: SmartLimiter Ready=False ${failed.reason}`);
+      await applyYamlFile(kube.kubeConfig(), path.join(repoRoot, "manifests/install/rbac.yaml"));
+      await readyIs("True");
+      assert.equal((await c.get(CONFIG_MAPS, CM_NS, CM_NAME))?.metadata.labels?.[MANAGED], "meltemi");
     } finally {
       await ctl.stop();
     }
