@@ -4,7 +4,9 @@
 // from the same SmartLimiter. The SmartLimiter reads Ready=True once it is written; an edit rewrites it,
 // a change made by hand is put back, the last global SmartLimiter's deletion deletes it, and a user's
 // ConfigMap of that name is never touched (Ready=False RateLimitConfigConflict until it goes), and a
-// failed write reads Ready=False RateLimitConfigNotWritten until a retry succeeds.
+// failed write reads Ready=False RateLimitConfigNotWritten until a retry succeeds. End to end: the real
+// rate limit service (test/ratelimit/) reads the ConfigMap's data mounted the kubelet's way (its
+// `..data` swap on the edit) and answers the WasmPlugin's descriptor with the SmartLimiter's quota.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -15,6 +17,8 @@ import { repoRoot } from "./binaries";
 import { Cluster, K } from "./cluster_objects";
 import { applyYamlFile, controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
 import { installCrds } from "./crds";
+import { Redis } from "../ratelimit/redis";
+import { RateLimitService } from "../ratelimit/service";
 
 const NS = "shop";
 const SMART_LIMITER = { group: "microservice.slime.io", version: "v1alpha2", plural: "smartlimiters", namespaced: true };
@@ -46,16 +50,19 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
     await c.create(SMART_LIMITER, smartLimiter("100"));
     const kubeconfig = await controllerKubeconfig(kube); // also creates istio-system
     const ctl = await startController(kubeconfig, "global");
+    let redis: Redis | undefined;
+    let rls: RateLimitService | undefined;
     const readyIs = (status: string, reason?: RegExp) => waitFor(`SmartLimiter Ready=${status}${reason ? ` ${reason.source}` : ""}`, async () => {
       const r = await c.ready(SMART_LIMITER, NS, "orders");
       return r?.status === status && (!reason || reason.test(r.reason)) ? r : undefined;
     });
     try {
       await waitReady(ctl);
-      const limits = await waitFor("the WasmPlugin's global limit", async () => {
+      const globalLimits = async () => {
         const [wp] = await c.list(K.wasmPlugin, NS);
         return (wp?.spec as { pluginConfig?: { globalLimits?: { domain: string; entries: { key: string; value: string }[] }[] } } | undefined)?.pluginConfig?.globalLimits;
-      });
+      };
+      const limits = await waitFor("the WasmPlugin's global limit", globalLimits);
       assert.equal(limits[0]!.domain, "slime");
       const value = limits[0]!.entries[0]!.value;
       assert.match(value, /^Service\[orders\.shop\]-Id\[\d+\]$/);
@@ -66,6 +73,13 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
       assert.equal(cm.metadata.ownerReferences, undefined, "no ownerReference: it is made from every global SmartLimiter");
       assert.deepEqual(rlsConfig(cm), { domain: "slime", descriptors: [{ key: "generic_key", value, rate_limit: { unit: "minute", requests_per_unit: 100 } }] });
       const ready = await readyIs("True");
+
+      // The service with that data mounted as the kubelet mounts key config.yaml: the filter's
+      // descriptor gets the SmartLimiter's limit (hits 0: only asks).
+      redis = await Redis.start();
+      rls = await RateLimitService.start({ redisUrl: redis.url, domain: "slime", descriptors: [], configYaml: cm.data!["config.yaml"], configFile: "config.yaml", configLayout: "configmap", ignoreDotFiles: true });
+      const limitOf = async (v: string) => (await rls!.shouldRateLimit("slime", [{ entries: [["generic_key", v]], hitsAddend: 0 }])).statuses[0]?.currentLimit;
+      assert.deepEqual(await limitOf(value), { requestsPerUnit: 100, unit: "MINUTE" });
       console.log(`# written: ${CM_NS}/${CM_NAME} (${rlsConfig(cm).descriptors.length} descriptor); SmartLimiter Ready=True ${ready.reason} (${ready.message})`);
 
       // An edit of the SmartLimiter rewrites it.
@@ -75,6 +89,17 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
         return now && rlsConfig(now).descriptors[0]?.rate_limit.requests_per_unit === 50 ? now : undefined;
       });
       assert.equal(rlsConfig(edited).descriptors.length, 1);
+      // Slime's Id hashes the quota too: the edit gives a new descriptor value, the same on both sides.
+      const newValue = rlsConfig(edited).descriptors[0]!.value;
+      assert.notEqual(newValue, value);
+      await waitFor("the WasmPlugin's new descriptor", async () => ((await globalLimits())?.[0]?.entries[0]?.value === newValue ? true : undefined));
+      rls.updateConfigYaml(edited.data!["config.yaml"]!);
+      const newLimit = await waitFor("the service's new limit", async () => {
+        const l = await limitOf(newValue);
+        return l?.requestsPerUnit === 50 ? l : undefined;
+      }, 15_000);
+      assert.equal(await limitOf(value), undefined, "the old descriptor is gone from the service's config");
+      console.log(`# rate limit service on the mounted ConfigMap: ${value} 100/MINUTE; after the edit ${newValue} ${newLimit.requestsPerUnit}/${newLimit.unit}`);
 
       // Its data changed by hand (labels and the desired-hash annotation kept) is put back: the
       // up-to-date check compares data, not only the hash.
@@ -122,6 +147,8 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
       assert.equal((await c.get(CONFIG_MAPS, CM_NS, CM_NAME))?.metadata.labels?.[MANAGED], "meltemi");
     } finally {
       await ctl.stop();
+      rls?.cleanup();
+      redis?.cleanup();
     }
   });
 });
