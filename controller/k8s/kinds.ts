@@ -82,8 +82,9 @@ export const RATE_LIMIT_CONFIG_MAP: OutputResource = {
 };
 
 /**
- * What the translation emits. Watched whole (a user's object may hold a name Meltemi wants), but only
- * objects labelled managed-by=meltemi are ever changed or deleted.
+ * What the translation emits. Watched whole (a user's object may hold a name Meltemi wants; a
+ * single-object kind: that one name), but only objects labelled managed-by=meltemi are ever changed or
+ * deleted.
  */
 export const OUTPUTS: readonly OutputResource[] = [
   { group: "extensions.istio.io", versions: ["v1alpha1"], plural: "wasmplugins", kind: "WasmPlugin", namespaced: true },

@@ -2,7 +2,8 @@
 // ServiceAccount (manifests/install/rbac.yaml): the service's WasmPlugin carries the global limit and the
 // controller writes the rate limit service's ConfigMap (istio-system/rate-limit-config, key config.yaml)
 // from the same SmartLimiter. The SmartLimiter reads Ready=True once it is written; an edit rewrites it,
-// a change made by hand is put back, the last global SmartLimiter's deletion deletes it, and a user's
+// a change made by hand is put back, a second global SmartLimiter adds to it, the last one's deletion
+// (not the first's) deletes it, and a user's
 // ConfigMap of that name is never touched (Ready=False RateLimitConfigConflict until it goes), and a
 // failed write reads Ready=False RateLimitConfigNotWritten until a retry succeeds. End to end: the real
 // rate limit service (test/ratelimit/) reads the ConfigMap's data mounted the kubelet's way (its
@@ -32,8 +33,8 @@ const RBAC_NAME = "meltemi-controller-rate-limit-config";
 
 interface RlsConfig { domain: string; descriptors: { key: string; value: string; rate_limit: { unit: string; requests_per_unit: number } }[] }
 
-const smartLimiter = (quota: string): KubeObject => ({
-  apiVersion: "microservice.slime.io/v1alpha2", kind: "SmartLimiter", metadata: { name: "orders", namespace: NS },
+const smartLimiter = (quota: string, name = "orders"): KubeObject => ({
+  apiVersion: "microservice.slime.io/v1alpha2", kind: "SmartLimiter", metadata: { name, namespace: NS },
   spec: { sets: { _base: { descriptor: [{ action: { fill_interval: { seconds: 60 }, quota, strategy: "global" }, condition: "true", target: { port: 20880 } }] } } },
 });
 
@@ -46,7 +47,9 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
     await installCrds(kube.kubeConfig(), path.join(repoRoot, "manifests/slime/smartlimiters.microservice.slime.io.yaml"));
     const c = new Cluster(kube);
     await c.create(K.namespace, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    await c.create(K.service, { apiVersion: "v1", kind: "Service", metadata: { name: "orders", namespace: NS }, spec: { selector: { app: "orders" }, ports: [{ name: "tcp-metaprotocol-dubbo-api", port: 20880, targetPort: 20880 }] } } as KubeObject);
+    for (const name of ["orders", "payments"]) {
+      await c.create(K.service, { apiVersion: "v1", kind: "Service", metadata: { name, namespace: NS }, spec: { selector: { app: name }, ports: [{ name: "tcp-metaprotocol-dubbo-api", port: 20880, targetPort: 20880 }] } } as KubeObject);
+    }
     await c.create(SMART_LIMITER, smartLimiter("100"));
     const kubeconfig = await controllerKubeconfig(kube); // also creates istio-system
     const ctl = await startController(kubeconfig, "global");
@@ -109,9 +112,23 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
         return now && rlsConfig(now).descriptors[0]?.rate_limit.requests_per_unit === 50 ? now : undefined;
       });
 
-      // The last global SmartLimiter deleted: the ConfigMap goes.
+      // Made from every global SmartLimiter: a second one adds its descriptor; deleting the first keeps
+      // the ConfigMap with the second's; deleting the last deletes it.
+      await c.create(SMART_LIMITER, smartLimiter("7", "payments"));
+      const both = await waitFor("the ConfigMap with both SmartLimiters' descriptors", async () => {
+        const now = await c.get(CONFIG_MAPS, CM_NS, CM_NAME);
+        return now && rlsConfig(now).descriptors.length === 2 ? now : undefined;
+      });
+      assert.equal(both.metadata.annotations?.["meltemi.dev/sources"], "SmartLimiter/shop/orders,SmartLimiter/shop/payments");
       await c.delete(SMART_LIMITER, NS, "orders");
-      await waitFor("the ConfigMap deleted", async () => ((await c.get(CONFIG_MAPS, CM_NS, CM_NAME)) ? undefined : true));
+      const left = await waitFor("the ConfigMap with the payments descriptor only", async () => {
+        const now = await c.get(CONFIG_MAPS, CM_NS, CM_NAME);
+        return now && rlsConfig(now).descriptors.length === 1 ? now : undefined;
+      });
+      assert.match(rlsConfig(left).descriptors[0]!.value, /^Service\[payments\.shop\]/);
+      assert.equal(rlsConfig(left).descriptors[0]!.rate_limit.requests_per_unit, 7);
+      await c.delete(SMART_LIMITER, NS, "payments");
+      await waitFor("the ConfigMap deleted with the last global SmartLimiter", async () => ((await c.get(CONFIG_MAPS, CM_NS, CM_NAME)) ? undefined : true));
 
       // A user's ConfigMap of that name (no managed-by label): never changed, and the SmartLimiter says so.
       const userData = { "config.yaml": "domain: users-own\ndescriptors: []\n" };
