@@ -5,7 +5,9 @@
 // API discovery is re-read periodically: a resource that becomes served (CRD installed) starts being
 // watched, one that disappears (CRD deleted) stops and its objects leave the snapshot.
 // A single-object output kind (the rate limit service's ConfigMap) is watched only at the namespace and
-// name given by `singleObjects`: it is not watched at all without them.
+// name given by `singleObjects`: it is not watched at all without them. Its first list gates nothing:
+// until it has listed, the object is read with a GET before a write and nothing of it is deleted, so a
+// missing Role for it (Forbidden, retried) costs that object only, not every reconcile.
 import type { Logger } from "pino";
 import type { KubeObject } from "../k8s/objects";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../k8s/objects";
@@ -75,13 +77,18 @@ export class Informers {
     this.watched.clear();
   }
 
-  /** Every watched resource has completed its first list (after discovery added one, until it has). */
+  /** The watches whose first list a reconcile needs: all but those of single-object outputs. */
+  private gating(): Watched[] {
+    return [...this.watched].filter(([r]) => !(r as OutputResource).singleObject).map(([, w]) => w);
+  }
+
+  /** Every gating watch has completed its first list (after discovery added one, until it has). */
   get synced(): boolean {
-    return [...this.watched.values()].every((w) => w.reflector.isSynced);
+    return this.gating().every((w) => w.reflector.isSynced);
   }
 
   async waitSynced(): Promise<void> {
-    await Promise.all([...this.watched.values()].map((w) => w.reflector.hasSynced));
+    await Promise.all(this.gating().map((w) => w.reflector.hasSynced));
   }
 
   /** The served version of a resource, if it is served. */

@@ -52,7 +52,7 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
     }
     await c.create(SMART_LIMITER, smartLimiter("100"));
     const kubeconfig = await controllerKubeconfig(kube); // also creates istio-system
-    const ctl = await startController(kubeconfig, "global");
+    let ctl = await startController(kubeconfig, "global");
     let redis: Redis | undefined;
     let rls: RateLimitService | undefined;
     const readyIs = (status: string, reason?: RegExp) => waitFor(`SmartLimiter Ready=${status}${reason ? ` ${reason.source}` : ""}`, async () => {
@@ -150,11 +150,15 @@ test("a global SmartLimiter: the WasmPlugin's global limit and the rate limit se
       assert.equal(rlsConfig(mine).descriptors[0]?.rate_limit.requests_per_unit, 100);
       await readyIs("True");
 
-      // A write that fails (here: the RoleBinding of manifests/install/rbac.yaml missing) reads
-      // Ready=False RateLimitConfigNotWritten with the API server's answer, until a retry succeeds.
+      // A write that fails (here: the RoleBinding of manifests/install/rbac.yaml missing, from the
+      // controller's start: its watch of the ConfigMap is Forbidden too, and must not hold up the rest)
+      // reads Ready=False RateLimitConfigNotWritten with the API server's answer, until a retry succeeds.
       await c.delete(SMART_LIMITER, NS, "orders");
       await waitFor("the ConfigMap deleted again", async () => ((await c.get(CONFIG_MAPS, CM_NS, CM_NAME)) ? undefined : true));
+      await ctl.stop();
       await c.delete(ROLE_BINDINGS, CM_NS, RBAC_NAME);
+      ctl = await startController(kubeconfig, "global-2");
+      await waitReady(ctl);
       await c.create(SMART_LIMITER, smartLimiter("100"));
       const failed = await readyIs("False", /^RateLimitConfigNotWritten$/);
       assert.match(failed.message, /forbidden/);
