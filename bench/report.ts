@@ -3,7 +3,7 @@
 import type { ClosedSample, EnvoyRun, OpenSample } from "./envoy/arms-run";
 import { ARMS, ARM_NAMES, type Arm, nativeName } from "./envoy/arms";
 import type { CodecFigure } from "./micro/codec";
-import type { FilterFigure } from "./micro/filter";
+import { TRACING, TRACING_UNSAMPLED, type FilterFigure } from "./micro/filter";
 import { median } from "./micro/timing";
 import type { SoakResult } from "./soak";
 import type { ProtocolName } from "./load/wire";
@@ -57,6 +57,12 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
         bars.push({ figure: `filter CPU per request in Wasm code in Envoy (${mode}: arm ${withM} Envoy CPU/request x perf share in V8 JIT code)`, protocol: p, value: inWasm, unit: "us", bar: "<= 2 us (bar set for the Node host)", met: inWasm <= 2 });
       }
     }
+    // Tracing at 100% (arm 5) against the same arm without it (arm 4): no bar in docs/performance.md.
+    const tracing = median(perRound(closed, p, (m) => m.get(5)!.envoyCpuUsPerRequest - m.get(4)!.envoyCpuUsPerRequest));
+    bars.push({
+      figure: "Envoy CPU per request added by tracing, 100% sampled (arm 5 - arm 4)", protocol: p, value: tracing, unit: "us", bar: "none",
+      met: null, note: "informational: docs/performance.md sets no bar for tracing; at a sampling rate r the average is about r x this",
+    });
     for (const rate of rates) {
       const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
       const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
@@ -99,6 +105,11 @@ export function microBars(filter: FilterFigure[], codec: CodecFigure[]): Bar[] {
     }
   }
   for (const c of codec) {
+    if (!c.name.startsWith("Dubbo") && !c.name.startsWith("Thrift")) {
+      // A codec docs/performance.md sets no time bar for (Bolt): shown, held to no allocation only.
+      bars.push({ figure: `decode: ${c.name}`, protocol: "-", value: c.ns, unit: "ns", bar: "no allocation", met: c.allocBytesPerDecode === 0, note: `${c.allocBytesPerDecode} bytes allocated per decode` });
+      continue;
+    }
     const dubbo = c.name.startsWith("Dubbo");
     const bar = dubbo ? 1000 : 500;
     const allocOk = !dubbo || c.allocBytesPerDecode === 0;
@@ -163,9 +174,19 @@ export function armsTable(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
 export function microTable(filter: FilterFigure[], codec: CodecFigure[]): string {
   const f = table(["protocol", "configuration", "requests/callback", "CPU ns/request", "wall ns/request", "in Wasm code"],
     filter.map((x) => [x.protocol, x.config, String(x.perCallback), x.ns.toFixed(0), x.wallNs.toFixed(0), `${(100 * x.wasmShare).toFixed(0)}%`]));
+  // Tracing on (100% sampled) against off (the routes row: off, no trace key is even read).
+  const tracing = filter.filter((x) => x.config === TRACING).map((x) => {
+    const same = (y: FilterFigure) => y.protocol === x.protocol && y.perCallback === x.perCallback;
+    const off = filter.find((y) => same(y) && y.config.startsWith("routes ("));
+    const unsampled = filter.find((y) => same(y) && y.config === TRACING_UNSAMPLED);
+    const ns = (f: FilterFigure | undefined) => (f ? f.ns.toFixed(0) : "n/a");
+    return [x.protocol, String(x.perCallback), ns(off), ns(unsampled), x.ns.toFixed(0), off ? (x.ns - off.ns).toFixed(0) : "n/a"];
+  });
+  const t = tracing.length === 0 ? "" : "\n\n" + table(
+    ["protocol", "requests/callback", "tracing off: CPU ns/request", "on, 0% sampled", "on, 100% sampled", "cost of a traced request ns"], tracing);
   const c = table(["frame", "bytes", "metadata entries", "CPU ns/decode", "wall ns/decode", "bytes allocated/decode"],
     codec.map((x) => [x.name, String(x.frameBytes), String(x.metadataEntries), x.ns.toFixed(0), x.wallNs.toFixed(0), String(x.allocBytesPerDecode)]));
-  return f + "\n\n" + c;
+  return f + t + "\n\n" + c;
 }
 
 export function soakTable(s: SoakResult): string {

@@ -1,5 +1,5 @@
 // `npm run bench`: the whole benchmark of docs/performance.md in one command (see bench/README.md).
-// Micro-benchmarks in the Node host, the four arms in one Envoy (both protocols, interleaved rounds),
+// Micro-benchmarks in the Node host, the arms (the four of docs/performance.md and arm 5, tracing) in one Envoy (both protocols, interleaved rounds),
 // then the soak; prints the bars table (or, with --json, one JSON document on stdout). Progress and
 // the load average go to stderr.
 import { execFileSync } from "node:child_process";
@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { envoyBinary, repoRoot } from "../test/envoy/envoy";
+import { ARMS } from "./envoy/arms";
 import { runArms, withBenchEnvoy, type EnvoyRun } from "./envoy/arms-run";
 import { machine } from "./envoy/proc";
 import { perfAvailable } from "./envoy/perf";
@@ -25,7 +26,7 @@ const program = new Command("bench")
   .option("--quick", "short everything, for development (about 1.5 minutes)")
   .option("--smoke", "tiny everything and no codec build: checks that the command works (test/bench), measures nothing")
   .option("--json", "print one JSON document on stdout instead of the tables")
-  .option("--rounds <n>", "interleaved rounds of the four arms", int)
+  .option("--rounds <n>", "interleaved rounds of the arms", int)
   .option("--closed-ms <ms>", "closed-loop measurement window per arm", int)
   .option("--open-ms <ms>", "open-loop measurement window per arm and rate", int)
   .option("--warmup-ms <ms>", "warm-up before each window", int)
@@ -38,7 +39,7 @@ const program = new Command("bench")
   .option("--no-pin", "do not pin Envoy to core 0 and the generator to core 1")
   .option("--no-perf", "do not record Envoy with perf during the closed loops")
   .option("--skip-micro", "skip the Node host micro-benchmarks")
-  .option("--skip-envoy", "skip the four arms")
+  .option("--skip-envoy", "skip the arms (Envoy)")
   .option("--skip-soak", "skip the soak")
   .option("--report <file>", "print the tables of an earlier run's --json output, and run nothing");
 program.parse();
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   if (!opts.skipEnvoy) {
     await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
       pinned = ctx.pinned;
-      log(`envoy: four arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
+      log(`envoy: ${ARMS.length} arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
       arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
       bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
     });

@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { LogLevel, RuntimeConfig } from "./runtime/config";
 import type { SourceFactory } from "./runtime/sources";
 import { CODEC_NAMES } from "./translate/codecs";
+import { MeshConfigError, parseMeshConfig } from "./translate/mesh_config";
 import { DEFAULT_OPTIONS, type FailStrategy, type TranslateOptions } from "./translate/options";
 import { render } from "./render/render";
 
@@ -34,6 +35,7 @@ interface TranslateFlags {
   codecs: string;
   failStrategy: FailStrategy;
   earlyDataBytes: number;
+  meshConfig?: string;
 }
 
 interface RenderFlags extends TranslateFlags {
@@ -61,6 +63,7 @@ interface ControllerFlags extends TranslateFlags {
   resync: number;
   logLevel: LogLevel;
   prometheusUrl?: string;
+  meshConfigmap?: string;
   adaptiveQueries?: string;
   adaptiveRefresh: number;
   adaptiveQueryTimeoutMs: number;
@@ -83,8 +86,20 @@ function translateOptions(flags: TranslateFlags): { options: Partial<TranslateOp
   if (!sha256) throw new InvalidArgumentError("--wasm-sha256 is required unless --wasm-url ends in @sha256:<digest>");
   const wasm: TranslateOptions["wasm"] = { url, sha256 };
   if (flags.imagePullSecret) wasm.imagePullSecret = flags.imagePullSecret;
+  let mesh: TranslateOptions["mesh"];
+  if (flags.meshConfig !== undefined) {
+    try {
+      mesh = parseMeshConfig(readFileSync(flags.meshConfig, "utf8"));
+    } catch (err) {
+      if (err instanceof MeshConfigError || (err as { code?: string }).code === "ENOENT" || (err as Error).name === "YAMLParseError") {
+        throw new InvalidArgumentError(`--mesh-config ${flags.meshConfig}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
   return {
     options: {
+      ...(mesh ? { mesh } : {}),
       wasm,
       trafficExtension: flags.trafficExtension === "always",
       rootNamespace: flags.rootNamespace,
@@ -145,7 +160,8 @@ function withTranslateFlags(cmd: Command): Command {
     .option("--cluster-domain <domain>", "the cluster's DNS domain", DEFAULT_OPTIONS.clusterDomain)
     .option("--codecs <list>", "codecs compiled into the filter", DEFAULT_OPTIONS.codecs.join(","))
     .addOption(new Option("--fail-strategy <s>", "plugin fail strategy where no authorization applies").choices(["FAIL_OPEN", "FAIL_CLOSE", "FAIL_RELOAD"]).default(DEFAULT_OPTIONS.failStrategy))
-    .option("--early-data-bytes <n>", "tcp_proxy early-data buffer in perConnection mode", positiveInt, DEFAULT_OPTIONS.earlyDataBytes);
+    .option("--early-data-bytes <n>", "tcp_proxy early-data buffer in perConnection mode", positiveInt, DEFAULT_OPTIONS.earlyDataBytes)
+    .option("--mesh-config <file>", "Istio's MeshConfig (the mesh key of ConfigMap istio-system/istio, or that ConfigMap): its tracing providers for the filter's spans");
 }
 
 export function program(): Command {
@@ -190,6 +206,7 @@ export function program(): Command {
     .option("--discovery-interval <s>", "seconds between API discovery reads (CRDs installed later)", positiveInt, 30)
     .option("--resync <s>", "seconds between full reconciles without a change (repairs drift)", positiveInt, 300)
     .addOption(new Option("--log-level <level>", "log level (JSON lines on stdout)").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
+    .option("--mesh-configmap <namespace/name>", "read Istio's MeshConfig (its tracing providers) from this ConfigMap's `mesh` key every 30 s, e.g. istio-system/istio (needs get on it); overrides --mesh-config")
     .option("--prometheus-url <url>", "Prometheus for adaptive limits (SmartLimiter, RpcRateLimit adaptive); unset: they are not evaluated")
     .option("--adaptive-queries <file>", "YAML map of query name -> PromQL ($namespace, $pod_name, $service, $set), over the defaults cpu.sum, cpu.max, memory.sum, memory.max")
     .option("--adaptive-refresh <s>", "seconds between metric reads", positiveInt, 10)
@@ -226,6 +243,12 @@ export function program(): Command {
       };
       if (flags.kubeconfig) config.kubeconfig = flags.kubeconfig;
       const sources: SourceFactory[] = [];
+      if (flags.meshConfigmap !== undefined) {
+        const m = /^([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9.-]*)$/.exec(flags.meshConfigmap);
+        if (!m) throw new InvalidArgumentError(`--mesh-configmap must be <namespace>/<name>, got "${flags.meshConfigmap}"`);
+        const { MeshConfigSource } = await import("./runtime/mesh_config_source");
+        sources.push(({ http, log }) => new MeshConfigSource(http, m[1]!, m[2]!, log));
+      }
       if (flags.prometheusUrl) {
         const { adaptiveConfig } = await import("./adaptive/config");
         const { AdaptiveSource } = await import("./adaptive/runtime_source");

@@ -24,6 +24,7 @@ import { ENVOY_VERSIONS } from "../test/istio/provision";
 import { Processes } from "./processes";
 import { startPrometheus, type ScrapeTarget } from "./prometheus";
 import { Summary } from "./summary";
+import { Zipkin, ZIPKIN_CLUSTER, describeTrace, writeMeshConfig, zipkinCluster } from "./tracing";
 import { type Mix, startThriftLoad, startThriftService } from "./thrift";
 
 const NAMESPACE = "demo";
@@ -44,10 +45,10 @@ function positive(v: string): number {
   return n;
 }
 
-function render(configDir: string, wasmPath: string): { rendered: KubeObject[]; faultMessages: string[] } {
+function render(configDir: string, wasmPath: string, meshConfig?: string): { rendered: KubeObject[]; faultMessages: string[] } {
   const sha = createHash("sha256").update(fs.readFileSync(wasmPath)).digest("hex");
   const out = execFileSync(process.execPath, [path.join(repoRoot, "build/meltemi.js"), "render", "-f", configDir, "-o", "json",
-    "--wasm-url", `file://${wasmPath}`, "--wasm-sha256", sha], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    "--wasm-url", `file://${wasmPath}`, "--wasm-sha256", sha, ...(meshConfig ? ["--mesh-config", meshConfig] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const rendered = (JSON.parse(out) as { items: KubeObject[] }).items;
   // The fault messages the callers can see (to tell a fault from other errors in the summary).
   const faultMessages = JSON.stringify(rendered).match(/\\"message\\":\\"(.*?)\\"/g)?.map((m) => m.replace(/^\\"message\\":\\"|\\"$/g, "")) ?? [];
@@ -62,11 +63,13 @@ async function main(): Promise<void> {
     .option("--config <dir>", "the Meltemi / Istio / Kubernetes objects to render", path.join(repoRoot, "manifests/samples"))
     .option("--interval <seconds>", "seconds between summaries", positive, 2)
     .option("--istio", "real istiod and istio-agent drive the sidecars, the controller applies the samples (root; builds Istio once, minutes)", false)
+    .option("--zipkin [percent]", "tracing: a real Zipkin server as Istio's zipkin provider, this share of calls sampled (default 10)", positive)
     .parse()
-    .opts<{ duration?: number; prometheus: boolean; config: string; interval: number; istio: boolean }>();
+    .opts<{ duration?: number; prometheus: boolean; config: string; interval: number; istio: boolean; zipkin?: number | true }>();
   if (opts.istio) {
-    if (opts.prometheus) {
-      console.error("demo: --prometheus is not available with --istio (the mesh runs in its own network namespace)");
+    for (const flag of ["prometheus", "zipkin"] as const) {
+      if (opts[flag] === undefined || opts[flag] === false) continue;
+      console.error(`demo: --${flag} is not available with --istio (the mesh runs in its own network namespace)`);
       process.exit(2);
     }
     // Re-runs this command inside a network, mount and PID namespace (root); outside it never returns.
@@ -80,11 +83,13 @@ async function main(): Promise<void> {
   let stopping: Promise<void> | undefined;
   let summary: Summary | undefined;
   let ticker: NodeJS.Timeout | undefined;
+  let zipkin: Zipkin | undefined;
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
       if (ticker) clearInterval(ticker);
       console.log(`\n${why}: stopping`);
       if (summary) console.log(summary.format("final summary"));
+      if (zipkin) console.log(await describeTrace(zipkin).catch((e) => `zipkin: ${e}`));
       for (const close of closers.reverse()) await close().catch((e) => console.error(`while stopping: ${e}`));
       await procs.stopAll();
       fs.rmSync(runDir, { recursive: true, force: true });
@@ -99,7 +104,17 @@ async function main(): Promise<void> {
   try {
     console.log(`run directory ${runDir} (certificates, Envoy bootstraps and logs; removed at the end)`);
     const wasmPath = path.join(repoRoot, "build/meltemi.wasm");
-    const { rendered, faultMessages } = render(opts.config, wasmPath);
+    let meshConfig: string | undefined;
+    const extraClusters: object[] = [];
+    if (opts.zipkin !== undefined) {
+      const percent = opts.zipkin === true ? 10 : Math.min(100, opts.zipkin);
+      zipkin = await Zipkin.start({ detached: true });
+      procs.track("zipkin", zipkin.process);
+      meshConfig = writeMeshConfig(runDir, percent);
+      extraClusters.push(zipkinCluster(zipkin.port));
+      console.log(`  zipkin ${zipkin.url}/zipkin/ (Istio provider "zipkin", ${percent}% of calls sampled; cluster ${ZIPKIN_CLUSTER} in every sidecar)`);
+    }
+    const { rendered, faultMessages } = render(opts.config, wasmPath, meshConfig);
     const config = (await loadObjects([opts.config], async () => "")).map((l) => l.object);
     if (opts.istio) console.log(`samples ${path.relative(process.cwd(), opts.config) || "."}: ${config.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")} (applied to the apiserver; the controller renders them)`);
     else console.log(`meltemi render -f ${path.relative(process.cwd(), opts.config) || "."}: ${rendered.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")}`);
@@ -138,13 +153,13 @@ async function main(): Promise<void> {
           : (await startDubboService(procs, classpath, runDir, version)).port;
         const side = serverSide({ rendered, labels, targetPort, appPort: app, wasmPath, server: serverId, caCert: pki.caFile });
         const pod = `${s.service}-${version}`;
-        const envoy = await startEnvoy(pod, bootstrap(pod, "INBOUND", [{ name: side.listenerName, filterChain: side.filterChain }], side.clusters));
+        const envoy = await startEnvoy(pod, bootstrap(pod, "INBOUND", [{ name: side.listenerName, filterChain: side.filterChain }], [...side.clusters, ...extraClusters] as typeof side.clusters));
         scrape.push({ job: pod, adminUrl: envoy.adminUrl, labels: { pod, app: s.service, version, side: "server" } });
         console.log(`  pod ${pod}: ${s.protocol} app 127.0.0.1:${app} <- sidecar (mTLS, Meltemi server side) 127.0.0.1:${await envoy.listenerPort(side.listenerName)}, admin ${envoy.adminUrl}`);
         return { labels, port: await envoy.listenerPort(side.listenerName) };
       }));
       const client = clientSide({ rendered, config, service: s.service, namespace: NAMESPACE, wasmPath, endpoints, caller: pki.certs.get(s.caller)!, caCert: pki.caFile, serverSpiffe: serverId.spiffeId });
-      const envoy = await startEnvoy(s.caller, bootstrap(s.caller, "OUTBOUND", [{ name: client.listenerName, filterChain: { filters: client.filters } }], client.clusters));
+      const envoy = await startEnvoy(s.caller, bootstrap(s.caller, "OUTBOUND", [{ name: client.listenerName, filterChain: { filters: client.filters } }], [...client.clusters, ...extraClusters] as typeof client.clusters));
       scrape.push({ job: s.caller, adminUrl: envoy.adminUrl, labels: { pod: s.caller, app: s.caller, side: "client" } });
       const port = await envoy.listenerPort(client.listenerName);
       console.log(`  caller ${s.caller} -> sidecar (Meltemi client side, ${client.filters.map((f) => f.name.replace(/^envoy\.filters\.network\./, "")).join(" -> ")}) 127.0.0.1:${port} as ${client.host}:${client.port}, admin ${envoy.adminUrl}`);

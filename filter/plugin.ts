@@ -17,6 +17,7 @@ import { HOLD_TICK_MS, HeldConnections } from "./network/held_connections";
 import { count, metrics, noteMemory } from "./telemetry/metrics";
 import { labelValue } from "./telemetry/label_value";
 import { RequestMetrics } from "./telemetry/request_metrics";
+import { Tracer } from "./trace/tracer";
 
 /**
  * Istio's `reporter` label from the listener's traffic direction (envoy.config.core.v3.TrafficDirection):
@@ -68,6 +69,8 @@ export class MeltemiRoot extends RootContext {
   private reporterKnown: bool = false;
   /** Request telemetry; kept across configurations while its labels stay the same (its cache stays warm). */
   requestMetrics: RequestMetrics = new RequestMetrics("unknown", "", "unknown", 1);
+  /** Spans and their export (trace/tracer.ts); off unless the configuration has a tracing section. */
+  readonly tracer: Tracer = new Tracer();
 
   /** Connections held by a fault delay (network/held_connections.ts). */
   readonly held: HeldConnections = new HeldConnections();
@@ -96,6 +99,7 @@ export class MeltemiRoot extends RootContext {
     const now = nowNanos();
     this.held.onTick(now);
     tickGlobal(this.id, this.config, now);
+    this.tracer.onTick(now);
     if (now - this.lastFollowNs >= FOLLOW_EVERY_NS) {
       this.lastFollowNs = now;
       this.followLastGood();
@@ -128,6 +132,7 @@ export class MeltemiRoot extends RootContext {
   /** Applies a configuration (accepted, or the previous / default one). */
   private use(config: FilterConfig): void {
     this.config = config;
+    this.tracer.configure(config.tracing, config.name, config.protocol, this.reporter);
     const rm = this.requestMetrics;
     const nameUtf8 = String.UTF8.encode(config.name);
     const service = labelValue(changetype<usize>(nameUtf8), <u32>nameUtf8.byteLength);
@@ -281,6 +286,10 @@ export class MeltemiRoot extends RootContext {
   prefix(): string {
     const name = this.config.name.length > 0 ? this.config.name : this.pluginName;
     return "meltemi[" + name + "]: ";
+  }
+
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+    this.tracer.onHttpCallResponse(token, numHeaders);
   }
 
   newStream(id: u32): StreamContext {

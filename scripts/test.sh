@@ -9,7 +9,7 @@ scripts/build.sh || exit 1
 # The real peers the tests run against. Each script is idempotent and returns at once when its part is
 # there; on a fresh machine the kube-apiserver, istiod/istio-agent, helm and rate limit service builds from
 # the Go module proxy take minutes, once.
-for part in registry thrift thrift-go dubbo kube istio helm prometheus ratelimit; do
+for part in registry thrift thrift-go dubbo dubbo-tracing zipkin kube istio helm prometheus ratelimit; do
   echo "provisioning $part" >&2
   scripts/provision/$part.sh >/dev/null || { echo "test: provisioning $part failed" >&2; exit 1; }
 done

@@ -1,6 +1,8 @@
-// The Envoy part of the benchmark: one Envoy (the pinned official binary) with the four arms of both
-// protocols as listeners, the lean upstreams, and the load generator; arms interleaved in every round
-// (1 2 3 4 1 2 3 4 ...), closed loop (saturation) then open loop (each fixed rate).
+// The Envoy part of the benchmark: one Envoy (the pinned official binary) with the arms of both
+// protocols as listeners (the four of docs/performance.md, and arm 5: arm 4 with tracing on), the lean
+// upstreams, the span collector, and the load generator; arms interleaved in every round
+// (1 2 3 4 5 1 2 3 4 5 ...), closed loop (saturation) then open loop (each fixed rate).
+import http from "node:http";
 import { Envoy } from "../../test/envoy/envoy";
 import { closedLoop, openLoop, quantile } from "../load/client";
 import { startUpstream, type Upstream } from "../load/upstream";
@@ -41,24 +43,45 @@ export interface EnvoyRun {
   open: OpenSample[];
   pinned: boolean;
   upstreamErrors: string[];
+  /** Bytes of spans arm 5 exported to the collector (more than 0: its tracing ran). */
+  collectorBytes: number;
 }
 
-/** Starts the upstreams and Envoy, runs `body`, and always tears them down. */
+/**
+ * Arm 5's span collector: answers every POST 202 once its body is read, as Zipkin does; counts the
+ * bytes. A stand-in: a real collector's own cost is not the proxy's.
+ */
+async function startCollector(): Promise<{ port: number; bytes: () => number; close: () => Promise<void> }> {
+  let bytes = 0;
+  const server = http.createServer((req, res) => {
+    req.on("data", (d: Buffer) => { bytes += d.length; });
+    req.on("end", () => { res.writeHead(202).end(); });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    bytes: () => bytes,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Starts the upstreams, the span collector and Envoy, runs `body`, and always tears them down. */
 export async function withBenchEnvoy<T>(
   protocols: ProtocolName[], workers: number, doPin: boolean,
   body: (ctx: BenchEnvoy) => Promise<T>,
 ): Promise<T> {
   const wires = {} as Record<ProtocolName, BenchWire>;
   const upstreams = {} as Record<ProtocolName, Upstream>;
+  const collector = await startCollector();
   try {
     for (const p of ["thrift", "dubbo"] as const) {
       wires[p] = await benchWire(p);
       upstreams[p] = await startUpstream(wires[p]);
     }
-    const envoy = await Envoy.start({ bootstrap: benchBootstrap({ thrift: upstreams.thrift.port, dubbo: upstreams.dubbo.port }, { protocols }), concurrency: workers });
+    const envoy = await Envoy.start({ bootstrap: benchBootstrap({ thrift: upstreams.thrift.port, dubbo: upstreams.dubbo.port }, { protocols, collectorPort: collector.port }), concurrency: workers });
     try {
       const pinned = doPin && pin(envoy.process.pid!, "0") && pin(process.pid, "1");
-      return await body({ envoy, wires, upstreams, pinned });
+      return await body({ envoy, wires, upstreams, pinned, collectorBytes: collector.bytes });
     } catch (e) {
       console.error(`---- envoy log (${envoy.dir}) ----\n${envoy.log().slice(-4000)}\n---- end of envoy log ----`);
       throw e;
@@ -68,6 +91,7 @@ export async function withBenchEnvoy<T>(
     }
   } finally {
     for (const u of Object.values(upstreams)) await u.close();
+    await collector.close();
   }
 }
 
@@ -76,9 +100,9 @@ export async function wasmBytes(envoy: Envoy): Promise<number> {
   return (await envoy.stat("wasmcustom.meltemi_vm_memory_bytes")) ?? NaN;
 }
 
-export interface BenchEnvoy { envoy: Envoy; wires: Record<ProtocolName, BenchWire>; upstreams: Record<ProtocolName, Upstream>; pinned: boolean }
+export interface BenchEnvoy { envoy: Envoy; wires: Record<ProtocolName, BenchWire>; upstreams: Record<ProtocolName, Upstream>; pinned: boolean; collectorBytes: () => number }
 
-/** Runs the rounds of the four arms in the Envoy of withBenchEnvoy. */
+/** Runs the rounds of the arms in the Envoy of withBenchEnvoy. */
 export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<EnvoyRun> {
   const { envoy, wires, upstreams, pinned } = ctx;
   {
@@ -135,6 +159,9 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
         }
       }
     }
-    return { closed, open, pinned, upstreamErrors: [...upstreams.thrift.errors, ...upstreams.dubbo.errors] };
+    // Arm 5's last spans leave on the next tick (about a second).
+    const deadline = Date.now() + 3000;
+    while (ctx.collectorBytes() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return { closed, open, pinned, upstreamErrors: [...upstreams.thrift.errors, ...upstreams.dubbo.errors], collectorBytes: ctx.collectorBytes() };
   }
 }

@@ -1,5 +1,5 @@
-// The four arms of docs/performance.md for one protocol, as Envoy listeners, and ONE bootstrap holding all
-// of them (both protocols: 8 listeners) so that every arm runs in the same Envoy process, with the same
+// The four arms of docs/performance.md for one protocol (and arm 5: arm 4 with tracing), as Envoy listeners, and ONE bootstrap holding all
+// of them (both protocols: 10 listeners) so that every arm runs in the same Envoy process, with the same
 // workers and the same upstreams, and the arms can be interleaved without restarting anything.
 //
 // Every filter comes from the controller's translation (controller/translate/envoy): tcp_proxy with
@@ -19,7 +19,7 @@ import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { wasmNetworkFilter } from "../../controller/translate/envoy/wasm_filter";
 import type { ProtocolName } from "../load/wire";
 
-export const ARMS = [1, 2, 3, 4] as const;
+export const ARMS = [1, 2, 3, 4, 5] as const;
 export type Arm = (typeof ARMS)[number];
 
 export const ARM_NAMES: Record<Arm, string> = {
@@ -27,7 +27,13 @@ export const ARM_NAMES: Record<Arm, string> = {
   2: "Meltemi + tcp_proxy (perConnection)",
   3: "native proxy",
   4: "Meltemi + native proxy (perRequest)",
+  // Arm 4 with tracing on, every request a span exported to the benchmark's collector: the cost of
+  // tracing in Envoy is arm 5 - arm 4 (docs/filter.md#tracing).
+  5: "arm 4 + tracing, 100% sampled",
 };
+
+/** The cluster of the benchmark's span collector (arms-run.ts startCollector), for arm 5. */
+export const COLLECTOR_CLUSTER = "bench-zipkin";
 
 export function nativeName(p: ProtocolName): string {
   return p === "thrift" ? "thrift_proxy" : "dubbo_proxy";
@@ -92,12 +98,14 @@ function nativeFilter(p: ProtocolName, statPrefix: string): Record<string, unkno
 export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string): object[] {
   const { v1 } = clusters(p);
   const statPrefix = listenerName(p, arm);
-  const wasm = (mode: "perConnection" | "perRequest") => wasmNetworkFilter({
-    name: `bench-${p}-${mode}`,
+  const wasm = (mode: "perConnection" | "perRequest", tracing = false) => wasmNetworkFilter({
+    name: `bench-${p}-${mode}${tracing ? "-tracing" : ""}`,
     // One VM per worker for every Meltemi listener, as Istio's WasmPlugins (no vm_id) share one.
     vmId: "meltemi",
     code: { local: wasmPath },
-    configuration: meltemiConfig(p, mode),
+    configuration: tracing
+      ? { ...meltemiConfig(p, mode), name: `greeter-${p}-${mode}-tracing`, tracing: { collectorCluster: COLLECTOR_CLUSTER, samplingPercentage: 100 } }
+      : meltemiConfig(p, mode),
   });
   const tcp = () => tcpProxyFilter({ statPrefix, cluster: v1, earlyDataBytes: DEFAULT_OPTIONS.earlyDataBytes });
   switch (arm) {
@@ -111,6 +119,7 @@ export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string): object[
       return [native];
     }
     case 4: return [wasm("perRequest"), nativeFilter(p, statPrefix)];
+    case 5: return [wasm("perRequest", true), nativeFilter(p, statPrefix)];
   }
 }
 
@@ -127,7 +136,7 @@ function meshCluster(name: string, port: number): object {
 }
 
 /** Admin, one listener per (protocol, arm) on 127.0.0.1:0, and the clusters (v1, v2 -> the protocol's upstream). */
-export function benchBootstrap(upstreamPorts: Record<ProtocolName, number>, opts: { wasmPath?: string; protocols?: ProtocolName[] } = {}): object {
+export function benchBootstrap(upstreamPorts: Record<ProtocolName, number>, opts: { wasmPath?: string; protocols?: ProtocolName[]; collectorPort?: number } = {}): object {
   const wasmPath = opts.wasmPath ?? path.join(repoRoot, "build/meltemi.wasm");
   const protocols = opts.protocols ?? ["thrift", "dubbo"];
   const listeners = protocols.flatMap((p) => ARMS.map((arm) => ({
@@ -139,6 +148,8 @@ export function benchBootstrap(upstreamPorts: Record<ProtocolName, number>, opts
     const { v1, v2 } = clusters(p);
     return [meshCluster(v1, upstreamPorts[p]), meshCluster(v2, upstreamPorts[p])];
   });
+  // Without a collector, arm 5's exports are refused (unknown cluster): dropped and counted, as in Envoy.
+  if (opts.collectorPort !== undefined) cls.push(staticCluster(COLLECTOR_CLUSTER, opts.collectorPort));
   return {
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
     static_resources: { listeners, clusters: cls },

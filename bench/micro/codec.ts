@@ -8,6 +8,7 @@ import path from "node:path";
 import hessian from "hessian.js";
 import { repoRoot } from "../../test/envoy/envoy";
 import { dubboRequest } from "../../test/codec/dubbo/frames";
+import { boltRequest } from "../../test/codec/bolt/frames";
 import { benchWire } from "../load/wire";
 import { nsPerOp } from "./timing";
 
@@ -91,6 +92,8 @@ async function frames(): Promise<{ name: string; protocol: number; frame: Buffer
     { name: "Thrift framed binary request (Greeter.hello)", protocol: 0, frame: thrift.request },
     { name: "Dubbo request, 2 attachments (the load's)", protocol: 1, frame: dubbo.request },
     { name: "Dubbo request, 8 attachments (a consumer's)", protocol: 1, frame: typical },
+    // SOFA RPC's headers over Bolt (service, method) plus one user header; 16 bytes of content.
+    { name: "Bolt request, 3 headers (SOFA RPC's service, method, one user header)", protocol: 2, frame: boltRequest(7, "hello", { "x-user": "vip-42" }, { content: Buffer.alloc(16, 0x61) }) },
   ];
 }
 

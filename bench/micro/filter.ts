@@ -7,7 +7,11 @@
 // are slower than Envoy's C++ ones, so the gross figure is an upper bound of the module's work; a V8
 // profile of the same loop gives the share of the time spent in Wasm code, i.e. the module's own work
 // (decode, decide, encode) without the host calls. The in-Envoy figure is the Envoy CPU per request of
-// arm 2 minus arm 1 (report.ts).
+// arm 2 minus arm 1 (report.ts). The tracing row is the routes with tracing on at 100% sampling
+// (every request a span; Dubbo requests re-encoded with a traceparent; spans exported as Zipkin JSON
+// once per virtual second and answered 202 by the host): its difference to the routes row is the cost
+// of tracing per request, off being the routes row itself (no trace keys are read when off). The 0%
+// row is tracing on with nothing sampled: the metadata scan every request pays.
 import path from "node:path";
 import { SharedState, WasmHost } from "../../test/host/index";
 import { repoRoot } from "../../test/envoy/envoy";
@@ -27,6 +31,23 @@ export interface FilterFigure {
   wasmShare: number;
 }
 
+export const TRACING = "routes + tracing (100% sampled, exported)";
+/** Tracing on, nothing sampled: what every request pays for the metadata scan (the caller's context). */
+export const TRACING_UNSAMPLED = "routes + tracing (0% sampled)";
+const COLLECTOR = "zipkin";
+
+/**
+ * With tracing on: a virtual second passes every 4096 requests, and the exports it makes are answered
+ * (each answer sends the next full batch of the default 256 spans; bounded by the calls made).
+ */
+function exportSpans(vm: WasmHost): void {
+  vm.advance(1000);
+  for (let i = 0; i < vm.httpCalls.length; i++) {
+    const c = vm.httpCalls[i]!;
+    if (!c.answered) vm.respondHttpCall(c.token, { status: 202 });
+  }
+}
+
 function configs(p: ProtocolName): Record<string, object> {
   const routes = meltemiConfig(p, "perRequest") as Record<string, unknown>;
   return {
@@ -39,6 +60,8 @@ function configs(p: ProtocolName): Record<string, object> {
       localRateLimit: { conditions: [{ match: { method: { exact: "hello" } }, tokenBucket: { maxTokens: 1000000000, tokensPerFill: 1000000000, fillIntervalMs: 1000 } }] },
       authorization: [{ name: "no-boom", action: "DENY", rules: [{ to: [{ methods: ["boom"] }] }] }],
     },
+    [TRACING_UNSAMPLED]: { ...routes, tracing: { collectorCluster: COLLECTOR, samplingPercentage: 0 } },
+    [TRACING]: { ...routes, randomSeed: 1, tracing: { collectorCluster: COLLECTOR, samplingPercentage: 100, maxBufferedSpans: 8192 } },
   };
 }
 
@@ -48,7 +71,7 @@ export async function filterBenchmarks(opts: { requests: number; batches: number
   for (const p of ["thrift", "dubbo"] as const) {
     const wire = await benchWire(p);
     for (const [name, config] of Object.entries(configs(p))) {
-      const vm = await WasmHost.load(wasm, { shared: new SharedState(), pluginConfig: JSON.stringify(config) });
+      const vm = await WasmHost.load(wasm, { shared: new SharedState(), pluginConfig: JSON.stringify(config), clusters: [COLLECTOR] });
       if (!vm.configured) throw new Error(`${p} ${name}: configuration not accepted: ${vm.logs.map((l) => l.message).join("; ")}`);
       for (const perCallback of [1, 16]) {
         const reqs = Buffer.alloc(wire.request.length * perCallback);
@@ -59,7 +82,12 @@ export async function filterBenchmarks(opts: { requests: number; batches: number
         const body = (n: number) => {
           for (let i = 0; i < n; i += perCallback) {
             // The host keeps every forwarded chunk of a connection: start a new one now and then.
-            if (sinceConnect >= 4096) { conn.close(); conn = vm.connect(); sinceConnect = 0; }
+            if (sinceConnect >= 4096) {
+              conn.close();
+              if (name === TRACING) exportSpans(vm);
+              conn = vm.connect();
+              sinceConnect = 0;
+            }
             for (let k = 0; k < perCallback; k++, id++) {
               wire.request.copy(reqs, k * wire.request.length);
               wire.writeId(reqs, k * wire.request.length, wire.requestIdOffset, id);
@@ -78,6 +106,13 @@ export async function filterBenchmarks(opts: { requests: number; batches: number
         out.push({ protocol: p, config: name, perCallback, ns: t.ns, wallNs: t.wallNs, wasmShare: share });
       }
       if (vm.failed) throw new Error(`${p} ${name}: the VM failed: ${vm.failure?.message}`);
+      if (name === TRACING) {
+        exportSpans(vm);
+        const m = vm.metrics();
+        if (!((m["meltemi_trace_spans_reported_total"] as number) > 0) || m["reason=.=buffer_full;.;meltemi_trace_spans_dropped_total"]) {
+          throw new Error(`${p} ${name}: spans not exported as measured: ${JSON.stringify(m)}`);
+        }
+      }
     }
   }
   return out;

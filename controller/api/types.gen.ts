@@ -41,6 +41,23 @@ export interface RpcProtocol {
       maxMetadataEntries?: number;
       maxMetadataValueBytes?: number;
     };
+    /**
+     * Meltemi's spans for this protocol (docs/filter.md#tracing): by default as Istio's Telemetry tracing and MeshConfig providers say; these fields override them.
+     */
+    tracing?: {
+      /**
+       * No spans and no trace propagation on this protocol's ports, whatever Istio's Telemetry says.
+       */
+      disabled?: boolean;
+      /**
+       * A tracing provider of Istio's MeshConfig.extensionProviders (zipkin, or opentelemetry with http) to use instead of the one Telemetry or defaultProviders name.
+       */
+      provider?: string;
+      /**
+       * Percentage of requests without a caller's sampling decision that are traced, instead of Telemetry's randomSamplingPercentage.
+       */
+      samplingPercentage?: number;
+    };
   };
   /**
    * Set by the Meltemi controller.

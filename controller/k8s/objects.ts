@@ -27,6 +27,8 @@ export interface KubeObject<Spec = unknown> {
   kind: string;
   metadata: ObjectMeta;
   spec?: Spec;
+  /** A ConfigMap's data (the one output kind without a spec). */
+  data?: Record<string, string>;
   status?: unknown;
 }
 

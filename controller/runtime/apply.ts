@@ -1,14 +1,18 @@
 // Makes the cluster's Meltemi-owned outputs equal the desired ones: server-side apply (field manager
 // "meltemi", forced: Meltemi owns these objects) of what changed, delete of what is no longer desired.
 // Only objects labelled app.kubernetes.io/managed-by=meltemi are ever changed or deleted: a user's object
-// with the name Meltemi would use is left alone and reported on the input that wanted it.
+// with the name Meltemi would use is left alone and reported on the input that wanted it. An output made
+// from several inputs (the rate limit service's ConfigMap: annotation meltemi.dev/sources) reports on
+// each of them.
+import { apiVersionOf, INPUTS } from "../k8s/kinds";
 import { MANAGED_BY, MANAGED_BY_LABEL, objectKey, type KubeObject, type ObjectRef } from "../k8s/objects";
 import type { Diagnostic } from "../translate/diagnostics";
 import { OWNER_ANNOTATION } from "../translate/ownership";
+import { SOURCES_ANNOTATION } from "../translate/slime_global";
 import { isOwned, type Informers } from "./informers";
 import { isNotFound, type KubeHttp } from "./kube_http";
 import { forEachLimited, WRITE_CONCURRENCY } from "./parallel";
-import { objectPath, OUTPUTS, type Resource } from "./resources";
+import { objectPath, OUTPUTS, type OutputResource } from "./resources";
 import { stableHash, stableJson } from "./stable_json";
 
 export const FIELD_MANAGER = "meltemi";
@@ -28,14 +32,15 @@ export interface ApplyResult {
 
 const outputKey = (kind: string, namespace: string | undefined, name: string) => objectKey({ kind, namespace, name });
 
-function resourceOf(kind: string): Resource | undefined {
+function resourceOf(kind: string): OutputResource | undefined {
   return OUTPUTS.find((r) => r.kind === kind);
 }
 
 function upToDate(live: KubeObject, desired: KubeObject, hash: string): boolean {
   return live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === hash &&
     live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
-    stableJson(live.spec) === stableJson(desired.spec);
+    stableJson(live.spec) === stableJson(desired.spec) &&
+    stableJson(live.data) === stableJson(desired.data);
 }
 
 /** The input named by an output's owner annotation (`Kind/namespace/name`). */
@@ -65,17 +70,17 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
   const desiredKeys = new Set(input.desired.map((d) => outputKey(d.kind, d.metadata.namespace, d.metadata.name ?? "")));
   await forEachLimited(input.desired, WRITE_CONCURRENCY, async (desired) => {
     const { namespace, name } = desired.metadata as { namespace?: string; name: string };
-    const owner = ownerRefOf(desired);
+    const owners = ownerRefsOf(desired);
     const resource = resourceOf(desired.kind);
     const served = resource && informers.served(resource);
     if (!resource || !served) {
-      result.diagnostics.push({ severity: "error", object: owner, reason: "OutputNotServed", message: `the API server does not serve ${desired.apiVersion} ${desired.kind} (is Istio's CRD installed?); ${desired.kind} ${namespace}/${name} cannot be written` });
+      for (const owner of owners) result.diagnostics.push({ severity: "error", object: owner, reason: "OutputNotServed", message: `the API server does not serve ${desired.apiVersion} ${desired.kind} (is Istio's CRD installed?); ${desired.kind} ${namespace}/${name} cannot be written` });
       return;
     }
     const hash = stableHash(desired);
     const seen = informers.outputObject(resource, namespace, name);
     if (seen && !isOwned(seen)) {
-      result.diagnostics.push(nameTaken(owner, desired));
+      for (const owner of owners) result.diagnostics.push(nameTaken(owner, desired, resource));
       return;
     }
     const live = seen;
@@ -92,7 +97,7 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
           throw err;
         });
         if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
-          result.diagnostics.push(nameTaken(owner, desired));
+          for (const owner of owners) result.diagnostics.push(nameTaken(owner, desired, resource));
           return;
         }
       }
@@ -106,6 +111,9 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
       result.applied++;
     } catch (err) {
       result.errors.push(err as Error);
+      if (resource.notWrittenReason) {
+        for (const owner of owners) result.diagnostics.push({ severity: "degraded", object: owner, reason: resource.notWrittenReason, message: `${desired.kind} ${namespace}/${name} could not be written (retrying): ${(err as Error).message}` });
+      }
     }
   });
 
@@ -135,16 +143,25 @@ export async function applyOutputs(http: KubeHttp, informers: Informers, input: 
   return result;
 }
 
-function nameTaken(owner: ObjectRef, desired: KubeObject): Diagnostic {
+function nameTaken(owner: ObjectRef, desired: KubeObject, resource: OutputResource): Diagnostic {
   const { namespace, name } = desired.metadata;
-  return { severity: "error", object: owner, reason: "NameTaken", message: `${desired.kind} ${namespace}/${name} exists and is not managed by Meltemi (no label ${MANAGED_BY_LABEL}=${MANAGED_BY}); it is left alone, so this is not applied` };
+  return { severity: "error", object: owner, reason: resource.takenReason ?? "NameTaken", message: `${desired.kind} ${namespace}/${name} exists and is not managed by Meltemi (no label ${MANAGED_BY_LABEL}=${MANAGED_BY}); it is left alone, so this is not applied` };
 }
 
-/** The input a desired object came from, from its owner annotation (`Kind/namespace/name`). */
-function ownerRefOf(obj: KubeObject): ObjectRef {
-  const [kind = "", namespace = "", name = ""] = (ownerOf(obj) ?? "").split("/");
-  const apiVersion = obj.metadata.ownerReferences?.[0]?.apiVersion ?? "";
-  const ref: ObjectRef = { apiVersion, kind, name };
-  if (namespace) ref.namespace = namespace;
-  return ref;
+/**
+ * The inputs a desired object came from: its sources annotation (an object made from several inputs)
+ * or its owner annotation (`Kind/namespace/name` each).
+ */
+function ownerRefsOf(obj: KubeObject): ObjectRef[] {
+  const sources = obj.metadata.annotations?.[SOURCES_ANNOTATION]?.split(",").filter((k) => k !== "");
+  return (sources?.length ? sources : [ownerOf(obj) ?? ""]).map((key) => {
+    const [kind = "", namespace = "", name = ""] = key.split("/");
+    // Without an ownerReference (an owner in another namespace), the served version is unknown here:
+    // the registry's preferred one names the kind (statuses and events look inputs up by group and kind).
+    const input = INPUTS.find((r) => r.kind === kind);
+    const apiVersion = obj.metadata.ownerReferences?.[0]?.apiVersion ?? (input ? apiVersionOf(input.group, input.versions[0]!) : "");
+    const ref: ObjectRef = { apiVersion, kind, name };
+    if (namespace) ref.namespace = namespace;
+    return ref;
+  });
 }

@@ -4,6 +4,10 @@
 // its deletion (which frees the name). Only labelled ones count as Meltemi's (`owned`).
 // API discovery is re-read periodically: a resource that becomes served (CRD installed) starts being
 // watched, one that disappears (CRD deleted) stops and its objects leave the snapshot.
+// A single-object output kind (the rate limit service's ConfigMap) is watched only at the namespace and
+// name given by `singleObjects`: it is not watched at all without them. Its first list gates nothing:
+// until it has listed, the object is read with a GET before a write and nothing of it is deleted, so a
+// missing Role for it (Forbidden, retried) costs that object only, not every reconcile.
 import type { Logger } from "pino";
 import type { KubeObject } from "../k8s/objects";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../k8s/objects";
@@ -11,7 +15,7 @@ import { emptySnapshot, type Snapshot } from "../translate/snapshot";
 import { discover, type Served } from "./api_discovery";
 import type { KubeHttp } from "./kube_http";
 import { Reflector } from "./reflector";
-import { apiVersionOf, collectionPath, INPUTS, OUTPUTS, type InputResource, type Resource } from "./resources";
+import { apiVersionOf, collectionPath, INPUTS, OUTPUTS, type InputResource, type OutputResource, type Resource } from "./resources";
 
 export function isOwned(obj: KubeObject): boolean {
   return obj.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
@@ -24,6 +28,12 @@ export function isOwned(obj: KubeObject): boolean {
  * delete the outputs of all its objects, to write them again a moment later.
  */
 const MISSES_BEFORE_DROP = 3;
+
+/** Where the one object of a single-object output kind is. */
+export interface SingleObject {
+  namespace: string;
+  name: string;
+}
 
 interface Watched {
   served: Served;
@@ -41,6 +51,7 @@ export class Informers {
     private readonly onChange: () => void,
     private readonly log: Logger,
     private readonly discoveryIntervalMs: number,
+    private readonly singleObjects: ReadonlyMap<Resource, SingleObject> = new Map(),
   ) {}
 
   /** Discovers, starts the reflectors, and resolves once each has listed once. */
@@ -66,13 +77,18 @@ export class Informers {
     this.watched.clear();
   }
 
-  /** Every watched resource has completed its first list (after discovery added one, until it has). */
+  /** The watches whose first list a reconcile needs: all but those of single-object outputs. */
+  private gating(): Watched[] {
+    return [...this.watched].filter(([r]) => !(r as OutputResource).singleObject).map(([, w]) => w);
+  }
+
+  /** Every gating watch has completed its first list (after discovery added one, until it has). */
   get synced(): boolean {
-    return [...this.watched.values()].every((w) => w.reflector.isSynced);
+    return this.gating().every((w) => w.reflector.isSynced);
   }
 
   async waitSynced(): Promise<void> {
-    await Promise.all([...this.watched.values()].map((w) => w.reflector.hasSynced));
+    await Promise.all(this.gating().map((w) => w.reflector.hasSynced));
   }
 
   /** The served version of a resource, if it is served. */
@@ -116,7 +132,7 @@ export class Informers {
   }
 
   private async refresh(): Promise<void> {
-    const all: Resource[] = [...INPUTS, ...OUTPUTS];
+    const all: Resource[] = [...INPUTS, ...OUTPUTS.filter((r) => !r.singleObject || this.singleObjects.has(r))];
     const served = await discover(this.http, all);
     let changed = false;
     for (const r of all) {
@@ -136,14 +152,16 @@ export class Informers {
       }
       if (now && !this.watched.has(r)) {
         const isOutput = (OUTPUTS as Resource[]).includes(r);
+        const single = (r as OutputResource).singleObject ? this.singleObjects.get(r) : undefined;
         const reflector = new Reflector(this.http, {
-          path: collectionPath(r.group, now.version, r.plural),
+          path: collectionPath(r.group, now.version, r.plural, single?.namespace),
           apiVersion: apiVersionOf(r.group, now.version),
           kind: r.kind,
+          fieldSelector: single ? `metadata.name=${single.name}` : undefined,
         }, this.onChange, this.log);
         this.watched.set(r, { served: now, reflector });
         reflector.start();
-        this.log.info({ resource: `${r.plural}${r.group ? `.${r.group}` : ""}`, version: now.version, owned: isOutput }, "watching");
+        this.log.info({ resource: `${r.plural}${r.group ? `.${r.group}` : ""}`, version: now.version, owned: isOutput, only: single && `${single.namespace}/${single.name}` }, "watching");
       }
     }
     if (changed) this.onChange();

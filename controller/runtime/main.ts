@@ -4,6 +4,7 @@
 // finishes), release the Lease, stop the watches, close the endpoints.
 import type http from "node:http";
 import type { Logger } from "pino";
+import { withDefaults } from "../translate/options";
 import { emptySnapshot } from "../translate/snapshot";
 import { translate } from "../translate/translate";
 import type { RuntimeConfig } from "./config";
@@ -13,6 +14,7 @@ import { Informers } from "./informers";
 import { KubeHttp, loadKubeConfig } from "./kube_http";
 import { LeaderElector } from "./leader";
 import { makeLogger } from "./log";
+import { RATE_LIMIT_CONFIG_MAP } from "./resources";
 import { ControllerMetrics } from "./metrics";
 import { Reconciler } from "./reconciler";
 import type { SnapshotSource, SourceFactory } from "./sources";
@@ -36,7 +38,10 @@ export async function startController(config: RuntimeConfig, log: Logger, source
   // Every change the informers see schedules a reconcile (the reconciler is made just below).
   let reconciler: Reconciler | undefined;
   const sources: SnapshotSource[] = sourceFactories.map((make) => make({ http, log, registry: metrics.registry }));
-  const informers = new Informers(http, () => reconciler?.trigger(), log, config.discoveryIntervalSeconds * 1000);
+  // The rate limit service's ConfigMap: the one the translation writes (its namespace and name are options).
+  const { configMapNamespace, configMapName } = withDefaults(config.translate).slimeGlobal;
+  const singleObjects = new Map([[RATE_LIMIT_CONFIG_MAP, { namespace: configMapNamespace, name: configMapName }]]);
+  const informers = new Informers(http, () => reconciler?.trigger(), log, config.discoveryIntervalSeconds * 1000, singleObjects);
   reconciler = new Reconciler({
     http, informers, events, metrics, log, options: config.translate, trafficExtensionAuto: config.trafficExtensionAuto ?? false, sources, isLeader,
     debounceMs: config.debounceMs, maxDelayMs: config.maxDelayMs,

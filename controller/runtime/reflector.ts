@@ -12,6 +12,8 @@ export interface ReflectorSpec {
   apiVersion: string;
   kind: string;
   labelSelector?: string;
+  /** e.g. metadata.name=x: one object (RBAC allows list/watch by resourceNames only with it). */
+  fieldSelector?: string;
   /** What of each object is kept (e.g. only a pod's name and labels): the store's memory. */
   keep?: (obj: KubeObject) => KubeObject;
 }
@@ -89,7 +91,7 @@ export class Reflector {
       let rv = "";
       do {
         const page = await this.http.request<{ metadata?: { resourceVersion?: string; continue?: string }; items?: KubeObject[] }>(
-          "GET", this.spec.path, { query: { limit: 500, continue: cont, labelSelector: this.spec.labelSelector } });
+          "GET", this.spec.path, { query: { limit: 500, continue: cont, labelSelector: this.spec.labelSelector, fieldSelector: this.spec.fieldSelector } });
         // List items of built-in kinds carry no apiVersion/kind; the translation needs them.
         for (const item of page.items ?? []) items.push(this.kept({ ...item, apiVersion: this.spec.apiVersion, kind: this.spec.kind }));
         cont = page.metadata?.continue || undefined;
@@ -150,6 +152,7 @@ export class Reflector {
       // The server ends the watch after this long; spread so that watches do not all resume at once.
       timeoutSeconds: 240 + Math.floor(Math.random() * 120),
       labelSelector: this.spec.labelSelector,
+      fieldSelector: this.spec.fieldSelector,
     };
     try {
       const abort = await this.http.watcher.watch(this.spec.path, query, onEvent, done);

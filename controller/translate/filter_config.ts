@@ -5,6 +5,8 @@
 // Server side (the service's own pods, inbound): local and global rate limits and authorization, which
 // need the serving proxy (a per-pod budget, Aeraki's semantics; a global limit's counts come from all of
 // the service's pods) and the caller's mTLS identity.
+// Both sides: tracing (tracing.ts), from Istio's Telemetry and MeshConfig.
+import type { FilterTracing } from "./tracing";
 
 export type FilterStringMatch = { exact?: string; prefix?: string; suffix?: string; regex?: string; present?: true; invert?: boolean };
 export type FilterMatch = Record<string, FilterStringMatch>;
@@ -65,6 +67,7 @@ export interface FilterConfig {
   authorization?: FilterAuthorizationPolicy[];
   metrics?: { maxLabelSets?: number };
   accessLog?: { enabled?: boolean; format?: string };
+  tracing?: FilterTracing;
 }
 
 export interface ClientConfigInput {
@@ -74,6 +77,7 @@ export interface ClientConfigInput {
   limits?: FilterLimits;
   routes: FilterRoute[];
   faults: FilterFault[];
+  tracing?: FilterTracing;
 }
 
 export function clientConfig(input: ClientConfigInput): FilterConfig {
@@ -81,6 +85,7 @@ export function clientConfig(input: ClientConfigInput): FilterConfig {
   if (input.limits) config.limits = input.limits;
   config.routes = input.routes;
   if (input.faults.length > 0) config.faults = input.faults;
+  if (input.tracing) config.tracing = input.tracing;
   return config;
 }
 
@@ -91,6 +96,7 @@ export interface ServerConfigInput {
   localRateLimit?: FilterLocalRateLimit;
   globalLimits?: FilterGlobalLimit[];
   authorization: FilterAuthorizationPolicy[];
+  tracing?: FilterTracing;
 }
 
 export function serverConfig(input: ServerConfigInput): FilterConfig {
@@ -99,5 +105,6 @@ export function serverConfig(input: ServerConfigInput): FilterConfig {
   if (input.localRateLimit) config.localRateLimit = input.localRateLimit;
   if (input.globalLimits?.length) config.globalLimits = input.globalLimits;
   if (input.authorization.length > 0) config.authorization = input.authorization;
+  if (input.tracing) config.tracing = input.tracing;
   return config;
 }

@@ -1,5 +1,6 @@
 // What the translation needs to know about the cluster and the filter build, besides the inputs.
 import { CODEC_NAMES } from "./codecs";
+import type { MeshTracingConfig } from "./tracing";
 
 export type FailStrategy = "FAIL_OPEN" | "FAIL_CLOSE" | "FAIL_RELOAD";
 
@@ -37,6 +38,12 @@ export interface TranslateOptions {
    * configuration in the ConfigMap istio-system/rate-limit-config under config.yaml).
    */
   slimeGlobal: { domain: string; cluster: string; configMapNamespace: string; configMapName: string };
+  /**
+   * Istio's MeshConfig, the parts tracing reads (extensionProviders, defaultProviders.tracing,
+   * defaultConfig.tracing.sampling): the `mesh` key of ConfigMap istio in Istio's namespace
+   * (`--mesh-config <file>`). Absent: no tracing provider is known, so no spans.
+   */
+  mesh?: MeshTracingConfig;
 }
 
 export const DEFAULT_OPTIONS: TranslateOptions = {

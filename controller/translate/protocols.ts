@@ -19,6 +19,7 @@ export interface ProtocolBinding {
   routingMode: RoutingMode;
   thrift?: NonNullable<RpcProtocolSpec["thrift"]>;
   limits?: NonNullable<RpcProtocolSpec["limits"]>;
+  tracing?: NonNullable<RpcProtocolSpec["tracing"]>;
   /** The object that defined it; undefined for a built-in. */
   source?: ObjectRef;
 }
@@ -98,6 +99,7 @@ export function resolveProtocols(snapshot: Snapshot, options: TranslateOptions, 
     const binding: ProtocolBinding = { name, codec: spec.codec, routingMode: mode, source: ref };
     if (spec.thrift) binding.thrift = spec.thrift;
     if (spec.limits) binding.limits = spec.limits;
+    if (spec.tracing) binding.tracing = spec.tracing;
     bindings.set(name, binding);
   }
   return bindings;

@@ -84,6 +84,10 @@ export function slimeGlobalConfigMap(limiters: AdaptiveLimiter[], options: Trans
   const owners = limiters.filter((l) => l.globals?.length).map((l) => l.source).sort(compareRefs);
   const { configMapNamespace: namespace, configMapName: name, domain } = options.slimeGlobal;
   const metadata = generatedMeta(name, namespace, owners[0]!, "server");
+  // Made from every global SmartLimiter: an ownerReference to the first (one in the ConfigMap's own
+  // namespace) would have Kubernetes delete it with that one while others still need it. The runtime
+  // deletes it when no global SmartLimiter is left (controller/runtime/apply.ts).
+  delete metadata.ownerReferences;
   metadata.annotations![SOURCES_ANNOTATION] = owners.map((o) => objectKey(o)).join(",");
   return {
     apiVersion: "v1",

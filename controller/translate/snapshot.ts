@@ -4,6 +4,7 @@ import type { RpcAuthorizationPolicyObject, RpcProtocolObject, RpcRateLimitObjec
 import type { ApplicationProtocol, DubboAuthorizationPolicy, MetaRouter } from "../k8s/aeraki";
 import type { DestinationRule, KubeObject, Service, ServiceEntry } from "../k8s/objects";
 import type { ResolvedSets } from "./adaptive_limiter";
+import type { MeshTracingConfig } from "./tracing";
 
 export interface Snapshot {
   services: Service[];
@@ -18,6 +19,13 @@ export interface Snapshot {
   dubboAuthorizationPolicies: DubboAuthorizationPolicy[];
   /** Slime's SmartLimiters (microservice.slime.io/v1alpha2), read as they are. */
   smartLimiters: KubeObject[];
+  /** Istio's Telemetry objects (telemetry.istio.io), for their tracing settings (tracing.ts). */
+  telemetries: KubeObject[];
+  /**
+   * Istio's MeshConfig as the runtime read it from its ConfigMap (runtime/mesh_config_source.ts);
+   * it wins over TranslateOptions.mesh (`--mesh-config`, a file).
+   */
+  meshConfig?: MeshTracingConfig;
   /**
    * The quotas the adaptive engine put in force, by limiterKey (adaptive_limiter.ts). Absent:
    * no adaptive limit applies yet (the engine has not resolved one).
@@ -38,5 +46,6 @@ export function emptySnapshot(): Snapshot {
     metaRouters: [],
     dubboAuthorizationPolicies: [],
     smartLimiters: [],
+    telemetries: [],
   };
 }

@@ -19,6 +19,7 @@ import { rateLimitServiceProblem } from "./global_rate_limit";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
 import { thriftMirrors } from "./mirrors";
+import { tracingFor, type FilterTracing, type MeshTracingConfig } from "./tracing";
 import { withDefaults, type TranslateOptions } from "./options";
 import { shortHost } from "./ownership";
 import { hasNativeRouter } from "./codecs";
@@ -113,6 +114,29 @@ interface Context {
   servicesByHost: Map<string, MeltemiService>;
   /** refKeys of the authorization policies in some serving plugin's configuration. */
   enforced: Set<string>;
+  telemetries: readonly KubeObject[];
+  /** Istio's MeshConfig read by the runtime (Snapshot.meshConfig), over options.mesh. */
+  mesh: MeshTracingConfig | undefined;
+  /** Tracing notes already reported (one warning per object and note, not one per port and side). */
+  tracingNotes: Set<string>;
+}
+
+/** The filter's tracing for one side in `namespace` (tracing.ts); notes become warnings, on the RpcProtocol when its override is involved. */
+function tracingOf(side: "client" | "server", namespace: string, binding: ProtocolBinding, owner: ObjectRef, ctx: Context, serviceName?: string): FilterTracing | undefined {
+  const input: Parameters<typeof tracingFor>[0] = { side, namespace, rootNamespace: ctx.options.rootNamespace, telemetries: ctx.telemetries };
+  const mesh = ctx.mesh ?? ctx.options.mesh;
+  if (mesh) input.mesh = mesh;
+  if (binding.tracing) input.override = binding.tracing;
+  if (serviceName) input.serviceName = serviceName;
+  const result = tracingFor(input);
+  const blame = binding.tracing && binding.source ? binding.source : owner;
+  for (const note of result.notes) {
+    const key = `${refKey(blame)}|${note}`;
+    if (ctx.tracingNotes.has(key)) continue;
+    ctx.tracingNotes.add(key);
+    ctx.diags.warn(blame, "TracingNotApplied", note);
+  }
+  return result.tracing;
 }
 
 /** The filter's routes for a router on one service port, every cluster they name, and each route's clusters. */
@@ -223,6 +247,8 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   if (binding.limits) input.limits = binding.limits;
   if (rateLimit?.localRateLimit) input.localRateLimit = rateLimit.localRateLimit;
   if (rateLimit?.globalLimits?.length) input.globalLimits = rateLimit.globalLimits;
+  const tracing = tracingOf("server", service.namespace, binding, service.object, ctx, shortHost(service.host, options.clusterDomain));
+  if (tracing) input.tracing = tracing;
   const config = checkedConfig(serverConfig(input), [service.object, ...limitRefs], ctx, policyRefs);
   if (!config) return null;
   for (const p of policies) ctx.enforced.add(refKey(p.source));
@@ -302,13 +328,17 @@ function clientSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
   if (binding.limits) input.limits = binding.limits;
   const config = checkedConfig(clientConfig(input), [router.source], ctx);
   if (!config) return [];
-  return router.clientNamespaces.map((namespace) => {
+  return router.clientNamespaces.flatMap((namespace) => {
+    // The callers' tracing follows their namespace's Telemetry.
+    const tracing = tracingOf("client", namespace, binding, router.source, ctx);
+    const nsConfig = tracing ? checkedConfig({ ...config, tracing }, [router.source], ctx) : config;
+    if (!nsConfig) return [];
     const ef: Parameters<typeof clientEnvoyFilter>[0] = {
       service,
       port,
       namespace,
       owner: router.source,
-      config,
+      config: nsConfig,
       binding,
       routingMode: mode,
       clusters: table.clusters,
@@ -388,7 +418,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set() };
+  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set(), telemetries: snapshot.telemetries ?? [], mesh: snapshot.meshConfig, tracingNotes: new Set() };
   for (const host of servicesByHost.keys()) reportHostConsistentHashes(host, subsets, diags);
 
   const routers: RouterIntent[] = [];

@@ -16,6 +16,8 @@ export abstract class RootContext {
   onGrpcReceive(token: u32, size: u32): void {}
   /** A gRPC call of this root ended without a message: `status` is its gRPC status (Envoy: failures only). */
   onGrpcClose(token: u32, status: u32): void {}
+  /** The answer to a proxy_http_call of this context (http_call.ts); numHeaders 0: the call failed. */
+  onHttpCallResponse(token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {}
   /** Return false to ask the host to wait for an asynchronous `proxy_done`. */
   onDone(): bool { return true; }
   onDelete(): void {}

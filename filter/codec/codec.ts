@@ -185,6 +185,13 @@ export abstract class Codec {
   get answersInOrder(): bool { return false; }
 
   /**
+   * Whether new metadata keys can be added to this request without changing its wire form (tracing
+   * forwards its context only then). A mutation a route asks for may change the form (Thrift converts
+   * a framed call to THeader); keys the caller did not ask for must not.
+   */
+  addsKeysInPlace(md: Metadata): bool { return true; }
+
+  /**
    * Looks for one frame at the start of [ptr, ptr+len). Never reads outside that range, never aborts.
    * Metadata spans point into the range.
    */

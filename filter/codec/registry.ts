@@ -5,12 +5,14 @@
 import { Codec, Limits } from "./codec";
 import { ThriftCodec } from "./thrift/codec";
 import { DubboCodec } from "./dubbo/codec";
+import { BoltCodec } from "./bolt/codec";
 
-export const CODEC_NAMES: string[] = ["dubbo", "thrift"];
+export const CODEC_NAMES: string[] = ["dubbo", "thrift", "bolt"];
 
 export function createCodec(protocol: string, limits: Limits): Codec | null {
   if (protocol == "thrift") return new ThriftCodec(limits);
   if (protocol == "dubbo") return new DubboCodec(limits);
+  if (protocol == "bolt") return new BoltCodec(limits);
   return null;
 }
 

@@ -17,6 +17,7 @@ import { TokenBucket } from "../limit/token_bucket";
 import { GlobalEntry, GlobalLimit } from "../global/global_limit";
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { AccessLogFormat, DEFAULT_ACCESS_LOG_FORMAT } from "../telemetry/access_log";
+import { OTLP_PATH, TraceFormat, TracingConfig } from "../trace/tracing_config";
 
 export const SCHEMA_VERSION: i32 = 1;
 
@@ -47,6 +48,8 @@ export class FilterConfig {
   accessLogParsed: AccessLogFormat | null = null;
   /** The seed of the VM's pseudo-random draws under this configuration; 0 = from the clock (schema: randomSeed). */
   randomSeed: u64 = 0;
+  /** Spans and trace propagation; null = off (schema: tracing). */
+  tracing: TracingConfig | null = null;
 
   /** Limits counted by Envoy's rate limit service (filter/global/). */
   globalLimits: Array<GlobalLimit> = [];
@@ -454,6 +457,44 @@ function parseRateLimit(c: Checker, v: JsonValue, config: FilterConfig): void {
   }
 }
 
+const TRACING_FIELDS = [
+  "format", "samplingPercentage", "collectorCluster", "collectorAuthority", "collectorPath", "serviceName", "maxBufferedSpans",
+  "maxSpansPerBatch", "flushIntervalMs", "timeoutMs",
+];
+
+function parseTracing(c: Checker, v: JsonValue): TracingConfig | null {
+  if (!c.object(v, "tracing", TRACING_FIELDS)) return null;
+  const t = new TracingConfig();
+  const cluster = v.get("collectorCluster");
+  if (cluster === null) { c.fail("tracing", "must have collectorCluster"); return null; }
+  t.collectorCluster = c.string(cluster, "tracing.collectorCluster", 1, 253);
+  const format = v.get("format");
+  if (format !== null && c.oneOf(format, "tracing.format", ["zipkin", "otlp"]) == "otlp") {
+    t.format = TraceFormat.Otlp;
+    t.collectorPath = OTLP_PATH;
+  }
+  const pct = v.get("samplingPercentage");
+  if (pct !== null) t.samplingPerMillion = toPerMillion(c.number(pct, "tracing.samplingPercentage", 0, 100));
+  const authority = v.get("collectorAuthority");
+  if (authority !== null) t.collectorAuthority = c.string(authority, "tracing.collectorAuthority", 1, 253);
+  const path = v.get("collectorPath");
+  if (path !== null) {
+    t.collectorPath = c.string(path, "tracing.collectorPath", 1, 1024);
+    if (!c.failed && !t.collectorPath.startsWith("/")) c.fail("tracing.collectorPath", "must start with /");
+  }
+  const service = v.get("serviceName");
+  if (service !== null) t.serviceName = c.string(service, "tracing.serviceName", 1, 253);
+  const buffered = v.get("maxBufferedSpans");
+  if (buffered !== null) t.maxBufferedSpans = <i32>c.integer(buffered, "tracing.maxBufferedSpans", 1, 100000);
+  const batch = v.get("maxSpansPerBatch");
+  if (batch !== null) t.maxSpansPerBatch = <i32>c.integer(batch, "tracing.maxSpansPerBatch", 1, 10000);
+  const flush = v.get("flushIntervalMs");
+  if (flush !== null) t.flushIntervalMs = <u32>c.integer(flush, "tracing.flushIntervalMs", 1000, 60000);
+  const timeout = v.get("timeoutMs");
+  if (timeout !== null) t.timeoutMs = <u32>c.integer(timeout, "tracing.timeoutMs", 100, 60000);
+  return t;
+}
+
 export function parseConfig(text: string): ConfigResult {
   const result = new ConfigResult();
   const parsed = parseJson(text);
@@ -470,7 +511,7 @@ export function parseConfig(text: string): ConfigResult {
   }
 
   const c = new Checker();
-  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "globalLimits", "faults", "authorization", "metrics", "accessLog", "randomSeed"])) {
+  if (!c.object(root, "", ["version", "name", "protocol", "routingMode", "limits", "routes", "localRateLimit", "globalLimits", "faults", "authorization", "metrics", "accessLog", "randomSeed", "tracing"])) {
     result.error = c.error;
     return result;
   }
@@ -545,6 +586,9 @@ export function parseConfig(text: string): ConfigResult {
 
   const seed = root.get("randomSeed");
   if (seed !== null && !c.failed) config.randomSeed = <u64>c.integer(seed, "randomSeed", 1, 4294967295);
+
+  const tracing = root.get("tracing");
+  if (tracing !== null && !c.failed) config.tracing = parseTracing(c, tracing);
 
   if (c.failed) { result.error = c.error; return result; }
   if (config.accessLog) config.accessLogParsed = AccessLogFormat.parse(config.accessLogFormat.length > 0 ? config.accessLogFormat : DEFAULT_ACCESS_LOG_FORMAT);

@@ -41,6 +41,8 @@ import { Destination } from "../route/route_table";
 import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
 import { LabelSet, STATUS_ERROR, batchRequestCounts, flushRequestCounts, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus, statusName } from "../telemetry/request_metrics";
 import { AccessLogEntry, AccessLogFormat, formatEntry } from "../telemetry/access_log";
+import { OpenSpans } from "../trace/open_spans";
+import { withTrace } from "../trace/tracer";
 import { MeltemiRoot } from "../plugin";
 import { readCaller } from "./caller";
 import { Decision, Verdict, decide } from "./decision";
@@ -145,6 +147,8 @@ export class Connection extends StreamContext {
   private lastReplyId: i64 = 0;
   /** Set by the root's tick to close this connection (closeAfterLastReply); see HeldConnections. */
   closeDue: bool = false;
+  /** Spans of this connection's traced requests not ended yet (trace/tracer.ts); null until one is traced. */
+  private spans: OpenSpans | null = null;
 
   constructor(id: u32, public readonly plugin: MeltemiRoot) {
     super(id);
@@ -420,6 +424,7 @@ export class Connection extends StreamContext {
   /** A request ended: metrics, and the access log line when enabled. */
   private end(labels: LabelSet, status: u8, durationNs: i64, requestId: i64, cluster: string): void {
     labels.record(status, durationNs);
+    if (this.spans !== null) this.plugin.tracer.end(this.spans as OpenSpans, requestId, status, durationNs, cluster);
     const format = this.plugin.config.accessLogParsed;
     if (format === null) return;
     const e = accessLogEntry;
@@ -491,6 +496,7 @@ export class Connection extends StreamContext {
     learnFromRequest(md, labels, this.plugin.requestMetrics.overflow);
     const noAnswer = getsNoAnswer(md, labels);
     if (d.limiterContended) count(metrics.limiterContended, 1);
+    const traceKeys = this.plugin.tracer.enabled ? this.trace(f, md, d, config) : null;
 
     if (this.awaitingFirstRequest) {
       // The first request picks the connection's cluster; a rejected one leaves tcp_proxy's default,
@@ -504,7 +510,9 @@ export class Connection extends StreamContext {
       const dest = d.destination;
       // perRequest: the native router behind us forwards on the routing key the codec writes (docs/design.md).
       const routed = config.routingMode == RoutingMode.PerRequest && dest !== null;
-      const ctx = encodeContext.set(Direction.Request, route !== null ? route.requestMutation : null, routed ? dest!.cluster : null);
+      const base = route !== null ? route.requestMutation : null;
+      const mutation = traceKeys !== null ? withTrace(base, traceKeys) : base;
+      const ctx = encodeContext.set(Direction.Request, mutation, routed ? dest!.cluster : null);
       output.encode(f.codec, ptr, md, ctx);
       if (ctx.dropped && routed) count(metrics.routingKeyFailures, 1);
       if (d.delayMs > 0) {
@@ -581,6 +589,17 @@ export class Connection extends StreamContext {
     // Not from inside this write callback: Envoy's write path has not yet moved these bytes to the
     // socket's buffer, so a close now could drop them; from the tick, FlushWrite sends them first.
     this.plugin.closeSoon(this);
+  }
+
+  /**
+   * Tracing on: opens the request's span if its trace is sampled; returns the trace keys to forward,
+   * or null. The caller's identity is read once per connection (a host call).
+   */
+  private trace(f: Framing, md: Metadata, d: Decision, config: FilterConfig): Mutation | null {
+    if (this.caller === null) this.caller = readCaller();
+    if (this.spans === null) this.spans = new OpenSpans();
+    const caller = (this.caller as Caller).principal;
+    return this.plugin.tracer.begin(f.codec, md, d, vmRandom(config), this.now(), caller, this.spans as OpenSpans);
   }
 
   private pickCluster(dest: Destination): void {

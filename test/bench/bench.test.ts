@@ -8,14 +8,14 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { repoRoot } from "../envoy/envoy";
-import { armsTable, barsTable, type Bar } from "../../bench/report";
+import { armsTable, barsTable, microTable, type Bar } from "../../bench/report";
 import type { EnvoyRun } from "../../bench/envoy/arms-run";
 
-test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
+test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x two protocols, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "--smoke", "--json", "--no-pin"], {
     cwd: repoRoot, maxBuffer: 64 << 20, timeout: 110_000,
   });
-  const r = JSON.parse(stdout) as { bars: Bar[]; arms: EnvoyRun; soak: { requests: number; samples: { wasmBytes: number; rssBytes: number }[] }; micro: { filter: unknown[] }; environment: { nproc: number; loadavg1: { max: number } } };
+  const r = JSON.parse(stdout) as { bars: Bar[]; arms: EnvoyRun; soak: { requests: number; samples: { wasmBytes: number; rssBytes: number }[] }; micro: { filter: unknown[]; codec: unknown[] }; environment: { nproc: number; loadavg1: { max: number } } };
   for (const b of r.bars) {
     assert.equal(typeof b.value, "number", b.figure);
     // null: not measurable in this run (an unsaturated Envoy, noise larger than the bar), said in the note.
@@ -27,7 +27,7 @@ test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micr
       assert.ok(figures(p).includes(f), `${p}: ${f} missing from ${JSON.stringify(figures(p))}`);
     }
     assert.ok(figures(p).some((f) => f.startsWith("filter CPU per request")), `${p}: filter CPU missing`);
-    for (const arm of [1, 2, 3, 4]) {
+    for (const arm of [1, 2, 3, 4, 5]) {
       const c = r.arms.closed.find((s) => s.protocol === p && s.arm === arm);
       assert.ok(c && c.rps > 0 && c.invalid === 0, `${p} arm ${arm}: ${JSON.stringify(c)}`);
       const o = r.arms.open.find((s) => s.protocol === p && s.arm === arm);
@@ -35,12 +35,16 @@ test("npm run bench -- --smoke --json: the bars, four arms x two protocols, micr
     }
   }
   assert.deepEqual(r.arms.upstreamErrors, []);
+  assert.ok(r.arms.collectorBytes > 0, "arm 5 exported its spans to the collector");
   assert.ok(r.bars.some((b) => b.figure.startsWith("Wasm linear memory per VM")));
   assert.ok(r.soak.requests >= 4000 && r.soak.samples.length > 2);
   for (const s of r.soak.samples) assert.ok(s.wasmBytes > 0 && s.rssBytes > 0, JSON.stringify(s));
-  assert.equal(r.micro.filter.length, 12);
+  // 2 protocols x 5 configurations (pass-through, routes, authz + limit + routes, routes + tracing at 0%
+  // and at 100%) x 2 batch sizes.
+  assert.equal(r.micro.filter.length, 20);
+  assert.match(microTable(r.micro.filter as never, r.micro.codec as never), /\| tracing off: CPU ns\/request \|/);
   assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
   // The tables render from the same data.
   assert.match(barsTable(r.bars), /^\| figure +\| protocol +\| measured +\| bar +\| met +\|$/m);
-  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 8);
+  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 10);
 });

@@ -1,6 +1,6 @@
 // The README's main command, run by its entry point (demo/main.ts): the local mesh demo runs to its summary, shows both
-// versions of each service, the method route, rejections by the rate limit and by the fault, and
-// leaves no process behind, whether it stops by itself (--duration) or on Ctrl-C.
+// versions of each service, the method route, rejections by the rate limit and by the fault, a trace
+// in Zipkin (--zipkin), and leaves no process behind, whether it stops by itself (--duration) or on Ctrl-C.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -67,9 +67,9 @@ async function checkPrometheus(out: string): Promise<void> {
   }
 }
 
-test("the demo with --duration --prometheus: both versions, the method route, limit and fault rejections, Prometheus scraping the sidecars, nothing left running", { timeout: 600_000 }, async () => {
+test("the demo with --duration --prometheus --zipkin: both versions, the method route, limit and fault rejections, Prometheus scraping the sidecars, a trace in Zipkin, nothing left running", { timeout: 600_000 }, async () => {
   let checked: Promise<void> | undefined;
-  const r = await run(process.execPath, [...DEMO, "--duration", "45", "--prometheus"], (out) => {
+  const r = await run(process.execPath, [...DEMO, "--duration", "45", "--prometheus", "--zipkin", "20"], (out) => {
     if (!checked && out.includes("--- summary")) { checked = checkPrometheus(out); checked.catch(() => {}); }
   });
   assert.equal(r.code, 0, r.out);
@@ -87,6 +87,8 @@ test("the demo with --duration --prometheus: both versions, the method route, li
   assert.equal(rows.get("thrift echo")?.["served v1"], 0, r.out);
   assert.ok((rows.get("thrift echo")?.["served v2"] ?? 0) > 0, r.out);
   assert.equal(rows.get("dubbo nothing")?.["served v2"], 0, r.out);
+  // A trace from Zipkin: the caller-side Meltemi span with the server-side one under it.
+  assert.match(r.out, /zipkin: a recent trace, http:\/\/127\.0\.0\.1:\d+\/zipkin\/traces\/[0-9a-f]{32} .*\n {2}CLIENT .*\/client: .*\n {4}SERVER /, r.out);
   assert.match(r.out, /stopped: every process the demo started has exited/);
   assert.equal(leftovers(runDirOf(r.out)), "", "no process of the demo is left");
 });

@@ -8,47 +8,14 @@
 // library that scripts/provision/thrift-go.sh builds.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import path from "node:path";
-import readline from "node:readline";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
 import { WIRES, startServer, until } from "../codec/thrift/peers";
+import { GoClient, goClientBuilds } from "./thrift_go";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
-import { repoRoot, withEnvoy } from "./envoy";
+import { withEnvoy } from "./envoy";
 
 const CLUSTER = "outbound|9090|v1|greeter.default.svc.cluster.local";
-
-interface Outcome { op: string; ok: boolean; result?: string; error?: string }
-
-/** The Go client, built once (scripts/provision/thrift-go.sh), driven a line (one call) at a time. */
-class GoClient {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly outcomes: Outcome[] = [];
-  private waiting: (() => void) | null = null;
-  stderr = "";
-
-  constructor(binary: string, port: number, transport: "framed" | "buffered", protocol: "binary" | "compact") {
-    this.child = spawn(binary, ["-addr", `127.0.0.1:${port}`, "-transport", transport, "-protocol", protocol]);
-    this.child.stderr.on("data", (d: Buffer) => { this.stderr += d.toString(); });
-    readline.createInterface({ input: this.child.stdout }).on("line", (line) => {
-      this.outcomes.push(JSON.parse(line) as Outcome);
-      this.waiting?.();
-    });
-  }
-
-  async run(line: string): Promise<Outcome> {
-    const before = this.outcomes.length;
-    this.child.stdin.write(`${line}\n`);
-    await until(`the Go client's answer to "${line}" (stderr: ${this.stderr})`, () => this.outcomes.length > before, 30_000);
-    return this.outcomes[before]!;
-  }
-
-  close(): void {
-    this.child.stdin.end();
-    this.child.kill();
-  }
-}
 
 const modes = [
   { mode: "perConnection", proxy: () => tcpProxyFilter({ statPrefix: "greeter", cluster: CLUSTER, earlyDataBytes: 65536 }) },
@@ -59,9 +26,7 @@ const wires = [
   { name: "buffered compact", transport: "buffered", protocol: "compact" },
 ] as const;
 
-/** "<version> <path>" lines: the client built with each version of the Go library. */
-const builds = execFileSync(path.join(repoRoot, "scripts/provision/thrift-go.sh"), { encoding: "utf8" })
-  .trim().split("\n").map((line) => line.split(" ") as [string, string]);
+const builds = goClientBuilds();
 
 for (const [version, binary] of builds) for (const { mode, proxy } of modes) {
   for (const w of wires) {

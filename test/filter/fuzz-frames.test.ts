@@ -5,7 +5,8 @@
 // bytes, length fields set to other values, trailing garbage, a frame of random bytes; each
 // connection gets a few of them (see Counted), cut into reads at random points (a frame spans reads, a read holds
 // several frames), requests from the client and answers from the upstream. Two configurations per
-// codec drive the paths behind decode: perRequest routing (the routing key, probes for rejections)
+// codec drive the paths behind decode (the second only for a codec without a native Envoy router, Bolt):
+// perRequest routing (the routing key, probes for rejections)
 // and perConnection with a request mutation, a response mutation, a deny rule and a rate limit.
 //
 // Counted: a frame is counted when all of its bytes reached the filter. A connection carries valid
@@ -19,6 +20,7 @@ import { WasmHost } from "../host/index";
 import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
 import { WIRES, encodeWith, thrift, type Wire } from "../codec/thrift/peers";
 import { asHeader } from "../codec/thrift/harness";
+import { boltAnswer, boltHeartbeat, boltRequest, boltResponse } from "../codec/bolt/frames";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
 const FRAMES = Number(process.env.MELTEMI_FUZZ_FRAMES ?? 1_000_000);
@@ -126,9 +128,24 @@ async function thriftCorpus(): Promise<Corpus> {
   return { requests, answers, lengthAt: (f) => (f.length > 8 && f[0] === 0x80 ? [4] : [0, 4, 8]) };
 }
 
+function boltCorpus(): Corpus {
+  const requests: Buffer[] = [];
+  const methods = ["greet", "admin", "limited", "echo"];
+  for (let i = 0; i < 16; i++) {
+    const headers: Record<string, string> = {};
+    for (let a = 0; a < i % 9; a++) headers[`k${a}`] = `v${a}`.repeat(1 + a);
+    requests.push(boltRequest(i * 7 - 20, methods[i % methods.length], headers, { oneway: i % 5 === 4, content: Buffer.from("x".repeat(i * 11)) }));
+  }
+  requests.push(boltHeartbeat(99));
+  const answers = requests.map((r) => boltAnswer(r));
+  answers.push(boltResponse(5, 2), boltResponse(6, 4));
+  // classLen, headerLen (u16) and contentLen (i32): the u32 at 14 covers both short lengths of a request.
+  return { requests, answers, lengthAt: (f) => (f[1] === 0 ? [12, 16] : [14, 18]) };
+}
+
 function configs(protocol: string): object[] {
   const clusters = ["outbound|1||a", "outbound|1||b"];
-  return [
+  const all = [
     {
       version: 1, name: "fuzz", protocol, routingMode: "perRequest", limits: { maxFrameBytes: 4096 },
       routes: [{ name: "split", destinations: [{ cluster: clusters[0], weight: 1 }, { cluster: clusters[1], weight: 1 }] }],
@@ -146,12 +163,14 @@ function configs(protocol: string): object[] {
       randomSeed: SEED,
     },
   ];
+  // A codec without a native Envoy router routes perConnection only (the configuration parser refuses perRequest).
+  return protocol === "bolt" ? all.slice(1) : all;
 }
 
 interface Tally { frames: number; damaged: number; connections: number; closedByFilter: number }
 
 async function fuzz(protocol: string, corpus: Corpus): Promise<Tally> {
-  const rng = new Rng(SEED ^ (protocol === "dubbo" ? 0xd0bb0 : 0x7e1f7));
+  const rng = new Rng(SEED ^ (protocol === "dubbo" ? 0xd0bb0 : protocol === "thrift" ? 0x7e1f7 : 0xb0171));
   const vms = await Promise.all(configs(protocol).map((c) => WasmHost.load(wasm, { pluginName: "fuzz", pluginConfig: JSON.stringify(c) })));
   for (const v of vms) assert.deepEqual(v.logs.filter((l) => l.message.includes("rejected")).map((l) => l.message), [], "the configuration is accepted");
   const t: Tally = { frames: 0, damaged: 0, connections: 0, closedByFilter: 0 };
@@ -205,9 +224,9 @@ async function fuzz(protocol: string, corpus: Corpus): Promise<Tally> {
   return t;
 }
 
-for (const protocol of ["dubbo", "thrift"]) {
+for (const protocol of ["dubbo", "thrift", "bolt"]) {
   test(`fuzz: ${FRAMES} ${protocol} frames through the filter in the Node host, no trap`, { timeout: 900_000 }, async () => {
-    const corpus = protocol === "dubbo" ? dubboCorpus() : await thriftCorpus();
+    const corpus = protocol === "dubbo" ? dubboCorpus() : protocol === "thrift" ? await thriftCorpus() : boltCorpus();
     const started = Date.now();
     const r = await fuzz(protocol, corpus);
     console.log(`fuzz ${protocol}: ${r.frames} frames (${r.damaged} damaged) on ${r.connections} connections (${r.closedByFilter} closed by the filter), ` +

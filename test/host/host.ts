@@ -10,6 +10,7 @@ import type { GrpcCall } from "./grpc";
 import {
   clearRouteCache, type ForeignCall, type ForeignFunction, setEnvoyFilterState, WELL_KNOWN_FILTER_STATE_KEYS,
 } from "./foreign";
+import { type HttpCall, type HttpCallAnswer, type HttpCallResponse } from "./http-call";
 import { proxyImports } from "./imports";
 import { VmMemory } from "./memory";
 import { VmMetrics, type MetricValue } from "./metrics";
@@ -48,6 +49,8 @@ export interface LoadOptions {
   onInstantiate?: (instance: WebAssembly.Instance) => void;
   /** Clusters proxy_grpc_call accepts (grpc.ts); another gives ParseFailure. Default: any. */
   grpcClusters?: readonly string[];
+  /** Clusters proxy_http_call may name (http-call.ts); a call to another is refused with BadArgument. */
+  clusters?: readonly string[];
 }
 
 export interface LogEntry {
@@ -143,6 +146,13 @@ export class WasmHost implements Worker, QueueOwner {
   readonly grpcCallLog: GrpcCall[] = [];
   /** @internal */ readonly grpcClusters: ReadonlySet<string> | null;
   /** @internal */ nextGrpcToken = 1;
+  /** Every proxy_http_call the host accepted, in order; answer with respondHttpCall. */
+  readonly httpCalls: HttpCall[] = [];
+  /** Clusters proxy_http_call may name. */
+  readonly clusters: ReadonlySet<string>;
+  /** @internal The response proxy_on_http_call_response is delivering, readable during that callback. */
+  httpResponse: HttpCallResponse | null = null;
+  /** @internal */ nextHttpToken = 1;
   logLevel: LogLevel;
   configured = false;
   failure: Error | null = null;
@@ -170,6 +180,7 @@ export class WasmHost implements Worker, QueueOwner {
     this.shared = options.shared ?? new SharedState();
     if (options.now !== undefined) this.shared.setNow(options.now);
     this.vmId = options.vmId ?? "";
+    this.clusters = new Set(options.clusters ?? []);
     this.failOpen = options.failOpen ?? false;
     this.logLevel = toLogLevel(options.logLevel ?? "info");
     this.print = options.print ?? process.env.WASM_HOST_PRINT === "1";
@@ -237,6 +248,31 @@ export class WasmHost implements Worker, QueueOwner {
     const i = this.grpcCalls.findIndex((c) => c.token === token);
     if (i < 0) throw new Error(`${this.name}: no gRPC call with token ${token} in flight`);
     return this.grpcCalls.splice(i, 1)[0]!;
+  }
+
+  /**
+   * Answers an outstanding proxy_http_call (`"failure"`: a reset or timeout, which Envoy reports with 0
+   * headers) with proxy_on_http_call_response on the context that made it.
+   */
+  respondHttpCall(token: number, answer: HttpCallAnswer | "failure"): void {
+    const call = this.httpCalls.find((c) => c.token === token);
+    if (!call) throw new Error(`${this.name}: no HTTP call with token ${token}`);
+    if (call.answered) throw new Error(`${this.name}: HTTP call ${token} was answered already`);
+    call.answered = true;
+    if (!this.contexts.has(call.contextId)) return; // Envoy cancels a deleted context's calls
+    const response: HttpCallResponse = answer === "failure"
+      ? { headers: [], body: Buffer.alloc(0), trailers: [] }
+      : {
+        headers: [[":status", String(answer.status)], ...(answer.headers ?? [])],
+        body: Buffer.from(answer.body ?? ""),
+        trailers: answer.trailers ?? [],
+      };
+    this.httpResponse = response;
+    try {
+      this.callback("proxy_on_http_call_response", call.contextId, token, response.headers.length, response.body.length, response.trailers.length);
+    } finally {
+      this.httpResponse = null;
+    }
   }
 
   /** name -> value of the shared stats store (histograms: the recorded values). */
@@ -375,7 +411,7 @@ export class WasmHost implements Worker, QueueOwner {
       case BufferType.PluginConfiguration:
         return this.configuring ? new ReadOnlyBuffer(this.configuring) : WasmResult.NotFound; // only in on_configure
       case BufferType.HttpCallResponseBody:
-        return WasmResult.NotFound;
+        return this.httpResponse ? new ReadOnlyBuffer(this.httpResponse.body) : WasmResult.NotFound;
       case BufferType.GrpcReceiveBuffer:
         return this.grpcReceiving ? new ReadOnlyBuffer(this.grpcReceiving) : NO_BUFFER; // only in on_grpc_receive
       default:

@@ -5,6 +5,7 @@
 // arguments as BigInt.
 import { BufferType, LogLevel, MAX_STREAM_TYPE, StreamType, WasmResult } from "./abi";
 import { Connection } from "./connection";
+import { decodePairs, encodePairs } from "./http-call";
 import type { ForeignCall } from "./foreign";
 import type { WasmHost } from "./host";
 import { clusterOfGrpcService } from "./grpc";
@@ -220,17 +221,53 @@ export function proxyImports(h: WasmHost): Record<string, ImportFunction> {
     },
     proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number): number {
       if (type >>> 0 > MAX_HEADER_MAP_TYPE) return WasmResult.BadArgument;
-      return mem().copyOut(Buffer.alloc(0), ptrPtr >>> 0, sizePtr >>> 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      const pairs = httpResponseMap(type >>> 0);
+      return mem().copyOut(pairs ? encodePairs(pairs) : Buffer.alloc(0), ptrPtr >>> 0, sizePtr >>> 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
-    proxy_get_header_map_value: noHeaderMap("proxy_get_header_map_value"),
+    proxy_get_header_map_value(type: number, keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number): number {
+      const pairs = httpResponseMap(type >>> 0);
+      if (!pairs) {
+        h.unsupported("proxy_get_header_map_value");
+        return WasmResult.BadArgument;
+      }
+      const key = text(keyPtr, keySize);
+      if (key === null) return WasmResult.InvalidMemoryAccess;
+      const found = pairs.find(([k]) => k.toLowerCase() === key.toLowerCase());
+      if (!found) return WasmResult.NotFound;
+      return mem().copyOut(Buffer.from(found[1]), valuePtrPtr >>> 0, valueSizePtr >>> 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    },
     proxy_add_header_map_value: noHeaderMap("proxy_add_header_map_value"),
     proxy_replace_header_map_value: noHeaderMap("proxy_replace_header_map_value"),
     proxy_remove_header_map_value: noHeaderMap("proxy_remove_header_map_value"),
     proxy_set_header_map_pairs: noHeaderMap("proxy_set_header_map_pairs"),
     proxy_get_header_map_size: noHeaderMap("proxy_get_header_map_size"),
 
-    // ---- callouts: gRPC unary calls answered by the test (grpc.ts); no HTTP calls or streams ----
-    proxy_http_call: noCallouts("proxy_http_call"),
+    // ---- callouts: HTTP calls (http-call.ts) and gRPC unary calls (grpc.ts), answered by the test; no streams ----
+    proxy_http_call(
+      clusterPtr: number, clusterSize: number, headersPtr: number, headersSize: number, bodyPtr: number, bodySize: number,
+      trailersPtr: number, trailersSize: number, timeoutMs: number, tokenPtr: number,
+    ): number {
+      const cluster = text(clusterPtr, clusterSize);
+      const headerBytes = mem().read(headersPtr >>> 0, headersSize >>> 0);
+      const body = mem().read(bodyPtr >>> 0, bodySize >>> 0);
+      const trailerBytes = mem().read(trailersPtr >>> 0, trailersSize >>> 0);
+      if (cluster === null || headerBytes === null || body === null || trailerBytes === null) return WasmResult.InvalidMemoryAccess;
+      const headers = decodePairs(Buffer.from(headerBytes));
+      const trailers = decodePairs(Buffer.from(trailerBytes));
+      if (headers === null || trailers === null) return WasmResult.BadArgument;
+      if (!h.clusters.has(cluster)) {
+        h.warn(`proxy_http_call to unknown cluster "${cluster}": BadArgument`);
+        return WasmResult.BadArgument;
+      }
+      // Envoy (context.cc Context::httpCall): BadArgument without :path, :method or :authority.
+      if (![":path", ":method", ":authority"].every((name) => headers.some(([k]) => k === name))) return WasmResult.BadArgument;
+      const token = h.nextHttpToken++;
+      if (!mem().writeU32(tokenPtr >>> 0, token)) return WasmResult.InvalidMemoryAccess;
+      h.httpCalls.push({
+        token, contextId: h.requireContext().id, cluster, headers, body: Buffer.from(body), trailers, timeoutMs: timeoutMs >>> 0, answered: false,
+      });
+      return WasmResult.Ok;
+    },
     proxy_grpc_call(servicePtr: number, serviceSize: number, namePtr: number, nameSize: number, methodPtr: number, methodSize: number,
       metadataPtr: number, metadataSize: number, requestPtr: number, requestSize: number, timeoutMs: number, tokenPtr: number): number {
       const service = mem().read(servicePtr >>> 0, serviceSize >>> 0);
@@ -254,6 +291,13 @@ export function proxyImports(h: WasmHost): Record<string, ImportFunction> {
     proxy_grpc_cancel: noCallouts("proxy_grpc_cancel"),
     proxy_grpc_close: noCallouts("proxy_grpc_close"),
   };
+
+  // The maps of the HTTP call response being delivered: HttpCallResponseHeaders (6), trailers (7).
+  function httpResponseMap(type: number): Array<[string, string]> | null {
+    const r = h.httpResponse;
+    if (!r) return null;
+    return type === 6 ? r.headers : type === 7 ? r.trailers : null;
+  }
 
   // Envoy answers BadArgument when the map does not exist, which is always the case in a network filter.
   function noHeaderMap(name: string): ImportFunction {

@@ -9,6 +9,8 @@ export { clusterOfGrpcService } from "./grpc";
 export type { GrpcCall } from "./grpc";
 export { RootContext, VmFailedError, WasmHost, WasmTrapError } from "./host";
 export type { LoadOptions, LogEntry, PropertyWrite } from "./host";
+export { decodePairs, encodePairs } from "./http-call";
+export type { HttpCall, HttpCallAnswer } from "./http-call";
 export { MetricStore } from "./metrics";
 export type { MetricValue } from "./metrics";
 export { encodeProperty } from "./properties";

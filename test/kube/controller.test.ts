@@ -154,7 +154,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
           },
         });
         // Aeraki's scope: a MetaRouter routes every sidecar's calls, so its EnvoyFilter is in the root namespace.
-        const root = await namespace(c, "istio-system");
+        const root = "istio-system"; // created with the controller's RBAC (controllerKubeconfig)
         const ef = await waitFor("EnvoyFilter of the MetaRouter in the root namespace", async () => (await c.owned(K.envoyFilter, root))[0]);
         assert.equal(ownerOf(ef), `MetaRouter/${ns}/demo`);
         assert.deepEqual(await c.owned(K.envoyFilter, ns), [], "nothing in the MetaRouter's own namespace");

@@ -30,13 +30,16 @@ export async function applyYamlFile(kc: KubeConfig, file: string): Promise<void>
 }
 
 /**
- * Creates the controller's namespace, applies manifests/install/rbac.yaml, and writes a kubeconfig with
+ * Creates the controller's namespace and istio-system, applies manifests/install/rbac.yaml, and writes a kubeconfig with
  * a TokenRequest token of its ServiceAccount (what a pod of the Deployment would get). Returns its path.
  */
 export async function controllerKubeconfig(kube: KubeApiserver): Promise<string> {
   const admin = kube.kubeConfig();
   const api = KubernetesObjectApi.makeApiClient(admin);
-  await api.patch({ apiVersion: "v1", kind: "Namespace", metadata: { name: CONTROLLER_NAMESPACE } }, undefined, undefined, "meltemi-test-harness", true, PatchStrategy.ServerSideApply);
+  // istio-system (Istio's, in a cluster) holds the Role for the rate limit service's ConfigMap.
+  for (const name of [CONTROLLER_NAMESPACE, "istio-system"]) {
+    await api.patch({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, undefined, undefined, "meltemi-test-harness", true, PatchStrategy.ServerSideApply);
+  }
   await applyYamlFile(admin, path.join(repoRoot, "manifests/install/rbac.yaml"));
   const tr = await new KubeHttp(admin).request<{ status: { token: string } }>("POST", `/api/v1/namespaces/${CONTROLLER_NAMESPACE}/serviceaccounts/${SERVICE_ACCOUNT}/token`, {
     body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },

@@ -40,7 +40,13 @@ test("helm template with the default values gives the plain manifests' objects",
 
 test("helm template follows the release namespace and the values", { timeout: 1_800_000 }, () => {
   const objects = helmTemplate(["--namespace", "mesh-addons", "--set", "image=registry.example/meltemi:1", "--set", "wasmUrl=oci://r/m@sha256:" + "a".repeat(64)]);
-  for (const o of objects) if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, "mesh-addons", `${o.kind} ${o.metadata.name}`);
+  // The Role for the rate limit service's ConfigMap is where that ConfigMap is (Istio's istio-system), not
+  // in the release namespace; every other namespaced object follows the release.
+  const inIstio = (o: (typeof objects)[number]) => o.metadata.name === "meltemi-controller-rate-limit-config";
+  assert.deepEqual(objects.filter(inIstio).map((o) => `${o.kind} ${o.metadata.namespace}`).sort(), ["Role istio-system", "RoleBinding istio-system"]);
+  for (const o of objects) if (o.metadata.namespace !== undefined && !inIstio(o)) assert.equal(o.metadata.namespace, "mesh-addons", `${o.kind} ${o.metadata.name}`);
+  const binding = objects.find((o) => o.kind === "RoleBinding" && inIstio(o)) as unknown as { subjects: { namespace: string }[] };
+  assert.equal(binding.subjects[0]!.namespace, "mesh-addons", "the ConfigMap's RoleBinding names the release's ServiceAccount");
   const deployment = objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { image: string; args: string[] }[] } } } };
   assert.equal(deployment.spec.template.spec.containers[0].image, "registry.example/meltemi:1");
   assert.ok(deployment.spec.template.spec.containers[0].args.includes("--wasm-url=oci://r/m@sha256:" + "a".repeat(64)));

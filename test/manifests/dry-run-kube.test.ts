@@ -29,8 +29,9 @@ test("manifests/install, manifests/samples and the Helm chart pass server-side d
     const kc = kube.kubeConfig();
     const core = kc.makeApiClient(CoreV1Api);
     // Namespaces must exist for a namespaced dry-run; the demo one and the chart's release namespace
-    // are created for real (manifests/install/namespace.yaml is dry-run below like the rest).
-    for (const name of ["meltemi-system", "demo", "mesh-addons"]) await core.createNamespace({ body: { metadata: { name } } });
+    // are created for real (manifests/install/namespace.yaml is dry-run below like the rest); istio-system
+    // is Istio's (the rate limit service's ConfigMap's Role is there).
+    for (const name of ["meltemi-system", "istio-system", "demo", "mesh-addons"]) await core.createNamespace({ body: { metadata: { name } } });
     const api = KubernetesObjectApi.makeApiClient(kc);
     const dryRun = async (o: KubernetesObject, origin: string) => {
       try {

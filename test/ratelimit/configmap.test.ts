@@ -1,6 +1,7 @@
 // The service's config mounted as Kubernetes mounts a ConfigMap (service.ts "configmap" layout: the
-// kubelet's `..data` symlink swap), which is how the controller's generated config will reach it
-// (docs/global-rate-limit.md, "The controller"): an update is picked up while running, and keeps the
+// kubelet's `..data` symlink swap), which is how the controller's generated config reaches it
+// (docs/global-rate-limit.md, "The controller"; the controller's own ConfigMap mounted this way:
+// test/kube/slime-global-kube.test.ts): an update is picked up while running, and keeps the
 // window's count; without RUNTIME_IGNOREDOTFILES=true the same mount loads NO config (the file is seen
 // twice, through `..data` too: "duplicate domain") and every call fails: no verdict at all.
 import { before, test } from "node:test";

@@ -109,6 +109,8 @@ export interface ServiceOptions {
   ignoreDotFiles?: boolean;
   /** The configuration file's text as it is (e.g. a generated ConfigMap's config.yaml) instead of `descriptors`. */
   configYaml?: string;
+  /** The config file's name (a mounted ConfigMap's key, e.g. config.yaml); default `<domain>.yaml`. */
+  configFile?: string;
   /** Wait for the domain to be loaded (default); false: only for the service to be up. */
   waitForDomain?: boolean;
 }
@@ -118,6 +120,7 @@ export class RateLimitService {
   private binary = "";
   private env: Record<string, string> = {};
   private domain = "";
+  private configFile = "";
 
   private constructor(
     private child: ChildProcess,
@@ -153,6 +156,11 @@ export class RateLimitService {
     writeConfig(path.join(this.dir, "runtime/current/config"), this.configLayout, `${domain}.yaml`, serviceConfigYaml(domain, descriptors));
   }
 
+  /** Replaces the config file's text as it is (e.g. a ConfigMap's new data), the way its layout is updated. */
+  updateConfigYaml(text: string): void {
+    writeConfig(path.join(this.dir, "runtime/current/config"), this.configLayout, this.configFile, text);
+  }
+
   /** The config the service has loaded, as its debug port prints it (empty when none loaded). */
   async loadedConfig(): Promise<string> {
     return (await fetch(`${this.debugUrl}/rlconfig`)).text();
@@ -163,7 +171,8 @@ export class RateLimitService {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meltemi-ratelimit-"));
     const configDir = path.join(dir, "runtime/current/config");
     fs.mkdirSync(configDir, { recursive: true });
-    writeConfig(configDir, options.configLayout ?? "file", `${options.domain}.yaml`, options.configYaml ?? serviceConfigYaml(options.domain, options.descriptors));
+    const configFile = options.configFile ?? `${options.domain}.yaml`;
+    writeConfig(configDir, options.configLayout ?? "file", configFile, options.configYaml ?? serviceConfigYaml(options.domain, options.descriptors));
     // freePort is racy: a port taken meanwhile makes the service exit at once; try fresh ones.
     for (let attempt = 1; ; attempt++) {
       const [port, grpcPort, debugPort] = [await freePort(), await freePort(), await freePort()];
@@ -184,6 +193,7 @@ export class RateLimitService {
       s.binary = binary;
       s.env = env;
       s.domain = options.domain;
+      s.configFile = configFile;
       try {
         await s.waitReady(options.waitForDomain === false ? "" : options.domain);
         return s;

@@ -15,9 +15,9 @@ export function alloc(len: u32): usize {
   return heap.alloc(<usize>len);
 }
 
-/** Selects the codec (0: thrift, 1: dubbo) and a Metadata, as a connection of the filter holds them. */
+/** Selects the codec (0: thrift, 1: dubbo, 2: bolt) and a Metadata, as a connection of the filter holds them. */
 export function setup(protocol: i32): bool {
-  const c = createCodec(protocol == 0 ? "thrift" : "dubbo", new Limits());
+  const c = createCodec(protocol == 0 ? "thrift" : protocol == 1 ? "dubbo" : "bolt", new Limits());
   if (c === null) return false;
   codec = c;
   md = new Metadata(<i32>c.limits.maxMetadataEntries);

@@ -1,6 +1,6 @@
 // RpcProtocol (cluster-scoped): a protocol name, as used in port names `tcp-metaprotocol-<name>-*`,
 // bound to a codec compiled into the Meltemi filter (Aeraki's ApplicationProtocol, for Meltemi).
-import { enumOf, int, obj, str } from "./builders";
+import { bool, enumOf, int, num, obj, str } from "./builders";
 import { readyColumns, type CrdDefinition } from "./definition";
 import { CODECS } from "../../translate/codecs";
 
@@ -40,6 +40,14 @@ export const rpcProtocol: CrdDefinition = {
           maxMetadataValueBytes: int({ minimum: 1, maximum: 1048576 }),
         },
         { description: "Codec limits; a violation closes the connection." },
+      ),
+      tracing: obj(
+        {
+          disabled: bool({ description: "No spans and no trace propagation on this protocol's ports, whatever Istio's Telemetry says." }),
+          provider: str({ description: "A tracing provider of Istio's MeshConfig.extensionProviders (zipkin, or opentelemetry with http) to use instead of the one Telemetry or defaultProviders name.", minLength: 1, maxLength: 253 }),
+          samplingPercentage: num({ description: "Percentage of requests without a caller's sampling decision that are traced, instead of Telemetry's randomSamplingPercentage.", minimum: 0, maximum: 100 }),
+        },
+        { description: "Meltemi's spans for this protocol (docs/filter.md#tracing): by default as Istio's Telemetry tracing and MeshConfig providers say; these fields override them." },
       ),
     },
     {

@@ -87,6 +87,9 @@ export class ThriftCodec extends Codec {
   /** A Thrift processor answers one call at a time, in order (oneway.ts learns oneway methods from it). */
   get answersInOrder(): bool { return true; }
 
+  /** Only a THeader call has headers: keys added to a framed or unframed call would convert it. */
+  addsKeysInPlace(md: Metadata): bool { return transportOf(md.codecFlags) == Transport.Header; }
+
   /**
    * Requests: routed per request by the "<cluster>:" name prefix (encodeRouted), else the mutation as
    * THeader headers (encodeMutated). Answers: the response mutation (THeader clients only), and a

@@ -25,6 +25,15 @@ export function peersClasspath(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
+/**
+ * The consumer's classpath with Dubbo's own tracing (Micrometer Tracing, Brave, the Zipkin reporter:
+ * test/peers/dubbo-tracing), for Consumer.start(..., { zipkin }).
+ */
+export function tracingConsumerClasspath(): string {
+  const file = execFileSync(path.join(root, "scripts/provision/dubbo-tracing.sh"), { encoding: "utf8", timeout: 600_000, stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return fs.readFileSync(file, "utf8").trim();
+}
+
 /** A port that was free a moment ago (Dubbo needs its port up front). */
 class JavaProcess {
   readonly stderr: string[] = [];
@@ -108,8 +117,13 @@ export interface Call {
 export class Consumer {
   private constructor(readonly process: JavaProcess) {}
 
-  static async start(classpath: string): Promise<Consumer> {
-    const p = new JavaProcess("consumer", java(classpath, "Consumer", []));
+  /**
+   * `tracing`: Dubbo's own tracing on (classpath: tracingConsumerClasspath()), every call sampled, its
+   * span reported to the Zipkin endpoint, its context in the attachments (W3C or B3).
+   */
+  static async start(classpath: string, tracing?: { zipkin: string; propagation?: "W3C" | "B3" }): Promise<Consumer> {
+    const props: Record<string, string> = tracing ? { "meltemi.tracing.zipkin": tracing.zipkin, "meltemi.tracing.propagation": tracing.propagation ?? "W3C" } : {};
+    const p = new JavaProcess("consumer", java(classpath, "Consumer", [], props));
     try {
       await p.waitLine((l) => l === "READY", STARTUP_MS);
     } catch (e) { p.kill(); throw e; }

@@ -2,8 +2,10 @@
 // stdin so a test can interleave its calls with what it checks elsewhere. Built by
 // scripts/provision/thrift-go.sh with the code `thrift --gen go` generates from the IDL.
 //
-// Usage: client -addr 127.0.0.1:PORT -transport framed|buffered -protocol binary|compact
-// Input lines: "hello NAME" or "notify NOTE". Output: one JSON object per line,
+// Usage: client -addr 127.0.0.1:PORT -transport framed|buffered|header -protocol binary|compact
+// Input lines: "hello NAME [KEY=VALUE ...]" or "notify NOTE [KEY=VALUE ...]"; with -transport header the
+// KEY=VALUE pairs are the call's THeader headers (the library writes the context's write header list,
+// lib/go/thrift/client.go TStandardClient.Send). Output: one JSON object per line,
 // {"op":..., "ok":true, "result":...} or {"op":..., "ok":false, "error":...}.
 //
 // The Go library sends a oneway method as a CALL (message type 1), not ONEWAY (4), and never reads a
@@ -35,7 +37,7 @@ type outcome struct {
 
 func main() {
 	addr := flag.String("addr", "", "host:port")
-	transport := flag.String("transport", "framed", "framed or buffered")
+	transport := flag.String("transport", "framed", "framed, buffered or header")
 	protocol := flag.String("protocol", "binary", "binary or compact")
 	flag.Parse()
 
@@ -47,6 +49,8 @@ func main() {
 		trans = thrift.NewTFramedTransportConf(socket, conf)
 	case "buffered":
 		trans = thrift.NewTBufferedTransport(socket, 8192)
+	case "header":
+		trans = thrift.NewTHeaderTransportConf(socket, conf)
 	default:
 		fail("unknown transport " + *transport)
 	}
@@ -64,18 +68,39 @@ func main() {
 	}
 	defer trans.Close()
 	client := interop.NewGreeterClientFactory(trans, protocols)
+	if *transport == "header" {
+		// One THeader protocol for both directions, over the one header transport.
+		p := thrift.NewTHeaderProtocolConf(trans, conf)
+		client = interop.NewGreeterClientProtocol(trans, p, p)
+	}
 
 	out := json.NewEncoder(os.Stdout)
 	lines := bufio.NewScanner(os.Stdin)
 	for lines.Scan() {
-		op, arg, _ := strings.Cut(lines.Text(), " ")
+		fields := strings.Fields(lines.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		op, arg := fields[0], ""
+		if len(fields) > 1 {
+			arg = fields[1]
+		}
+		ctx := context.Background()
+		var keys []string
+		for _, kv := range fields[min(2, len(fields)):] {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				ctx = thrift.SetHeader(ctx, k, v)
+				keys = append(keys, k)
+			}
+		}
+		ctx = thrift.SetWriteHeaderList(ctx, keys)
 		o := outcome{Op: op}
 		var err error
 		switch op {
 		case "hello":
-			o.Result, err = client.Hello(context.Background(), arg)
+			o.Result, err = client.Hello(ctx, arg)
 		case "notify":
-			err = client.Notify(context.Background(), arg)
+			err = client.Notify(ctx, arg)
 		default:
 			err = fmt.Errorf("unknown op %q", op)
 		}

@@ -15,7 +15,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.MethodConfig;
 import org.apache.dubbo.config.ReferenceConfig;
+import org.apache.dubbo.config.TracingConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
+import org.apache.dubbo.config.nested.ExporterConfig;
+import org.apache.dubbo.config.nested.PropagationConfig;
+import org.apache.dubbo.config.nested.SamplingConfig;
 import org.apache.dubbo.rpc.RpcContext;
 import org.apache.dubbo.rpc.RpcException;
 
@@ -27,15 +31,33 @@ import org.apache.dubbo.rpc.RpcException;
  * Each call prints one JSON line: {"ok":true,"result":...,"responseAttachments":{...}} or
  * {"ok":false,"errorClass":...,"message":...,"rpcCode":N,"biz":B,"causeClass":...,"causeMessage":...,
  * "rootClass":...,"rootMessage":...} (root: the innermost cause). Prints "READY" at start.
+ * With -Dmeltemi.tracing.zipkin=ENDPOINT (e.g. http://127.0.0.1:9411/api/v2/spans) Dubbo's own tracing
+ * is on: every call is sampled, its client span is reported to that Zipkin endpoint, and its context
+ * goes to the provider in the attachments, as -Dmeltemi.tracing.propagation (W3C, default, or B3) says.
+ * It needs Micrometer Tracing, Brave and the Zipkin reporter on the classpath: test/peers/dubbo-tracing.
  */
 public final class Consumer {
     private static final Map<String, EchoService> REFERENCES = new ConcurrentHashMap<>();
+
+    private static TracingConfig tracing(String zipkinEndpoint, String propagation) {
+        TracingConfig tracing = new TracingConfig();
+        tracing.setEnabled(true);
+        tracing.setSampling(new SamplingConfig(1.0f));
+        tracing.setPropagation(new PropagationConfig(propagation));
+        ExporterConfig exporter = new ExporterConfig();
+        exporter.setZipkinConfig(new ExporterConfig.ZipkinConfig(zipkinEndpoint));
+        tracing.setTracingExporter(exporter);
+        return tracing;
+    }
 
     public static void main(String[] args) throws Exception {
         Logs.quiet();
         ApplicationConfig app = new ApplicationConfig("meltemi-test-consumer");
         app.setQosEnable(false);
-        DubboBootstrap.getInstance().application(app).start();
+        DubboBootstrap bootstrap = DubboBootstrap.getInstance().application(app);
+        String zipkin = System.getProperty("meltemi.tracing.zipkin");
+        if (zipkin != null) bootstrap.tracing(tracing(zipkin, System.getProperty("meltemi.tracing.propagation", PropagationConfig.W3C)));
+        bootstrap.start();
         System.out.println("READY");
         System.out.flush();
 
