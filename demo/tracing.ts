@@ -42,9 +42,18 @@ export { Zipkin };
 
 /** One recent trace of the Meltemi spans, as lines: each span under its parent. */
 export async function describeTrace(zipkin: Zipkin): Promise<string> {
-  const r = await fetch(`${zipkin.url}/api/v2/traces?limit=20&lookback=600000`);
-  if (!r.ok) return `zipkin: ${r.status}`;
-  const traces = (await r.json()) as ZipkinSpan[][];
+  // Per caller-side service: the most recent traces of all services are mostly one-span ones (a framed
+  // Thrift call carries no trace context, so its server side starts a trace of its own).
+  const services = await fetch(`${zipkin.url}/api/v2/services`);
+  if (!services.ok) return `zipkin: ${services.status}`;
+  const names = ((await services.json()) as string[]).filter((n) => n.endsWith("/client"));
+  const traces: ZipkinSpan[][] = [];
+  for (const name of names.length > 0 ? names : [undefined]) {
+    const query = `limit=20&lookback=600000${name !== undefined ? `&serviceName=${encodeURIComponent(name)}` : ""}`;
+    const r = await fetch(`${zipkin.url}/api/v2/traces?${query}`);
+    if (!r.ok) return `zipkin: ${r.status}`;
+    traces.push(...((await r.json()) as ZipkinSpan[][]));
+  }
   if (traces.length === 0) return "zipkin: no trace yet";
   // The richest: a caller-side and a server-side span.
   const trace = [...traces].sort((a, b) => b.length - a.length)[0]!;
