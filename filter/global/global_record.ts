@@ -111,7 +111,9 @@ export class GlobalRecord {
   /**
    * Whether a report is due: the lease is free, the last report is (about) an interval old, and there are hits
    * to report, or requests were seen since the last report and the verdict is an interval old (a
-   * question, hits_addend 0). No question while a known OVER_LIMIT window lasts.
+   * question, hits_addend 0). Questions go on during a known OVER_LIMIT window too: without them a
+   * service that stops then fails no report until the window ends, so its last verdict stays in force
+   * past failAfter and the next window admits on it (fail closed admitted calls without a verdict).
    */
   isDue(now: u64, intervalNs: u64, failAfterNs: u64): bool {
     if (this.leaseUntil > now) return false;
@@ -120,7 +122,6 @@ export class GlobalRecord {
     if (this.lastReportAt != 0 && now - this.lastReportAt < intervalNs - intervalNs / 5) return false;
     if (this.pending > 0) return true;
     if (this.lastSeenAt < this.lastReportAt) return false;
-    if (this.verdict == Code.OverLimit && now < this.resetAt && this.hasVerdict(now, failAfterNs)) return false;
     return this.lastAnswerAt == 0 || now - this.lastAnswerAt >= intervalNs;
   }
 

@@ -149,11 +149,14 @@ export async function outageAndRecovery(
   const pods = envoys.length;
   // The service stops. Once a report has failed (the event waited for, with traffic so that there are
   // reports) and 3 T have passed since the last answer, no verdict is in force any more.
+  // The clock starts once the service has exited (an answer sent while it stopped may still have come
+  // in), plus one interval for an answer already read but not yet handled by a loaded worker: waiting
+  // longer than failAfter only makes "no verdict in force" more certain.
   const failuresBefore = await reportFailures(envoys);
-  const stoppedAt = Date.now();
   await service.stop();
+  const stoppedAt = Date.now();
   const before = await trafficUntil(pods, send, async () => (await reportFailures(envoys)) > failuresBefore, "a failed report");
-  const wait = stoppedAt + 3 * REPORT_INTERVAL_MS + 50 - Date.now();
+  const wait = stoppedAt + 4 * REPORT_INTERVAL_MS + 50 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const settled = await load(pods, 1000, send);
   const settledAdmitted = settled.filter((s) => s.ok).length;

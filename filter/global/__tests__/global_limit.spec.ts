@@ -196,7 +196,7 @@ describe("global limits", () => {
     expect(admitted(c, store, 1, T0 + 411 * MS)).toBe(1);
   });
 
-  it("OVER_LIMIT rejects until its window ends, without asking again meanwhile", () => {
+  it("OVER_LIMIT rejects until its window ends, and asks meanwhile (a stopped service is noticed within failAfter)", () => {
     const store = new MemoryCasStore();
     const c = configWith("open");
     const sender = new FakeSender();
@@ -205,7 +205,8 @@ describe("global limits", () => {
     answer(1, sender.last().token, answerBytes(Code.OverLimit, [Code.OverLimit], [0], 1, Unit.Second), store, T0 + MS);
     expect(admitted(c, store, 3, T0 + 2 * MS)).toBe(0);
     reportDue(1, c.globalLimits, store, T0 + 200 * MS, sender);
-    expect(sender.sent.length).toBe(1);
+    expect(sender.sent.length).toBe(2);
+    expect(admitted(c, store, 3, T0 + 300 * MS)).toBe(0);
     expect(admitted(c, store, 3, T0 + SECOND)).toBe(1);
   });
 
