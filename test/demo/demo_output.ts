@@ -35,3 +35,23 @@ export function table(out: string, title: string): Map<string, Record<string, nu
   }
   return rows;
 }
+
+/**
+ * The final summary of a demo run on manifests/samples: both versions of each protocol served calls,
+ * the rate limits and the faults rejected some, and the method routes held (Thrift echo only to v2,
+ * Dubbo nothing only to v1).
+ */
+export function assertSamplesServed(out: string): void {
+  const rows = table(out, "final summary");
+  for (const protocol of ["thrift", "dubbo"]) {
+    const mine = [...rows].filter(([k]) => k.startsWith(protocol + " ")).map(([, v]) => v);
+    assert.ok(mine.reduce((n, row) => n + row["served v1"], 0) > 0, `${protocol}: v1 served calls\n${out}`);
+    assert.ok(mine.reduce((n, row) => n + row["served v2"], 0) > 0, `${protocol}: v2 served calls\n${out}`);
+    assert.ok(mine.reduce((n, row) => n + row["rej. rate limit"], 0) > 0, `${protocol}: rejections by the rate limit\n${out}`);
+    assert.ok(mine.reduce((n, row) => n + row["rej. fault"], 0) > 0, `${protocol}: rejections by the fault\n${out}`);
+  }
+  // The method routes of manifests/samples/meltemi.yaml: Thrift echo only to v2, Dubbo nothing only to v1.
+  assert.equal(rows.get("thrift echo")?.["served v1"], 0, out);
+  assert.ok((rows.get("thrift echo")?.["served v2"] ?? 0) > 0, out);
+  assert.equal(rows.get("dubbo nothing")?.["served v2"], 0, out);
+}
