@@ -168,12 +168,14 @@ export class SidecarPod {
   }
 
   /**
-   * Whether no listener is warming. A listener update that brings in a filter (an ECDS reference)
-   * warms first, while the old listener keeps taking new connections: wait for this before a new
-   * connection must see the update.
+   * Whether no listener is warming and no filter chain draining. A listener update that brings in a
+   * filter (an ECDS reference) warms first, while the old listener keeps taking new connections: wait
+   * for this before a new connection must see the update. A filter-chain-only update then drains the
+   * old chains, and Envoy closes their connections at the end of the drain (drainDuration, 1 s here).
    */
   async listenersSettled(): Promise<boolean> {
-    return (await this.stats("^listener_manager\\.total_listeners_warming$")).get("listener_manager.total_listeners_warming") === 0;
+    const gauges = await this.stats("^listener_manager\\.total_(listeners_warming|filter_chains_draining)$");
+    return gauges.get("listener_manager.total_listeners_warming") === 0 && gauges.get("listener_manager.total_filter_chains_draining") === 0;
   }
 
   /**
