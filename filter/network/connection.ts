@@ -194,7 +194,10 @@ export class Connection extends StreamContext {
   private downstreamData(length: u32, endOfStream: bool): FilterStatus {
     noteMemory();
     // Envoy keeps (and drops at close) what the client still sends.
-    if (this.closing || this.clientCut) return FilterStatus.Pause;
+    if (this.closing || this.clientCut) {
+      this.closeIfDue();
+      return FilterStatus.Pause;
+    }
     const start = this.heldInEnvoy < length ? this.heldInEnvoy : length;
     if (length > start) count(metrics.rxBytes, length - start);
     if (this.framing === null || length == start) return this.readStatus();
@@ -589,6 +592,20 @@ export class Connection extends StreamContext {
     // Not from inside this write callback: Envoy's write path has not yet moved these bytes to the
     // socket's buffer, so a close now could drop them; from the tick, FlushWrite sends them first.
     this.plugin.closeSoon(this);
+  }
+
+  /**
+   * A close due on the root's next tick (closeAfterLastReply), and the client sent more first: the
+   * last reply left in an earlier callback, so it is in the socket's buffer and the close's FlushWrite
+   * sends it. Closing now, not up to a tick later (Envoy's running 1 s tick is not shortened), makes
+   * what the client sent meanwhile fail at once (its connection closes) instead of waiting for a
+   * timeout (a Dubbo 3 consumer's, say).
+   */
+  private closeIfDue(): void {
+    if (!this.closeDue) return;
+    this.plugin.forgetConnection(this);
+    this.closeDue = false;
+    closeStream(StreamType.Downstream);
   }
 
   /**

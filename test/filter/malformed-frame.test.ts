@@ -91,6 +91,21 @@ for (const wire of WIRES) {
   });
 }
 
+test("thrift: a call the client sends after the error reply closes the connection at once, not on the root's next tick", async () => {
+  const wire = WIRES[0];
+  const vm = await load("thrift");
+  const conn = vm.connect();
+  conn.downstream(thriftCall(wire, "hello", 7, "x".repeat(MAX_FRAME * 2)));
+  conn.upstream(probeAnswer(wire, 7));
+  assert.equal(conn.closed, false, "the close waits for the next callback or tick: the reply is still on its way");
+  const before = conn.forwarded.length;
+  conn.downstream(thriftCall(wire, "hello", 8, "too late"));
+  assert.equal(conn.closedBy, "filter", "closed from the client's next read, no tick needed");
+  assert.equal(conn.forwarded.length, before, "the late call does not go on");
+  vm.advance(2_000);
+  assert.equal(vm.failed, false);
+});
+
 test("thrift THeader: a call over the frame limit gets PROTOCOL_ERROR in THeader", async () => {
   const vm = await load("thrift");
   const conn = vm.connect();
