@@ -7,7 +7,8 @@
 import type { KubeObject } from "../controller/k8s/objects";
 import { KubeHttp } from "../controller/runtime/kube_http";
 import { ENVOY_VERSIONS, type Mesh, withMesh } from "../test/istio/mesh";
-import { type SidecarPod, waitFor } from "../test/istio/sidecar";
+import { type SidecarPod } from "../test/istio/sidecar";
+import { waitFor } from "../test/wait";
 import { startDubboLoad, startDubboService } from "./dubbo";
 import type { Processes } from "./processes";
 import type { CallRecord } from "./summary";
@@ -107,17 +108,17 @@ async function setUp(mesh: Mesh, input: IstioDemoInput): Promise<void> {
   await mesh.startController();
   console.log("  meltemi controller: applies WasmPlugins and EnvoyFilters for the samples; istiod delivers them (ECDS), istio-agent pulls the module by digest");
   for (const { s, pod, proxy } of callers) {
-    await waitFor(`${s.caller}: Meltemi's client side through istiod`, READY_MS, async () => {
+    await waitFor(`${s.caller}: Meltemi's client side through istiod`, async () => {
       const listeners = await pod.admin("/config_dump?resource=dynamic_listeners");
       const ecds = await pod.admin("/config_dump?resource=ecds_filters");
       return proxy.test(listeners) && ecds.includes(`meltemi-client-${s.service}`) && (await pod.listenersSettled()) ? true : undefined;
-    }, () => mesh.logs());
+    }, READY_MS, () => mesh.logs());
   }
   for (const pod of servers) {
-    await waitFor(`${pod.spec.name}: Meltemi's server side through istiod`, READY_MS, async () => {
+    await waitFor(`${pod.spec.name}: Meltemi's server side through istiod`, async () => {
       const ecds = await pod.admin("/config_dump?resource=ecds_filters");
       return /meltemi-server-/.test(ecds) && /"filename": "\/var\/lib\/istio\/data\//.test(ecds) && (await pod.listenersSettled()) ? true : undefined;
-    }, () => mesh.logs());
+    }, READY_MS, () => mesh.logs());
   }
 
   for (const { s, pod, clusterIP, port } of callers) {

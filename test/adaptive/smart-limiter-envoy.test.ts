@@ -31,6 +31,7 @@ import { DubboConnection } from "../envoy/dubbo_connection";
 import { withEnvoy, type Envoy } from "../envoy/envoy";
 import { TestExporter } from "./exporter";
 import { Prometheus } from "./prometheus";
+import { until } from "../wait";
 
 const REFRESH_MS = 2000;
 const PODS = ["greeter-0", "greeter-1", "greeter-2"];
@@ -84,13 +85,6 @@ function writeAtomically(file: string, content: object): void {
   fs.renameSync(file + ".tmp", file);
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A burst of 40 calls over 2 fresh connections; how many the provider answered (not limited). */
 async function burst(envoy: Envoy, firstId: bigint): Promise<{ admitted: number; rejectedBodies: string[] }> {
@@ -98,7 +92,7 @@ async function burst(envoy: Envoy, firstId: bigint): Promise<{ admitted: number;
   const conns = await Promise.all([DubboConnection.open(port), DubboConnection.open(port)]);
   try {
     for (let i = 0; i < 40; i++) conns[i % 2]!.send(firstId + BigInt(i));
-    await until("the burst answered", () => conns[0]!.outcomes.size + conns[1]!.outcomes.size === 40);
+    await until("the burst answered", () => conns[0]!.outcomes.size + conns[1]!.outcomes.size === 40, 30_000);
     const outcomes = conns.flatMap((c) => [...c.outcomes.values()]);
     return { admitted: outcomes.filter((o) => o.ok).length, rejectedBodies: outcomes.filter((o) => !o.ok).map((o) => o.body) };
   } finally {
@@ -110,7 +104,7 @@ async function burst(envoy: Envoy, firstId: bigint): Promise<{ admitted: number;
 async function burstOn(conn: DubboConnection, firstId: bigint): Promise<number> {
   for (let i = 0; i < 40; i++) conn.send(firstId + BigInt(i));
   const ids = Array.from({ length: 40 }, (_, i) => firstId + BigInt(i));
-  await until("the burst on the long-lived connection answered", () => ids.every((i) => conn.outcomes.has(i)));
+  await until("the burst on the long-lived connection answered", () => ids.every((i) => conn.outcomes.has(i)), 30_000);
   return ids.filter((i) => conn.outcomes.get(i)!.ok).length;
 }
 
@@ -157,7 +151,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
 
   await withEnvoy({ bootstrap: fileLdsBootstrap(lds, provider.port), concurrency: 2 }, async (envoy) => {
     const ldsApplied = async (n: number): Promise<boolean> => new RegExp(`update_success: ${n}\\b`).test(await envoy.admin("/stats?filter=listener_manager.lds.update_success"));
-    await until("the first listener", () => ldsApplied(1));
+    await until("the first listener", () => ldsApplied(1), 30_000);
     // One connection that lives through every update: quota changes must not drop it.
     const longLived = await DubboConnection.open(await envoy.listenerPort("meltemi"));
     t.after(() => longLived.close());
@@ -180,7 +174,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     loop.start();
 
     // 1. CPU low: the engine reads 30 and 3 pods; no limit.
-    await until("a first round", () => rounds.length >= 1);
+    await until("a first round", () => rounds.length >= 1, 30_000);
     assert.equal(rounds[0]!.result.status.metricStatus["_base.pod"], "3");
     assert.equal(rounds[0]!.result.status.metricStatus["_base.cpu.sum"], "30");
     assert.deepEqual(rounds[0]!.result.status.ratelimitStatus, {});
@@ -200,7 +194,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     assert.ok(rounds.indexOf(limitRound) - firstSeen <= 1, `the limit came ${rounds.indexOf(limitRound) - firstSeen} rounds after the engine first read 150 (2 confirmations: at most the next round)`);
     assert.ok(limitRound.at - seenAt <= 2 * REFRESH_MS + 1000, `limit decided ${limitRound.at - seenAt} ms after Prometheus had the value (refresh ${REFRESH_MS} ms)`);
     assert.deepEqual(limitRound.result.status.ratelimitStatus, { _base: { descriptor: [{ action: { quota: "10", fill_interval: { seconds: 1 }, strategy: "average" } }] } });
-    await until("Envoy applies the limit", () => ldsApplied(limitRound.pushedVersion!));
+    await until("Envoy applies the limit", () => ldsApplied(limitRound.pushedVersion!), 30_000);
     // Enforced within two refresh intervals of Prometheus having the value (plus Envoy's file watch).
     const enforcedAfter = Date.now() - seenAt;
     assert.ok(enforcedAfter <= 2 * REFRESH_MS + 2000, `limit in force in Envoy ${enforcedAfter} ms after Prometheus had the value`);
@@ -220,7 +214,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     await until("the lift pushed", () => rounds.some((r) => r.pushedVersion !== undefined && r.at >= lowAt), 4 * REFRESH_MS + 5000);
     const liftRound = rounds.find((r) => r.pushedVersion !== undefined && r.at >= lowAt)!;
     assert.deepEqual(liftRound.result.status.ratelimitStatus, {});
-    await until("Envoy lifts the limit", () => ldsApplied(liftRound.pushedVersion!));
+    await until("Envoy lifts the limit", () => ldsApplied(liftRound.pushedVersion!), 30_000);
     b = await burst(envoy, id);
     id += 100n;
     assert.equal(b.admitted, 40, "limit lifted");
@@ -232,7 +226,7 @@ test("SmartLimiter CPU condition with a per-pod quota: Prometheus -> engine -> r
     const highAt = Date.now();
     await until("the limit pushed again", () => rounds.some((r) => r.pushedVersion !== undefined && r.at >= highAt), 4 * REFRESH_MS + 5000);
     const again = rounds.find((r) => r.pushedVersion !== undefined && r.at >= highAt)!;
-    await until("Envoy applies the limit again", () => ldsApplied(again.pushedVersion!));
+    await until("Envoy applies the limit again", () => ldsApplied(again.pushedVersion!), 30_000);
     await prometheus.stop();
     const stoppedAt = Date.now();
     const isDark = (r: (typeof rounds)[number]) => r.at > stoppedAt && r.result.status.conditions.some((c) => c.type === "MetricsAvailable" && c.status === "False");

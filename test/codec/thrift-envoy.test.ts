@@ -19,7 +19,8 @@ import { withEnvoy } from "../envoy/envoy";
 import { decode, encodeError, ErrorKind } from "./harness";
 import { asHeader, forClient, probe, routed } from "./thrift/harness";
 import net from "node:net";
-import { WIRES, Wire, call, connect, encodeWith, generated, startFramingProxy, startServer, thrift, until } from "./thrift/peers";
+import { WIRES, Wire, call, connect, encodeWith, generated, startFramingProxy, startServer, thrift } from "./thrift/peers";
+import { until } from "../wait";
 
 const TYPE_OPTIONS = "type.googleapis.com/envoy.extensions.filters.network.thrift_proxy.v3.ThriftProtocolOptions";
 const cluster = (role: string, i: number): string => `outbound|9090|${role}|w${i}.default.svc.cluster.local`;

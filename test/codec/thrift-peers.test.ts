@@ -4,7 +4,8 @@
 import { test, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { decode, DecodeResult } from "./harness";
-import { WIRES, Wire, call, connect, generated, sampleItem, startRelay, startServer, until, frameCount } from "./thrift/peers";
+import { WIRES, Wire, call, connect, generated, sampleItem, startRelay, startServer, frameCount } from "./thrift/peers";
+import { until } from "../wait";
 
 type Row = [kind: string, requestId: string, metadata: Record<string, string>];
 const rows = (r: DecodeResult): Row[] => r.frames.map((f) => [f.kind, f.requestId, f.metadata]);

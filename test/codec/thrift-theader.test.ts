@@ -7,9 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decode, encodeError, encodeMutated, ErrorKind } from "./harness";
 import { asHeader, forClient } from "./thrift/harness";
-import {
-  HEADER_WIRE, WIRES, call, connect, generated, sampleItem, sendFrame, startScripted, startServer, thrift, until,
-} from "./thrift/peers";
+import { HEADER_WIRE, WIRES, call, connect, generated, sampleItem, sendFrame, startScripted, startServer, thrift } from "./thrift/peers";
+import { until } from "../wait";
 
 const isTHeader = (frame: Buffer): boolean => frame.length >= 6 && frame.readUInt16BE(4) === 0x0fff;
 

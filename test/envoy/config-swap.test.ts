@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { WIRES, call, connect, generated, startServer, until } from "../codec/thrift/peers";
+import { WIRES, call, connect, generated, startServer } from "../codec/thrift/peers";
+import { until } from "../wait";
 import { fileLdsBootstrap, listenerFile, tcpProxy, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 

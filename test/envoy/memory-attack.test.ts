@@ -12,6 +12,8 @@ import { listenerBootstrap, staticCluster, tcpProxy, wasmNetworkFilter } from ".
 import { Envoy, withEnvoy } from "./envoy";
 import { DubboConnection } from "./dubbo_connection";
 import { DubboFrameReader, dubboAnswer } from "../codec/dubbo/frames";
+import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor } from "../wait";
 
 const MiB = 1 << 20;
 /** filter/network/memory_budget.ts VM_BUFFER_BUDGET. */
@@ -70,15 +72,6 @@ function withDeadline<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
     .finally(() => clearTimeout(timer));
 }
 
-async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A good client: one call at a time on `conn`, each must succeed within 5 s. */
 class GoodClient {
@@ -136,19 +129,21 @@ test("idle connections holding most of a large frame: no trap, a good client nev
       await good.during(attackers, port);
       const sockets = await attackers;
       // Envoy has read everything the attackers sent once rx stops moving; then measure.
-      let last = -1;
+      const rx = async () => (await envoy.prometheus()).get("meltemi_downstream_rx_bytes_total") ?? 0;
       await waitFor("Envoy read the attackers' bytes", async () => {
-        const rx = (await envoy.prometheus()).get("meltemi_downstream_rx_bytes_total") ?? 0;
-        const still = rx === last;
-        last = rx;
-        return still;
-      }, (still) => still);
+        const first = await rx();
+        await sleep(100);
+        return (await rx()) === first ? true : undefined;
+      }, 30_000);
       await good.call();
       const m = await memoryOf(envoy);
       rounds.push({ memory: m.memory, shed: m.shed - shedSoFar });
       shedSoFar = m.shed;
       for (const s of sockets) s.destroy();
-      await waitFor("attackers gone", () => memoryOf(envoy), (x) => x.active === 1);
+      await waitFor("attackers gone", async () => {
+        const x = await memoryOf(envoy);
+        return x.active === 1 ? x : undefined;
+      }, 30_000);
     }
     for (let i = 0; i < 20; i++) await good.call();
 

@@ -5,18 +5,10 @@ import assert from "node:assert/strict";
 import { passThroughBootstrap, tcpProxy, wasmNetworkFilter } from "./bootstrap";
 import { Envoy, withEnvoy } from "./envoy";
 import { closeSocket, exchange, random, startSinkReplyServer } from "../support/tcp";
+import { waitFor } from "../wait";
 
 const MiB = 1 << 20;
 
-async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test("1 MiB per connection passes unchanged both ways, and the metrics count it", async (t) => {
   const reply = random(MiB);
@@ -39,7 +31,10 @@ test("1 MiB per connection passes unchanged both ways, and the metrics count it"
     assert.equal(during.get("meltemi_active_connections"), 3);
 
     await Promise.all(results.map((r) => closeSocket(r.socket)));
-    const after = await waitFor("active connections back to 0", () => envoy.prometheus(), (m) => m.get("meltemi_active_connections") === 0);
+    const after = await waitFor("active connections back to 0", async () => {
+      const m = await envoy.prometheus();
+      return m.get("meltemi_active_connections") === 0 ? m : undefined;
+    }, 10_000);
     assert.equal(after.get("meltemi_connections_total"), 3);
     assert.equal(after.get("meltemi_downstream_rx_bytes_total"), 3 * MiB);
     assert.equal(after.get("meltemi_downstream_tx_bytes_total"), 3 * MiB);

@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileLdsBootstrap, listenerFile, tcpProxy, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 import { closeSocket, exchange, random, startSinkReplyServer } from "../support/tcp";
+import { until } from "../wait";
 
 function writeAtomically(file: string, content: object): void {
   // Envoy watches the directory for a move onto the file (file-based xDS).
@@ -15,13 +16,6 @@ function writeAtomically(file: string, content: object): void {
   fs.renameSync(file + ".tmp", file);
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test("a rejected update keeps the previous configuration; traffic keeps flowing", async (t) => {
   const reply = random(4096);

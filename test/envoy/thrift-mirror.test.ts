@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
-import { WIRES, call, connect, generated, startServer, until } from "../codec/thrift/peers";
+import { WIRES, call, connect, generated, startServer } from "../codec/thrift/peers";
+import { until } from "../wait";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 

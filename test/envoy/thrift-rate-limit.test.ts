@@ -7,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
-import { WIRES, connect, generated, startServer, thrift, until } from "../codec/thrift/peers";
+import { WIRES, connect, generated, startServer, thrift } from "../codec/thrift/peers";
+import { until } from "../wait";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "./bootstrap";
 import { withEnvoy } from "./envoy";
 import { LIMIT, OFFERED, assertAdmittedForWindow, busyWorkers, sendPaced } from "./rate_limit";

@@ -3,7 +3,7 @@
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
-import { until } from "../codec/thrift/peers";
+import { until } from "../wait";
 import { repoRoot } from "./envoy";
 
 /** [version, binary path]: the client built with each version of the Go library. */

@@ -12,7 +12,8 @@ import { KubeHttp } from "../../controller/runtime/kube_http";
 import { WIRES, connect, generated, sampleItem, startServer } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, withMesh } from "./mesh";
-import { type SidecarPod, bounded, waitFor } from "./sidecar";
+import { type SidecarPod, bounded } from "./sidecar";
+import { waitFor } from "../wait";
 
 await inIstioNamespace(import.meta.url);
 
@@ -101,21 +102,21 @@ for (const envoy of ENVOY_VERSIONS) {
         },
       });
       // The patched listener (thrift_proxy behind Meltemi) and the filter itself (ECDS) are both in.
-      await waitFor("the caller's outbound listener patched and Meltemi's filter delivered", 240_000, async () => {
+      await waitFor("the caller's outbound listener patched and Meltemi's filter delivered", async () => {
         const listeners = await caller.admin("/config_dump?resource=dynamic_listeners");
         const ecds = await caller.admin("/config_dump?resource=ecds_filters");
         return listeners.includes("envoy.filters.network.thrift_proxy") && /meltemi-client-greeter/.test(ecds) && (await caller.listenersSettled()) ? true : undefined;
-      }, () => mesh.logs());
+      }, 240_000, () => mesh.logs());
       assert.deepEqual(Object.fromEntries(await caller.rejections()), {}, "the caller's Envoy accepted the listener patch and the filter");
       // The servers' own Meltemi filters (one per Service port) arrive on their own: the first one
       // replaces the inbound filter chain, and Envoy closes the connections of the old chain at the end
       // of the drain (drainDuration; docs/platform.md). A call in flight on such a connection fails
       // ("connection failure before response start"), so the calls below start once the servers are settled.
       for (const pod of servers.values()) {
-        await waitFor(`${pod.spec.name}: Meltemi's server filters delivered, no filter chain draining`, 240_000, async () => {
+        await waitFor(`${pod.spec.name}: Meltemi's server filters delivered, no filter chain draining`, async () => {
           const ecds = await pod.admin("/config_dump?resource=ecds_filters");
           return /meltemi-server-greeter-9090/.test(ecds) && /meltemi-server-greeter-sticky-9090/.test(ecds) && (await pod.listenersSettled()) ? true : undefined;
-        }, () => mesh.logs());
+        }, 240_000, () => mesh.logs());
       }
 
       const { Greeter } = generated();
@@ -131,7 +132,7 @@ for (const envoy of ENVOY_VERSIONS) {
         const reply = await bounded(`hello h${i}`, 30_000, new Promise<string>((resolve, reject) => greeter.hello(`h${i}`, (err: Error | null, r: string) => (err ? reject(err) : resolve(r)))));
         count(`hello ${reply.split(" ")[0]}`);
       }
-      await waitFor("every notify at v2", 60_000, async () => (apps.get("v2")!.notes.length === NOTIFY_CALLS ? true : undefined));
+      await waitFor("every notify at v2", async () => (apps.get("v2")!.notes.length === NOTIFY_CALLS ? true : undefined), 60_000);
       assert.deepEqual(apps.get("v1")!.notes, [], "the method route sends notify to v2 only");
       const v1 = served.get("hello v1") ?? 0;
       const v2 = served.get("hello v2") ?? 0;
@@ -187,10 +188,10 @@ for (const envoy of ENVOY_VERSIONS) {
         apiVersion: "meltemi.dev/v1alpha1", kind: "RpcRouter", metadata: { name: STICKY, namespace: NS },
         spec: { host: STICKY_HOST, routingMode: "perConnection", routes: [{ name: "hello-to-v1", match: { method: { exact: "hello" } }, destinations: [{ subset: "v1" }] }, { name: "rest", destinations: [{ subset: "v2" }] }] },
       });
-      await waitFor("the sticky Service's filter delivered", 240_000, async () => {
+      await waitFor("the sticky Service's filter delivered", async () => {
         const ecds = await caller.admin("/config_dump?resource=ecds_filters");
         return /meltemi-client-greeter-sticky/.test(ecds) && (await caller.listenersSettled()) ? true : undefined;
-      }, () => mesh.logs());
+      }, 240_000, () => mesh.logs());
       // tcp_proxy's max_early_data_bytes (the MERGE of perConnection) is a field of Envoy 1.37+: an older
       // Envoy does not reject it but ignores it (server.dynamic_unknown_fields 0 -> 1 on 1.36.2), and the
       // first call of a connection is then never answered.
@@ -228,12 +229,12 @@ for (const envoy of ENVOY_VERSIONS) {
         spec: { host: HOST, routes: [{ name: "all-to-the-service", destinations: [{ host: HOST }] }] },
       });
       const serviceCluster = `outbound|${PORT}||${HOST}`;
-      await waitFor("the service cluster with outlier detection, and the listener routing to it", 240_000, async () => {
+      await waitFor("the service cluster with outlier detection, and the listener routing to it", async () => {
         const clusters = await caller.admin("/config_dump?resource=dynamic_active_clusters");
         const listeners = await caller.admin("/config_dump?resource=dynamic_listeners");
         const withOutlier = clusters.split(`"name": "${serviceCluster}"`).slice(1).some((c) => /"outlier_detection"/.test(c.slice(0, 4000)));
         return withOutlier && listeners.includes(`"cluster": "${serviceCluster}"`) && (await caller.listenersSettled()) ? true : undefined;
-      }, () => mesh.logs());
+      }, 240_000, () => mesh.logs());
       await servers.get("v2")!.stop();
       // A new connection per call: thrift_proxy answers a failed upstream connect with an exception
       // and then closes the downstream connection (its local reply ends the stream). Istio's default

@@ -19,7 +19,7 @@ import path from "node:path";
 import { DubboConnection, type Outcome } from "../envoy/dubbo_connection";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, withMesh } from "./mesh";
-import { waitFor } from "./sidecar";
+import { waitFor } from "../wait";
 
 await inIstioNamespace(import.meta.url, { extra: ["dubbo"] });
 
@@ -108,16 +108,16 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
       spec: { hosts: [HOST], action: "DENY", rules: [{ from: [{ source: { principals: [CALLER] } }], to: [{ operation: { methods: ["fail"] } }] }] },
     });
 
-    await waitFor("the caller's outbound listener patched (dubbo_proxy) and Meltemi's client filter delivered", 240_000, async () => {
+    await waitFor("the caller's outbound listener patched (dubbo_proxy) and Meltemi's client filter delivered", async () => {
       const listeners = await caller.admin("/config_dump?resource=dynamic_listeners");
       const ecds = await caller.admin("/config_dump?resource=ecds_filters");
       return listeners.includes("envoy.filters.network.dubbo_proxy") && /meltemi-client-greeter-dubbo/.test(ecds) && (await caller.listenersSettled()) ? true : undefined;
-    }, () => mesh.logs());
+    }, 240_000, () => mesh.logs());
     for (const pod of servers) {
-      await waitFor(`${pod.spec.name}: Meltemi's server filter with the limit and the policy`, 240_000, async () => {
+      await waitFor(`${pod.spec.name}: Meltemi's server filter with the limit and the policy`, async () => {
         const ecds = await pod.admin("/config_dump?resource=ecds_filters");
         return /meltemi-server-greeter-dubbo/.test(ecds) && /localRateLimit/.test(ecds) && /shop\/no-fail/.test(ecds) && ecds.includes(CALLER) && (await pod.listenersSettled()) ? true : undefined;
-      }, () => mesh.logs());
+      }, 240_000, () => mesh.logs());
     }
 
     // One connection to the Service's address, as a Dubbo consumer in a cluster makes.
@@ -130,7 +130,7 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
     for (let i = 0; i < LIMIT + 2; i++) send("nothing");
     send("fail");
     send("echo");
-    await waitFor("every call answered", 60_000, async () => (conn.outcomes.size === calls.length ? true : undefined), () => mesh.logs());
+    await waitFor("every call answered", async () => (conn.outcomes.size === calls.length ? true : undefined), 60_000, () => mesh.logs());
     const outcomes = calls.map(({ method, id }) => ({ method, ...conn.outcomes.get(id)! }));
     t.diagnostic(outcomes.map((o) => `${o.method}: ${o.ok ? `ok from ${servedBy(o)}` : o.body.replace(/[^ -~]/g, "").slice(0, 80)}`).join("; "));
 
@@ -179,11 +179,11 @@ for (const envoy of ENVOY_VERSIONS) test(`Envoy ${envoy}: Dubbo through istiod: 
         faults: [{ match: { method: { exact: "nothing" } }, abort: { percent: 100, message: ABORT } }],
       },
     });
-    await waitFor("the caller's listener with tcp_proxy early data and the perConnection filter", 240_000, async () => {
+    await waitFor("the caller's listener with tcp_proxy early data and the perConnection filter", async () => {
       const listeners = await caller.admin("/config_dump?resource=dynamic_listeners");
       const ecds = await caller.admin("/config_dump?resource=ecds_filters");
       return !listeners.includes("envoy.filters.network.dubbo_proxy") && listeners.includes("max_early_data_bytes") && ecds.includes(ABORT) && (await caller.listenersSettled()) ? true : undefined;
-    }, () => mesh.logs());
+    }, 240_000, () => mesh.logs());
     const perConnection: string[] = [];
     for (let c = 0; c < 3; c++) {
       const fresh = await DubboConnection.open(PORT, svc);

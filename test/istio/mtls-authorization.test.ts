@@ -10,7 +10,8 @@ import { KubeHttp } from "../../controller/runtime/kube_http";
 import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, type Mesh, withMesh } from "./mesh";
-import { type SidecarPod, bounded, waitFor } from "./sidecar";
+import { type SidecarPod, bounded } from "./sidecar";
+import { waitFor } from "../wait";
 
 await inIstioNamespace(import.meta.url);
 
@@ -56,10 +57,10 @@ function policy(principal: string): Record<string, unknown> {
 
 /** Waits until the server's Meltemi config (ECDS) names `principal` and its listeners are settled. */
 function serverConfigNames(mesh: Mesh, server: SidecarPod, principal: string): Promise<true> {
-  return waitFor(`the server's Meltemi config with ${principal}`, 240_000, async () => {
+  return waitFor(`the server's Meltemi config with ${principal}`, async () => {
     const dump = await server.admin("/config_dump?resource=ecds_filters");
     return dump.includes(principal) && /"filename": "\/var\/lib\/istio\/data\//.test(dump) && (await server.listenersSettled()) ? true : undefined;
-  }, () => mesh.logs());
+  }, 240_000, () => mesh.logs());
 }
 
 test(`Envoy ${ENVOY_VERSIONS[0]}: STRICT mTLS with istiod's certificates; calls admitted or rejected by the caller's principal; no NACK`, { timeout: 900_000 }, async () => {

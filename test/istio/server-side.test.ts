@@ -11,7 +11,8 @@ import net from "node:net";
 import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, type Mesh, withMesh } from "./mesh";
-import { type SidecarPod, bounded, waitFor } from "./sidecar";
+import { type SidecarPod, bounded } from "./sidecar";
+import { waitFor } from "../wait";
 
 await inIstioNamespace(import.meta.url);
 
@@ -57,10 +58,10 @@ async function helloCalls(mesh: Mesh, count: number): Promise<Outcome[]> {
 
 /** Waits until Envoy's ECDS config of the pod matches every pattern (the config istio-agent handed it). */
 function ecdsMatching(mesh: Mesh, pod: SidecarPod, what: string, ...patterns: RegExp[]): Promise<string> {
-  return waitFor(what, 240_000, async () => {
+  return waitFor(what, async () => {
     const dump = await pod.admin("/config_dump?resource=ecds_filters");
     return patterns.every((p) => p.test(dump)) && (await pod.listenersSettled()) ? dump : undefined;
-  }, () => mesh.logs());
+  }, 240_000, () => mesh.logs());
 }
 
 /** Starts the controller, applies the limit, waits for Meltemi in Envoy, checks the limit and the digest. */

@@ -10,7 +10,8 @@ import { KubernetesObject, KubernetesObjectApi, PatchStrategy } from "@kubernete
 import { KubeHttp } from "../../controller/runtime/kube_http";
 import type { KubeApiserver } from "../kube/apiserver";
 import { describeError } from "../kube/crds";
-import { isAlive, makeWorkDir, sleep, startLogged, stopProcess, tailLog } from "../kube/process";
+import { isAlive, makeWorkDir, startLogged, stopProcess, tailLog } from "../kube/process";
+import { Fatal, waitFor } from "../wait";
 import { istioBinaries } from "./binaries";
 import { withOwnIstioDataDir } from "./netns";
 import { ISTIOD_SAN, ISTIOD_XDS } from "./istiod";
@@ -77,14 +78,14 @@ export class SidecarPod {
     });
     writeFile(dir, "var/run/secrets/tokens/istio-token", tr.status.token);
     // istiod writes its root certificate into every namespace; the agent trusts 15012 with it.
-    const rootCert = await waitFor(`ConfigMap ${ns}/istio-ca-root-cert`, timeoutMs, async () => {
+    const rootCert = await waitFor(`ConfigMap ${ns}/istio-ca-root-cert`, async () => {
       try {
         const cm = await http.request<{ data?: Record<string, string> }>("GET", `/api/v1/namespaces/${ns}/configmaps/istio-ca-root-cert`);
         return cm.data?.["root-cert.pem"];
       } catch {
         return undefined;
       }
-    });
+    }, timeoutMs);
     writeFile(dir, "var/run/secrets/istio/root-cert.pem", rootCert);
 
     const [adminPort, statusPort, readinessPort, prometheusPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -122,14 +123,14 @@ export class SidecarPod {
     const child = startLogged(cmd.bin, cmd.args, log, { cwd: dir, env });
     const pod = new SidecarPod(spec, dir, adminPort, statusPort, child);
     try {
-      await waitFor(`${name}: istio-agent reports Envoy ready`, timeoutMs, async () => {
+      await waitFor(`${name}: istio-agent reports Envoy ready`, async () => {
         if (!isAlive(child)) throw new Fatal(`istio-agent of ${name} exited (${child.exitCode ?? child.signalCode}):\n${tailLog(log)}`);
         try {
           return (await fetch(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200 ? true : undefined;
         } catch {
           return undefined;
         }
-      }, () => tailLog(log));
+      }, timeoutMs, () => tailLog(log));
     } catch (err) {
       // A running child keeps Node's event loop alive: the test process would never exit.
       await stopProcess(child, "SIGKILL");
@@ -226,24 +227,3 @@ export function bounded<T>(what: string, ms: number, promise: Promise<T>): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Thrown by a probe to stop waiting at once. */
-export class Fatal extends Error {}
-
-/** Polls `probe` every 250 ms until it returns a value; throws after `timeoutMs` (or on Fatal). */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, context: () => string = () => ""): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      if (err instanceof Fatal) throw err;
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}\n${context()}`);
-    }
-    await sleep(250);
-  }
-}

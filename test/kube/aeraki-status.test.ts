@@ -9,7 +9,8 @@ import type { KubeObject } from "../../controller/k8s/objects";
 import { withKubeApiserver, type KubeApiserver } from "./apiserver";
 import { repoRoot } from "./binaries";
 import { Cluster, K } from "./cluster_objects";
-import { controllerKubeconfig, startController, waitFor, waitReady, type ControllerProcess } from "./controller_process";
+import { controllerKubeconfig, startController, waitReady, type ControllerProcess } from "./controller_process";
+import { waitFor } from "../wait";
 import { installCrds } from "./crds";
 
 const NS = "shop";

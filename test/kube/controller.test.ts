@@ -8,7 +8,8 @@ import type { KubeObject } from "../../controller/k8s/objects";
 import { withKubeApiserver, type KubeApiserver } from "./apiserver";
 import { repoRoot } from "./binaries";
 import { Cluster, K } from "./cluster_objects";
-import { CONTROLLER_NAMESPACE, controllerKubeconfig, startController, waitFor, waitReady, type ControllerProcess } from "./controller_process";
+import { CONTROLLER_NAMESPACE, controllerKubeconfig, startController, waitReady, type ControllerProcess } from "./controller_process";
+import { waitFor } from "../wait";
 import { installCrds } from "./crds";
 
 const HOST = (name: string, ns: string) => `${name}.${ns}.svc.cluster.local`;

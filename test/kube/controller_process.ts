@@ -10,6 +10,7 @@ import type { KubeApiserver } from "./apiserver";
 import { repoRoot } from "./binaries";
 import { describeError } from "./crds";
 import { isAlive, sleep, stopProcess } from "./process";
+import { waitFor } from "../wait";
 
 export const CONTROLLER_NAMESPACE = "meltemi-system";
 export const SERVICE_ACCOUNT = "meltemi-controller";
@@ -115,22 +116,6 @@ export async function startController(kubeconfig: string, identity: string, extr
     child, identity, port, logs, entries, get,
     stop: (signal: NodeJS.Signals = "SIGTERM") => stopProcess(child, signal, 20_000),
   };
-}
-
-/** Polls `probe` until it returns a value other than undefined (or throws after `timeoutMs`). */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    await sleep(200);
-  }
 }
 
 /** Waits until /readyz answers 200 (with a body matching `body`, e.g. /leader/). */

@@ -9,7 +9,8 @@ import type { KubeObject } from "../../controller/k8s/objects";
 import { forEachLimited } from "../../controller/runtime/parallel";
 import { withKubeApiserver } from "./apiserver";
 import { Cluster, K } from "./cluster_objects";
-import { controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
+import { controllerKubeconfig, startController, waitReady } from "./controller_process";
+import { waitFor } from "../wait";
 
 const n = Number(process.argv[2] ?? 500);
 const ns = "bench";

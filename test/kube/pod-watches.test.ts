@@ -9,7 +9,7 @@ import { readyPodNames } from "../../controller/adaptive/pods";
 import type { KubeObject } from "../../controller/k8s/objects";
 import { withKubeApiserver } from "./apiserver";
 import { Cluster, K } from "./cluster_objects";
-import { waitFor } from "./controller_process";
+import { waitFor } from "../wait";
 
 const NS = "shop";
 const ENDPOINT_SLICE = { group: "discovery.k8s.io", version: "v1", plural: "endpointslices" };

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { withKubeApiserver, type KubeApiserver } from "./apiserver";
 import { Cluster, K } from "./cluster_objects";
-import { controllerKubeconfig, startController, waitFor, waitReady } from "./controller_process";
+import { controllerKubeconfig, startController, waitReady } from "./controller_process";
+import { waitFor } from "../wait";
 
 test("auto: TrafficExtension where the cluster serves it, WasmPlugin where it does not", { timeout: 300_000 }, async () => {
   await withKubeApiserver({}, async (kube: KubeApiserver) => {

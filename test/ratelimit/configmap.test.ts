@@ -8,6 +8,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "./redis";
 import { type DescriptorConfig, RateLimitService, awayFromDayEnd, ratelimitDir } from "./service";
+import { waitFor } from "../wait";
 
 const domain = "meltemi-configmap";
 const limit = (n: number): DescriptorConfig[] => [{ key: "method", value: "sayHello", rateLimit: { unit: "day", requestsPerUnit: n } }];
@@ -17,15 +18,6 @@ before(() => {
   ratelimitDir();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, s: RateLimitService): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${s.log()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("a mounted ConfigMap's update is loaded while running and keeps the window's count", async () => {
   await awayFromDayEnd();
@@ -38,7 +30,7 @@ test("a mounted ConfigMap's update is loaded while running and keeps the window'
     assert.equal(full.statuses[0]?.limitRemaining, undefined, "0 left (omitted in JSON)");
 
     s.updateConfig(domain, limit(7));
-    await until("the new limit", async () => (/requests_per_unit=7\b/.test(await s.loadedConfig()) ? true : undefined), s);
+    await waitFor("the new limit", async () => (/requests_per_unit=7\b/.test(await s.loadedConfig()) ? true : undefined), 15_000, () => s.log());
     const after = await s.shouldRateLimit(domain, [{ ...sayHello, hitsAddend: 0 }]);
     assert.deepEqual(after.statuses[0]?.currentLimit, { requestsPerUnit: 7, unit: "DAY" });
     assert.equal(after.statuses[0]?.limitRemaining, 2, "the 5 hits of this window still count under the new limit");
@@ -52,7 +44,7 @@ test("without RUNTIME_IGNOREDOTFILES the mounted ConfigMap loads no config: ever
   const redis = await Redis.start();
   const s = await RateLimitService.start({ redisUrl: redis.url, domain, descriptors: limit(5), configLayout: "configmap", ignoreDotFiles: false, waitForDomain: false });
   try {
-    await until("the load error", async () => (s.log().includes(`duplicate domain '${domain}'`) ? true : undefined), s);
+    await waitFor("the load error", async () => (s.log().includes(`duplicate domain '${domain}'`) ? true : undefined), 15_000, () => s.log());
     assert.equal((await s.loadedConfig()).trim(), "", "no config loaded");
     // ShouldRateLimit fails ("no rate limit configuration loaded", src/service/ratelimit.go): /json
     // answers 400 with no verdict, so the filter's fail mode applies, not the limit.

@@ -6,7 +6,8 @@
 import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
-import { WIRES, connect, generated, startServer, until } from "../codec/thrift/peers";
+import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
+import { until } from "../wait";
 import { listenerBootstrap, staticCluster, wasmNetworkFilter } from "../envoy/bootstrap";
 import { withEnvoy } from "../envoy/envoy";
 import { DOMAIN, REPORT_INTERVAL_MS, assertWithinBound, describe, globalLimit, globalStat, load, nextWindow, outageAndRecovery, rlsCluster, serviceDescriptors, windows } from "./global_pods";

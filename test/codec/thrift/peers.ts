@@ -307,14 +307,6 @@ export function call<T>(invoke: (cb: (err: unknown, result: T) => void) => void)
   return new Promise<T>((resolve, reject) => invoke((err, result) => (err ? reject(err) : resolve(result))));
 }
 
-/** Waits until `cond` holds; a deadline only turns a hang into a failure (nothing asserts timing). */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** How many complete frames `bytes` holds (Meltemi's codec), or -1 on a decode error. */
 export async function frameCount(bytes: Buffer): Promise<number> {
