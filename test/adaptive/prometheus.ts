@@ -6,6 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "../envoy/envoy";
 import { freePort } from "../support/tcp";
+import { stopProcess } from "../kube/process";
+import { waitFor } from "../wait";
 
 const running = new Set<ChildProcess>();
 process.on("exit", () => { for (const p of running) p.kill("SIGKILL"); });
@@ -66,24 +68,16 @@ export class Prometheus {
   }
 
   /** Waits until an instant query returns `check`-satisfying value (the scrape has landed). */
-  async waitFor(promql: string, check: (v: number) => boolean, timeoutMs = 20_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const r = (await (await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
-        const v = r.data?.result?.[0]?.value?.[1];
-        if (v !== undefined && check(Number(v))) return Number(v);
-      } catch { /* retry */ }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${promql}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  waitFor(promql: string, check: (v: number) => boolean, timeoutMs = 20_000): Promise<number> {
+    return waitFor(promql, async () => {
+      const r = (await (await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      const v = r.data?.result?.[0]?.value?.[1];
+      return v !== undefined && check(Number(v)) ? Number(v) : undefined;
+    }, timeoutMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    const exited = new Promise((r) => this.process.once("exit", r));
-    this.process.kill("SIGKILL");
-    await exited;
+  stop(): Promise<void> {
+    return stopProcess(this.process, "SIGKILL");
   }
 
   cleanup(): void {

@@ -18,6 +18,7 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { repoRoot } from "../envoy/envoy";
 import { freePort } from "../support/tcp";
+import { stopProcess } from "../kube/process";
 
 const running = new Set<ChildProcess>();
 process.on("exit", () => { for (const p of running) p.kill("SIGKILL"); });
@@ -244,11 +245,8 @@ export class RateLimitService {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    const exited = new Promise((r) => this.process.once("exit", r));
-    this.process.kill("SIGKILL");
-    await exited;
+  stop(): Promise<void> {
+    return stopProcess(this.process, "SIGKILL");
   }
 
   cleanup(): void {
