@@ -119,7 +119,7 @@ test(`Envoy ${ENVOY_VERSIONS[0]}: Aeraki's globalRateLimit sample through istiod
       const ecds = await pod.admin("/config_dump?resource=ecds_filters");
       return c && JSON.stringify(c).includes("http2_protocol_options") && /globalLimits/.test(ecds) && (await pod.listenersSettled()) ? c : undefined;
     }, () => mesh.logs());
-    const options = (cluster.typed_extension_protocol_options as Record<string, { explicit_http_config?: unknown }>)["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+    const options = (cluster.typed_extension_protocol_options as Record<string, { explicit_http_config?: unknown }> | undefined)?.["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
     assert.deepEqual(options?.explicit_http_config, { http2_protocol_options: {} }, JSON.stringify(cluster));
 
     // Fail closed (denyOnFail): a value's first calls are rejected until the service's first answer,
