@@ -9,10 +9,11 @@
 // reports are answered (the service counts the admitted calls in Redis), and calls over the limit get
 // the global verdict's rejection.
 //
-// Checked once without the patch (the controller's EnvoyFilter left out of the translation, 2026-12-04,
-// Envoy 1.37.0): the cluster had no http2_protocol_options, every call was rejected with "meltemi:
-// global rate limit service unavailable" (fail closed, no verdict ever) and this test failed at its
-// first wait ("a call admitted ...").
+// Checked without the patch (the controller's EnvoyFilter left out of the translation, by hand,
+// 2026-12-04, Envoy 1.37.0): this test fails at its first wait (no http2_protocol_options on the
+// cluster: istiod gives the TCP cluster no typed_extension_protocol_options at all), and with that wait
+// relaxed, every call is rejected with "meltemi: global rate limit service unavailable" (fail closed,
+// never a verdict) and it fails at "a call admitted within 50 calls".
 //
 // One Envoy version (the pin): the per-version loop would double a minute of mesh set-up for what is
 // istiod's behaviour, not Envoy's. Runs in its own network namespace (netns.ts).
