@@ -11,6 +11,7 @@ import type { Diagnostics } from "./diagnostics";
 import { durationMs } from "./duration";
 import type { FilterGlobalLimit } from "./filter_config";
 import { fromAerakiMatch } from "./match";
+import { isIstioTcpPort } from "../discovery/ports";
 
 /** Aeraki's default requestTimeout. */
 const DEFAULT_TIMEOUT_MS = 20;
@@ -67,14 +68,30 @@ export function globalLimitOfMetaRouter(grl: AerakiGlobalRateLimit, ref: ObjectR
 
 interface ServicePort { name?: string; port?: number; appProtocol?: string }
 
+/** What the rate limit service's Istio port means for the filter's gRPC reports. */
+export interface RateLimitServiceCheck {
+  severity: "degrade" | "warn" | "info";
+  reason: string;
+  message: string;
+  /**
+   * The cluster is plain TCP to Istio: the controller adds HTTP/2 to it in the sidecars that carry the
+   * limit (an EnvoyFilter CLUSTER patch, rate_limit_http2.ts).
+   */
+  addHttp2?: true;
+}
+
 /**
  * Whether the rate limit service's cluster speaks gRPC (HTTP/2) in Istio: an outbound cluster has
  * HTTP/2 when the Service port is named grpc-* / http2-* or has appProtocol grpc / http2 / h2c (Istio's
  * protocol selection). Without it Envoy's gRPC client gets no answer and the filter never has a
- * verdict (test/ratelimit/envoy-rls.test.ts). Aeraki's demo names the port tcp-rate-limit-server.
- * Returns a problem to report, or null.
+ * verdict (test/ratelimit/envoy-rls.test.ts). A port Istio treats as plain TCP (named tcp / tcp-*, or
+ * appProtocol tcp: Aeraki's demo names it tcp-rate-limit-server) gets HTTP/2 from the controller: its
+ * bytes go through the service's own sidecar untouched (tcp_proxy), so HTTP/2 on the caller's cluster
+ * is all gRPC needs. Any other port (http-*, a sniffed one) would reach an HTTP/1.1 or sniffing inbound
+ * side: reported, not patched.
+ * Returns what to report (null: nothing).
  */
-export function rateLimitServiceProblem(cluster: string, services: { metadata: { name?: string; namespace?: string }; spec?: unknown }[], clusterDomain: string): { severity: "degrade" | "warn"; reason: string; message: string } | null {
+export function rateLimitServiceProblem(cluster: string, services: { metadata: { name?: string; namespace?: string }; spec?: unknown }[], clusterDomain: string): RateLimitServiceCheck | null {
   const m = /^outbound\|(\d+)\|[^|]*\|(.+)$/.exec(cluster);
   if (!m) return { severity: "warn", reason: "RateLimitServiceUnchecked", message: `rateLimitService ${cluster} is not an Istio outbound cluster name (outbound|<port>||<host>): Meltemi cannot check that it exists and speaks gRPC` };
   const port = Number(m[1]);
@@ -86,11 +103,21 @@ export function rateLimitServiceProblem(cluster: string, services: { metadata: {
   if (!p) return { severity: "warn", reason: "NoRateLimitService", message: `${host} has no port ${port}: no report is answered (the fail mode applies)` };
   const name = (p.name ?? "").toLowerCase();
   const app = (p.appProtocol ?? "").toLowerCase();
-  const http2 = name === "grpc" || name.startsWith("grpc-") || name === "http2" || name.startsWith("http2-") || ["grpc", "http2", "kubernetes.io/h2c"].includes(app);
+  const http2 = app ? ["grpc", "http2", "kubernetes.io/h2c"].includes(app) : name === "grpc" || name.startsWith("grpc-") || name === "http2" || name.startsWith("http2-");
   if (http2) return null;
+  const named = `${host} port ${port} is named "${p.name ?? ""}"${p.appProtocol ? ` (appProtocol ${p.appProtocol})` : ""}`;
+  // Istio reads appProtocol instead of the name when it is set (pkg/config/kube/conversion.go).
+  if (app ? app === "tcp" : isIstioTcpPort(p.name)) {
+    return {
+      severity: "info",
+      reason: "RateLimitServiceHttp2Added",
+      message: `${named}: plain TCP to Istio, whose cluster ${cluster} has no HTTP/2; Meltemi adds HTTP/2 to that cluster in the sidecars that carry this limit (an EnvoyFilter meltemi-rls-http2-*), so the filter's gRPC reports are answered`,
+      addHttp2: true,
+    };
+  }
   return {
     severity: "degrade",
     reason: "RateLimitServiceNotGrpc",
-    message: `${host} port ${port} is named "${p.name ?? ""}"${p.appProtocol ? ` (appProtocol ${p.appProtocol})` : ""}: Istio gives its cluster no HTTP/2, so the filter's gRPC reports get no answer and only the fail mode applies; name the port grpc-<name> or set appProtocol: grpc`,
+    message: `${named}: Istio gives its cluster no HTTP/2, so the filter's gRPC reports get no answer and only the fail mode applies; name the port grpc-<name> (or tcp-<name>, to which Meltemi adds HTTP/2) or set appProtocol: grpc`,
   };
 }

@@ -16,6 +16,7 @@ import { isThriftRoutable } from "./envoy/routing_key";
 import { MAX_EARLY_DATA_BYTES } from "./envoy/tcp_proxy";
 import { clientConfig, serverConfig, type FilterAuthorizationPolicy, type FilterConfig, type FilterRoute } from "./filter_config";
 import { rateLimitServiceProblem } from "./global_rate_limit";
+import { rateLimitHttp2Filter } from "./rate_limit_http2";
 import type { AuthorizationIntent, RateLimitIntent, RouterIntent } from "./intent";
 import { readMetaRouter } from "./metarouter";
 import { thriftMirrors } from "./mirrors";
@@ -119,6 +120,8 @@ interface Context {
   mesh: MeshTracingConfig | undefined;
   /** Tracing notes already reported (one warning per object and note, not one per port and side). */
   tracingNotes: Set<string>;
+  /** Rate limit service clusters Istio builds as plain TCP: the controller adds HTTP/2 to them (rate_limit_http2.ts). */
+  http2Clusters: Set<string>;
 }
 
 /** The filter's tracing for one side in `namespace` (tracing.ts); notes become warnings, on the RpcProtocol when its override is involved. */
@@ -275,6 +278,11 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
       nameBase: `${nameBase}-${subset.name}`,
     }));
   }
+  // The global limits' rate limit services that need HTTP/2 added, in the same workloads as the plugin.
+  const http2Clusters = (config.globalLimits ?? []).map((g) => g.cluster).filter((c) => ctx.http2Clusters.has(c));
+  const http2Filters = http2Clusters.length > 0 && rateLimit
+    ? [rateLimitHttp2Filter({ nameBase, targetPort: port.targetPort, namespace: service.namespace, selector: service.selector, owner: rateLimit.source, clusters: http2Clusters })]
+    : [];
   return [serverPlugin({
     service: service as MeltemiService & { selector: Record<string, string> },
     port: port as MeltemiPort & { targetPort: number },
@@ -283,7 +291,7 @@ function serverSide(service: MeltemiService, port: MeltemiPort, binding: Protoco
     failStrategy: policies.length > 0 && options.failStrategy === "FAIL_OPEN" ? "FAIL_RELOAD" : options.failStrategy,
     options,
     nameBase,
-  }), ...subsetPlugins];
+  }), ...subsetPlugins, ...http2Filters];
 }
 
 function clientSide(service: MeltemiService, port: MeltemiPort, binding: ProtocolBinding, router: RouterIntent, ctx: Context): KubeObject[] {
@@ -418,7 +426,7 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     if (first) diags.warn(s.object, "DuplicateHost", `${describeRef(first.object)} already defines host ${s.host}; this one is ignored by Meltemi`);
     else servicesByHost.set(s.host, s);
   }
-  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set(), telemetries: snapshot.telemetries ?? [], mesh: snapshot.meshConfig, tracingNotes: new Set() };
+  const ctx: Context = { options, diags, subsets, servicesByHost, enforced: new Set(), telemetries: snapshot.telemetries ?? [], mesh: snapshot.meshConfig, tracingNotes: new Set(), http2Clusters: new Set() };
   for (const host of servicesByHost.keys()) reportHostConsistentHashes(host, subsets, diags);
 
   const routers: RouterIntent[] = [];
@@ -508,8 +516,10 @@ export function translate(snapshot: Snapshot, partialOptions: Partial<TranslateO
     for (const g of intent.globalLimits ?? []) {
       const problem = rateLimitServiceProblem(g.cluster, snapshot.services, options.clusterDomain);
       const at = intent.source.kind === "MetaRouter" ? "spec.globalRateLimit.rateLimitService" : undefined;
+      if (problem?.addHttp2) ctx.http2Clusters.add(g.cluster);
       if (problem?.severity === "degrade") diags.degrade(intent.source, problem.reason, problem.message, at);
-      else if (problem) diags.warn(intent.source, problem.reason, problem.message, at);
+      else if (problem?.severity === "warn") diags.warn(intent.source, problem.reason, problem.message, at);
+      else if (problem) diags.info(intent.source, problem.reason, problem.message, at);
     }
   }
   const routerClaims = new Claims(routers, "routing");

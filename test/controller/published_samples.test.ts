@@ -83,6 +83,8 @@ const NOT_IN_FORCE = new Set(["GlobalRateLimitNotSupported", "MirrorNotSupported
 const reasonsOf = (r: Rendered, kind?: string) =>
   r.diagnostics.filter((d) => !kind || d.kind === kind).map((d) => `${NOT_IN_FORCE.has(d.reason) && d.severity !== "info" ? "notInForce" : d.severity} ${d.reason}`).sort();
 const byKind = (r: Rendered, kind: string) => r.objects.filter((o) => o.kind === kind);
+/** An EnvoyFilter on the callers' listeners (the serving side's patch only clusters). */
+const isCallersFilter = (ef: Obj) => ef.spec.configPatches.some((p: any) => p.match?.listener);
 /** The filter configuration an EnvoyFilter's ECDS patch carries (the callers' routes). */
 const clientConfig = (ef: Obj) => JSON.parse(ef.spec.configPatches.find((p: any) => p.applyTo === "EXTENSION_CONFIG").patch.value.typed_config.config.configuration.value);
 const nativeRouter = (ef: Obj) => ef.spec.configPatches.find((p: any) => p.patch.operation === "REPLACE")?.patch.value;
@@ -99,8 +101,9 @@ async function renderBoth(files: string[], namespace: string): Promise<{ offline
   }
   // Offline: the serving side is complete; the callers' side needs the VIP and says so.
   assert.deepEqual(byKind(offline, "WasmPlugin").map((o) => o.metadata.name), byKind(live, "WasmPlugin").map((o) => o.metadata.name));
-  assert.deepEqual(byKind(offline, "EnvoyFilter"), []);
-  if (byKind(live, "EnvoyFilter").length > 0) assert.ok(offline.diagnostics.some((d) => d.reason === "ServiceAddressUnknown"), "offline: the missing VIP is reported");
+  assert.deepEqual(byKind(offline, "EnvoyFilter").filter(isCallersFilter), []);
+  assert.deepEqual(byKind(offline, "EnvoyFilter").filter((o) => !isCallersFilter(o)), byKind(live, "EnvoyFilter").filter((o) => !isCallersFilter(o)), "the serving side's EnvoyFilters (HTTP/2 for a rate limit service) need no VIP");
+  if (byKind(live, "EnvoyFilter").some(isCallersFilter)) assert.ok(offline.diagnostics.some((d) => d.reason === "ServiceAddressUnknown"), "offline: the missing VIP is reported");
   assertInvariants({ objects: live.objects as never[], diagnostics: live.diagnostics.map((d) => ({ severity: d.severity as "info", object: { apiVersion: "", kind: d.kind, namespace: d.name.split("/")[0]!, name: d.name.split("/")[1]! }, reason: d.reason, message: d.message })), status: [] });
   return { offline, live };
 }
@@ -274,14 +277,48 @@ test("published: demo/metaprotocol-thrift header-mutation and local-ratelimit", 
   });
 });
 
-test("published: demo/metaprotocol-thrift global-ratelimit with its rate limit server: the global limit; the server's tcp- port (no HTTP/2 in Istio) degrades it visibly", async () => {
+/** The HTTP/2 the controller adds to the rate limit service's cluster in the serving pods (rate_limit_http2.ts). */
+function assertHttp2ForRateLimitService(r: Rendered, namespace: string, app: string): void {
+  const cluster = `outbound|8081||rate-limit-server.${namespace}.svc.cluster.local`;
+  const plugin = byKind(r, "WasmPlugin").find((o) => o.spec.pluginConfig.globalLimits)!;
+  assert.deepEqual(plugin.spec.selector.matchLabels, { app });
+  const filters = byKind(r, "EnvoyFilter").filter((o) => !isCallersFilter(o));
+  assert.equal(filters.length, 1, "one EnvoyFilter for the serving pods");
+  assert.equal(filters[0]!.metadata.namespace, namespace);
+  assert.deepEqual(filters[0]!.spec, {
+    workloadSelector: { labels: plugin.spec.selector.matchLabels },
+    configPatches: [{
+      applyTo: "CLUSTER",
+      match: { context: "SIDECAR_OUTBOUND", cluster: { name: cluster } },
+      patch: { operation: "MERGE", value: { typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", explicit_http_config: { http2_protocol_options: {} },
+      } } } },
+    }],
+  });
+  assert.equal(filters[0]!.metadata.annotations?.["meltemi.dev/owner"], `MetaRouter/${namespace}/${r.diagnostics.find((d) => d.reason === "RateLimitServiceHttp2Added")!.name.split("/")[1]}`);
+}
+
+test("published: demo/metaprotocol-thrift global-ratelimit with its rate limit server: the global limit; the server's tcp- port gets HTTP/2 in the serving pods (an EnvoyFilter), Ready", async () => {
   const alone = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/metarouter-global-ratelimit.yaml"], "meta-thrift");
   assert.deepEqual(byKind(alone.live, "WasmPlugin")[0]!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-thrift")]);
   assert.deepEqual(reasonsOf(alone.live, "MetaRouter"), ["warning NoRateLimitService"]);
+  assert.deepEqual(byKind(alone.live, "EnvoyFilter").filter((o) => !isCallersFilter(o)), [], "no Service, no port name to judge: no patch");
   const withServer = await renderBoth([...THRIFT_BASE, "aeraki-metaprotocol-thrift/rate-limit-server.yaml", "aeraki-metaprotocol-thrift/metarouter-global-ratelimit.yaml"], "meta-thrift");
   assert.deepEqual(byKind(withServer.live, "WasmPlugin").find((o) => o.spec.pluginConfig.globalLimits)!.spec.pluginConfig.globalLimits, [SAY_HELLO_GLOBAL("meta-thrift")]);
-  assert.deepEqual(reasonsOf(withServer.live, "MetaRouter"), ["degraded RateLimitServiceNotGrpc"]);
-  assert.match(withServer.live.ready.get("MetaRouter meta-thrift/test-metaprotocol-thrift-route")!.message, /tcp-rate-limit-server.*grpc-/);
+  assert.deepEqual(reasonsOf(withServer.live, "MetaRouter"), ["info RateLimitServiceHttp2Added"]);
+  assert.equal(withServer.live.ready.get("MetaRouter meta-thrift/test-metaprotocol-thrift-route")!.status, "True");
+  for (const r of [withServer.offline, withServer.live]) assertHttp2ForRateLimitService(r, "meta-thrift", "thrift-sample-server");
+});
+
+test("published: demo/metaprotocol-dubbo global-ratelimit with its rate limit server (tcp-rate-limit-server, as published): HTTP/2 added for the demo service's pods only, Ready", async () => {
+  const { offline, live } = await renderBoth([...DUBBO_BASE, "aeraki-metaprotocol-dubbo/rate-limit-server.yaml", "aeraki-metaprotocol-dubbo/metarouter-global-ratelimit.yaml"], "meta-dubbo");
+  for (const r of [offline, live]) {
+    assert.deepEqual(byKind(r, "WasmPlugin").filter((o) => o.spec.pluginConfig.globalLimits).map((o) => o.spec.pluginConfig.globalLimits), [[SAY_HELLO_GLOBAL("meta-dubbo")]]);
+    assertHttp2ForRateLimitService(r, "meta-dubbo", "dubbo-sample-provider");
+    assert.deepEqual(reasonsOf(r, "MetaRouter"), ["info RateLimitServiceHttp2Added"]);
+    assert.equal(r.ready.get("MetaRouter meta-dubbo/test-metaprotocol-dubbo-route")!.status, "True");
+    assert.match(r.diagnostics.find((d) => d.reason === "RateLimitServiceHttp2Added")!.message, /tcp-rate-limit-server.*adds HTTP\/2/);
+  }
 });
 
 test("published: Thrift traffic mirroring: thrift_proxy copies half of v1's calls to v2", async () => {

@@ -97,9 +97,11 @@ test("Aeraki's other MetaRouter rules: one host, buckets of at least 1 token, mu
 
 test("not in force -> not Ready: a global limit whose service has no gRPC port, gateway-only MetaRouters, protocols without a codec", () => {
   const globalRateLimit = { domain: "d", rateLimitService: "outbound|8081||rls.shop.svc.cluster.local", match: {}, descriptors: [{ property: "method", descriptorKey: "method" }] };
-  const rls = (portName: string) => ({ apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: "shop" }, spec: { selector: { app: "rls" }, ports: [{ name: portName, port: 8081 }] } });
-  const global = run({ services: [service(), rls("tcp-rls")] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
+  const rls = (portName: string, appProtocol?: string) => ({ apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: "shop" }, spec: { selector: { app: "rls" }, ports: [{ name: portName, port: 8081, ...(appProtocol ? { appProtocol } : {}) }] } });
+  // An HTTP/1.1 port: the service's own sidecar (if any) would parse HTTP/1.1, so no patch would do.
+  const global = run({ services: [service(), rls("http-rls")] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
   assert.equal(ready(global, "MetaRouter"), "False RateLimitServiceNotGrpc");
+  assert.ok(!global.objects.some((o) => JSON.stringify(o.spec).includes("http2_protocol_options")), "not patched");
   assert.equal(clientRoutes(global).length, 1, "the routes are still applied");
   assert.equal((serverConfig(global).globalLimits as unknown[]).length, 1, "and the global limit (it may get answers once the port is renamed)");
   const grpc = run({ services: [service(), rls("grpc-rls")] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
@@ -206,4 +208,35 @@ test("Slime's SmartLimiters of HTTP services stay Slime's: judged by Slime, not 
   // (With its HTTP Service: a SmartLimiter naming no Service at all is NoSuchService, strictness_review.test.ts.)
   const r = run({ services: [service(), service("productpage", "http")] as never[], smartLimiters: [{ ...smartLimiter({ sets: { _base: { descriptor: [{ action: { fill_interval: { seconds: 60 }, quota: "5", stragety: "single" }, condition: "true", target: { port: 9080 } }] } } }), metadata: { name: "productpage", namespace: "shop" } }] as never[] });
   assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${d.reason}`), ["info NotAMeltemiService"]);
+});
+
+test("a global limit's rate limit service on a plain TCP port (Aeraki's tcp-rate-limit-server): HTTP/2 added to that cluster in the serving pods, Ready", () => {
+  const cluster = "outbound|8081||rls.shop.svc.cluster.local";
+  const globalRateLimit = { domain: "d", rateLimitService: cluster, match: {}, descriptors: [{ property: "method", descriptorKey: "method" }] };
+  const rls = (portName: string, appProtocol?: string) => ({ apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: "shop" }, spec: { selector: { app: "rls" }, ports: [{ name: portName, port: 8081, ...(appProtocol ? { appProtocol } : {}) }] } });
+  const with_ = (svc: object) => run({ services: [service(), svc] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
+  const http2Filters = (r: ReturnType<typeof run>) => r.objects.filter((o) => o.kind === "EnvoyFilter" && (o.spec as { configPatches: { applyTo: string }[] }).configPatches.every((p) => p.applyTo === "CLUSTER"));
+  for (const [what, svc] of [["named tcp-*", rls("tcp-rls")], ["named tcp", rls("tcp")], ["appProtocol tcp (Istio reads it before the name)", rls("grpc-rls", "tcp")]] as const) {
+    const r = with_(svc);
+    assert.match(ready(r, "MetaRouter"), /^True /, what);
+    assert.deepEqual(r.diagnostics.filter((d) => /RateLimitService/.test(d.reason)).map((d) => `${d.severity} ${d.reason}`), ["info RateLimitServiceHttp2Added"], what);
+    const [ef, ...more] = http2Filters(r);
+    assert.equal(more.length, 0, what);
+    const plugin = r.objects.find((o) => o.kind === "WasmPlugin" && (o.spec as { pluginConfig: { globalLimits?: unknown } }).pluginConfig.globalLimits)!;
+    assert.equal(ef!.metadata.namespace, plugin.metadata.namespace);
+    assert.deepEqual((ef!.spec as { workloadSelector: unknown }).workloadSelector, { labels: (plugin.spec as { selector: { matchLabels: unknown } }).selector.matchLabels }, `${what}: the plugin's workloads exactly`);
+    const [patch] = (ef!.spec as { configPatches: { match: unknown; patch: { operation: string; value: unknown } }[] }).configPatches;
+    assert.deepEqual(patch!.match, { context: "SIDECAR_OUTBOUND", cluster: { name: cluster } });
+    assert.equal(patch!.patch.operation, "MERGE");
+    assert.deepEqual(patch!.patch.value, { typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": { "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", explicit_http_config: { http2_protocol_options: {} } } } });
+    assert.equal(ef!.metadata.annotations?.["meltemi.dev/owner"], "MetaRouter/shop/m", what);
+  }
+  for (const [what, svc] of [["grpc-*", rls("grpc-rls")], ["appProtocol grpc on a tcp- name", rls("tcp-rls", "grpc")]] as const) {
+    const r = with_(svc);
+    assert.deepEqual(http2Filters(r), [], `${what}: HTTP/2 already, nothing added`);
+    assert.match(ready(r, "MetaRouter"), /^True /, what);
+  }
+  const none = run({ services: [service()] as never[], metaRouters: [metaRouter({ hosts: [HOST], routes: [route({})], globalRateLimit })] as never[] });
+  assert.deepEqual(http2Filters(none), [], "no Service: nothing to patch");
+  assert.deepEqual(none.diagnostics.filter((d) => /RateLimitService/.test(d.reason)).map((d) => `${d.severity} ${d.reason}`), ["warning NoRateLimitService"]);
 });

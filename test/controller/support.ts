@@ -75,6 +75,20 @@ export function assertInvariants(result: TranslateResult, rootNamespace = "istio
     } else if (o.kind === "EnvoyFilter") {
       for (const p of o.spec.configPatches) {
         if (p.applyTo === "EXTENSION_CONFIG") continue;
+        if (p.applyTo === "CLUSTER") {
+          // HTTP/2 for a rate limit service's cluster: that one cluster, merged, and only in the workloads
+          // of a plugin (same namespace, same selector) whose configuration sends global limits there.
+          assert.equal(p.match.context, "SIDECAR_OUTBOUND");
+          assert.deepEqual(Object.keys(p.match.cluster), ["name"], `${where}: a cluster patch names its cluster exactly`);
+          assert.equal(p.patch.operation, "MERGE");
+          const selector = o.spec.workloadSelector?.labels;
+          assert.ok(selector && Object.keys(selector).length > 0, `${where}: a cluster patch is scoped by a workload selector`);
+          const carriers = objects.filter((w) => w.kind === "WasmPlugin" || w.kind === "TrafficExtension").filter((w) =>
+            w.metadata.namespace === o.metadata.namespace && JSON.stringify(w.spec.selector?.matchLabels) === JSON.stringify(selector) &&
+            ((w.kind === "WasmPlugin" ? w.spec.pluginConfig : w.spec.wasm.pluginConfig).globalLimits ?? []).some((g: { cluster: string }) => g.cluster === p.match.cluster.name));
+          assert.ok(carriers.length > 0, `${where}: no plugin with the same selector sends global limits to ${p.match.cluster.name}`);
+          continue;
+        }
         assert.equal(p.applyTo, "NETWORK_FILTER", `${where}: only network filter patches`);
         assert.equal(p.match.context, "SIDECAR_OUTBOUND");
         assert.match(p.match.listener.name, /^[0-9a-f.:]+_[0-9]+$/, `${where}: every patch is scoped to one service's listener <vip>_<port>`);

@@ -50,9 +50,10 @@ test("MetaRouter status on a real kube-apiserver: refused keeps the last good ro
       await waitFor("the other service's plugin", async () => ((await c.owned(K.wasmPlugin, NS)).length === 2 ? true : undefined));
       assert.ok(await routesTo("v1")(), "the last good routing (v1) is kept while the MetaRouter is refused");
 
-      // Fixed, with a globalRateLimit whose rate limit service's port is tcp- (Aeraki's demo: no HTTP/2 in
-      // Istio, so no answer): the routes apply (v2), Ready=False names what is not in force.
-      await c.create(K.service, { apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: NS }, spec: { selector: { app: "rls" }, ports: [{ name: "tcp-rls", port: 8081, targetPort: 8081 }] } } as KubeObject);
+      // Fixed, with a globalRateLimit whose rate limit service's port is http- (HTTP/1.1 in Istio, so no
+      // answer to gRPC, and no patch: a tcp- port would get HTTP/2 from the controller): the routes apply
+      // (v2), Ready=False names what is not in force.
+      await c.create(K.service, { apiVersion: "v1", kind: "Service", metadata: { name: "rls", namespace: NS }, spec: { selector: { app: "rls" }, ports: [{ name: "http-rls", port: 8081, targetPort: 8081 }] } } as KubeObject);
       await c.patch(K.metaRouter, NS, "reviews", {
         spec: { routes: routeTo("v2"), globalRateLimit: { domain: "d", rateLimitService: `outbound|8081||rls.${NS}.svc.cluster.local`, match: { attributes: { method: { exact: "a" } } }, descriptors: [{ property: "method", descriptorKey: "method" }] } },
       });

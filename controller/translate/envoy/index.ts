@@ -7,3 +7,4 @@ export * from "./thrift_proxy";
 export * from "./dubbo_proxy";
 export * from "./wasm_filter";
 export * from "./stats_tags";
+export * from "./http2_cluster";
