@@ -28,7 +28,8 @@ import { Redis } from "../ratelimit/redis";
 import { RateLimitService, awayFromDayEnd } from "../ratelimit/service";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, type Mesh, withMesh } from "./mesh";
-import { type SidecarPod, bounded, waitFor } from "./sidecar";
+import { type SidecarPod, bounded } from "./sidecar";
+import { waitFor } from "../wait";
 
 await inIstioNamespace(import.meta.url);
 
@@ -114,12 +115,12 @@ test(`Envoy ${ENVOY_VERSIONS[0]}: Aeraki's globalRateLimit sample through istiod
 
     // istiod applied the controller's patch: the serving pod's cluster of the rate limit service speaks
     // HTTP/2, and the filter with the global limit is in Envoy.
-    const cluster = await waitFor("HTTP/2 on the rate limit service's cluster and the global limit in the serving pod", 240_000, async () => {
+    const cluster = await waitFor("HTTP/2 on the rate limit service's cluster and the global limit in the serving pod", async () => {
       const clusters = JSON.parse(await pod.admin("/config_dump?resource=dynamic_active_clusters")) as { configs: { cluster: { name: string } & Record<string, unknown> }[] };
       const c = clusters.configs.map((x) => x.cluster).find((x) => x.name === RLS_CLUSTER);
       const ecds = await pod.admin("/config_dump?resource=ecds_filters");
       return c && JSON.stringify(c).includes("http2_protocol_options") && /globalLimits/.test(ecds) && (await pod.listenersSettled()) ? c : undefined;
-    }, () => mesh.logs());
+    }, 240_000, () => mesh.logs());
     const options = (cluster.typed_extension_protocol_options as Record<string, { explicit_http_config?: unknown }> | undefined)?.["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
     assert.deepEqual(options?.explicit_http_config, { http2_protocol_options: {} }, JSON.stringify(cluster));
 
@@ -145,10 +146,10 @@ test(`Envoy ${ENVOY_VERSIONS[0]}: Aeraki's globalRateLimit sample through istiod
     // The service counted exactly the admitted calls (the filter's reports, over HTTP/2 through Istio):
     // asked without counting (hits_addend 0), it has none left and is not over (more than LIMIT counted
     // would read OVER_LIMIT: the service compares the count after this request's hits with the limit).
-    const verdict = await waitFor("the service's count of hello reaching the limit", 30_000, async () => {
+    const verdict = await waitFor("the service's count of hello reaching the limit", async () => {
       const v = await service.shouldRateLimit("production", [{ entries: [["method", "hello"]], hitsAddend: 0 }]);
       return v.statuses[0]?.currentLimit && !v.statuses[0].limitRemaining ? v : undefined;
-    });
+    }, 30_000);
     assert.equal(verdict.statuses[0]!.code, "OK", `exactly ${LIMIT} counted: every admitted call reported once, no rejected one (${JSON.stringify(verdict)})`);
     console.log(`global limit through Istio: ${before.length} rejected before the first answer (fail closed), ${LIMIT} admitted, ${after.length - (LIMIT - 1)} over the limit; the service counted ${LIMIT}`);
     assert.deepEqual(Object.fromEntries(await pod.rejections()), {}, "no xDS update was rejected (LDS, CDS, ECDS)");
