@@ -12,7 +12,7 @@
 // codecFlags: the frame head's protocol version | ANSWER_FLAG for an answer.
 import { ByteWriter, utf8Of } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Mutation } from "../codec";
-import { KEY_METHOD, Metadata, MessageKind } from "../metadata";
+import { KEY_METHOD, KEY_SERVICE, Metadata, MessageKind } from "../metadata";
 import { ProtoReader, WIRE_LEN, WIRE_VARINT, varintSize, writeBytesField, writeTag, writeVarintField } from "../protobuf";
 import {
   CALL_ONEWAY, CALL_UNARY, ENTRY_KEY, ENTRY_VALUE, FRAME_HEAD_SIZE, FRAME_STREAM, FRAME_UNARY, MAGIC, MAGIC_HI, MAGIC_LO,
@@ -23,7 +23,6 @@ import {
 export const KEY_CALLER = utf8Of("caller");
 export const KEY_CALLEE = utf8Of("callee");
 export const KEY_FUNC = utf8Of("func");
-export const KEY_SERVICE = utf8Of("service");
 const ANSWER_FLAG: u32 = 0x100;
 /**
  * The probe's func: no service registers it (a tRPC rpc name is "/<service>/<method>", and a `.`-less
