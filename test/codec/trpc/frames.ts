@@ -1,0 +1,30 @@
+// tRPC frames for tests, written from trpc-go's codec.go and trpc.proto (see filter/codec/trpc/protocol.ts),
+// independently of the codec: a 16-byte frame head, a protobuf RequestProtocol, the body.
+
+function varint(v: number): Buffer {
+  const out: number[] = [];
+  while (v >= 0x80) { out.push((v & 0x7f) | 0x80); v = Math.floor(v / 128); }
+  out.push(v);
+  return Buffer.from(out);
+}
+const varintField = (field: number, v: number) => (v === 0 ? Buffer.alloc(0) : Buffer.concat([varint(field << 3), varint(v)]));
+const bytesField = (field: number, b: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(b.length), b]);
+
+/** A unary (or oneway) call: request_id, caller, callee, func, trans_info, content_type 4 (noop). */
+export function trpcRequest(id: number, func: string, opts: { oneway?: boolean; callee?: string; transInfo?: Record<string, string>; body?: Buffer } = {}): Buffer {
+  const entries = Object.entries(opts.transInfo ?? {}).map(([k, v]) =>
+    bytesField(9, Buffer.concat([bytesField(1, Buffer.from(k)), bytesField(2, Buffer.from(v))])));
+  const header = Buffer.concat([
+    varintField(2, opts.oneway ? 1 : 0), varintField(3, id), varintField(4, 3000),
+    bytesField(5, Buffer.from("trpc.meltemi.test.client")), bytesField(6, Buffer.from(opts.callee ?? "trpc.meltemi.test.Greeter")),
+    bytesField(7, Buffer.from(func)), ...entries, varintField(10, 4),
+  ]);
+  const body = opts.body ?? Buffer.from("hello");
+  const head = Buffer.alloc(16);
+  head.writeUInt16BE(0x0930, 0);
+  head.writeUInt32BE(16 + header.length + body.length, 4);
+  head.writeUInt16BE(header.length, 8);
+  head.writeUInt32BE(id, 10);
+  head[14] = 1;
+  return Buffer.concat([head, header, body]);
+}
