@@ -3,7 +3,7 @@
 // directions (one connection), and the Meltemi codec (the harness build) decodes what went over the
 // wire, the client's bytes as requests and the server's as answers. The real server answers the
 // codec's probe with the probe's id, and a mutated request (trans_info rewritten by the codec) is
-// served as the client sent it otherwise.
+// served with the new entries.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -50,8 +50,8 @@ after(async () => {
 
 test("the real client's calls: kind, id, caller, callee, func, service and method, its trans_info", () => {
   assert.deepEqual(results.map((r) => r.ok), [true, true, false, true], JSON.stringify(results));
-  assert.equal(results[0].body, "s:hi:0");
-  assert.equal(results[3].body, "s:again:1", "the oneway call reached the server");
+  assert.equal(results[0].body, `s:hi:0 [long=${LONG};x-user=alice]`, "the server saw the trans_info");
+  assert.equal(results[3].body, "s:again:1 []", "the oneway call reached the server");
   assert.equal(requests.length, 4);
   const [hello, notify, missing, again] = requests;
   assert.equal(hello.kind, "request");
@@ -92,7 +92,7 @@ test("every split point of both streams gives the same frames", async () => {
 });
 
 /** Sends `frame` on a fresh connection to the real server and returns the answer's frames. */
-async function exchange(frame: Buffer): Promise<Frame[]> {
+async function exchange(frame: Buffer): Promise<{ frames: Frame[]; bytes: Buffer }> {
   const socket = net.connect(server!.port, "127.0.0.1");
   try {
     await new Promise<void>((r, j) => { socket.once("connect", r); socket.once("error", j); });
@@ -105,7 +105,7 @@ async function exchange(frame: Buffer): Promise<Frame[]> {
         if (got.length >= 8 && got.length >= got.readUInt32BE(4)) { clearTimeout(timer); r(got); }
       });
     });
-    return (await decode("trpc", back, [], {}, true)).frames;
+    return { frames: (await decode("trpc", back, [], {}, true)).frames, bytes: back };
   } finally { socket.destroy(); }
 }
 
@@ -113,7 +113,7 @@ test("the real server answers the codec's probe at once with the probe's id (Ret
   const id = 0x7abc0123;
   const probe = await probeFor("trpc", trpcRequest(id, HELLO));
   assert.ok(probe.length > 16);
-  const frames = await exchange(probe);
+  const { frames } = await exchange(probe);
   assert.deepEqual(frames.map((f) => [f.kind, f.requestId]), [["error", String(id)]]);
 });
 
@@ -124,6 +124,7 @@ test("a request the codec mutated (trans_info set and replaced) is served", asyn
   const back = await decode("trpc", mutated);
   assert.equal(back.frames[0].metadata.version, "v2");
   assert.equal(back.frames[0].metadata["x-new"], "1");
-  const frames = await exchange(mutated);
+  const { frames, bytes } = await exchange(mutated);
   assert.deepEqual(frames.map((f) => [f.kind, f.requestId]), [["response", "41"]]);
+  assert.match(bytes.toString("latin1"), /s:mut:\d+ \[version=v2;x-new=1\]/, "the server saw the new trans_info");
 });

@@ -1,7 +1,8 @@
 // The tRPC test peers for Meltemi's tests (test/codec/trpc/peers.ts), on the real trpc-go:
 //
 //	trpcpeer server <name>   serves trpc.meltemi.test.Greeter on a free 127.0.0.1 port, prints
-//	                         "listening <port>"; Hello answers "<name>:<body>:<oneway calls seen>",
+//	                         "listening <port>"; Hello answers "<name>:<body>:<oneway calls seen>
+//	                         [k=v;...]" (the call's trans_info in key order),
 //	                         Notify (called oneway) only counts.
 //	trpcpeer client          reads one call per stdin line (JSON, see call), makes it with trpc-go's
 //	                         client and prints one line "result <json>" per call (see result), among
@@ -20,6 +21,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -82,7 +85,7 @@ func serve(name string) {
 			return nil, err
 		}
 		return chain.Filter(ctx, req, func(ctx context.Context, r interface{}) (interface{}, error) {
-			text := fmt.Sprintf("%s:%s:%d", name, string(req.Data), atomic.LoadInt64(&notified))
+			text := fmt.Sprintf("%s:%s:%d [%s]", name, string(req.Data), atomic.LoadInt64(&notified), transInfo(ctx))
 			return &codec.Body{Data: []byte(text)}, nil
 		})
 	}
@@ -120,6 +123,21 @@ func serve(name string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// transInfo: the request's trans_info entries as "k=v;..." in key order.
+func transInfo(ctx context.Context) string {
+	md := codec.Message(ctx).ServerMetaData()
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+string(md[k]))
+	}
+	return strings.Join(parts, ";")
 }
 
 func runClient() {
