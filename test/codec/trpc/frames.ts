@@ -28,3 +28,27 @@ export function trpcRequest(id: number, func: string, opts: { oneway?: boolean; 
   head[14] = 1;
   return Buffer.concat([head, header, body]);
 }
+
+/** An answer (ResponseProtocol): request_id, ret (framework) or func_ret (business), error_msg when failed, trans_info. */
+export function trpcResponse(id: number, opts: { ret?: number; funcRet?: number; transInfo?: Record<string, string>; body?: Buffer } = {}): Buffer {
+  const entries = Object.entries(opts.transInfo ?? {}).map(([k, v]) =>
+    bytesField(8, Buffer.concat([bytesField(1, Buffer.from(k)), bytesField(2, Buffer.from(v))])));
+  const failed = (opts.ret ?? 0) !== 0 || (opts.funcRet ?? 0) !== 0;
+  const header = Buffer.concat([
+    varintField(3, id), varintField(4, opts.ret ?? 0), varintField(5, opts.funcRet ?? 0),
+    failed ? bytesField(6, Buffer.from("failed")) : Buffer.alloc(0), ...entries, varintField(9, 4),
+  ]);
+  const body = opts.body ?? Buffer.from("answer");
+  const head = Buffer.alloc(16);
+  head.writeUInt16BE(0x0930, 0);
+  head.writeUInt32BE(16 + header.length + body.length, 4);
+  head.writeUInt16BE(header.length, 8);
+  head.writeUInt32BE(id, 10);
+  head[14] = 1;
+  return Buffer.concat([head, header, body]);
+}
+
+/** A successful answer to `request` (its id: the frame head's stream id, which trpc-go sets to the request id). */
+export function trpcAnswer(request: Buffer): Buffer {
+  return trpcResponse(request.readUInt32BE(10));
+}
