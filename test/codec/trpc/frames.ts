@@ -52,3 +52,42 @@ export function trpcResponse(id: number, opts: { ret?: number; funcRet?: number;
 export function trpcAnswer(request: Buffer): Buffer {
   return trpcResponse(request.readUInt32BE(10));
 }
+
+/** Cuts a byte stream of whole frames into frames (by the head's total length). */
+export function trpcFrames(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at + 16 <= data.length;) {
+    const total = data.readUInt32BE(at + 4);
+    out.push(data.subarray(at, at + total));
+    at += total;
+  }
+  return out;
+}
+
+/** An answer's request_id, ret and error_msg, read from its ResponseProtocol (fields 3, 4, 6). */
+export function trpcAnswerFields(frame: Buffer): { requestId: number; ret: number; errorMsg: string } {
+  const end = 16 + frame.readUInt16BE(8);
+  let at = 16;
+  const varint = (): number => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = frame[at++];
+      v += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return v;
+    }
+  };
+  const r = { requestId: 0, ret: 0, errorMsg: "" };
+  while (at < end) {
+    const key = varint();
+    if ((key & 7) === 0) {
+      const v = varint();
+      if (key >> 3 === 3) r.requestId = v;
+      if (key >> 3 === 4) r.ret = v;
+    } else if ((key & 7) === 2) {
+      const n = varint();
+      if (key >> 3 === 6) r.errorMsg = frame.toString("utf8", at, at + n);
+      at += n;
+    } else throw new Error(`unexpected wire type in ${frame.toString("hex")}`);
+  }
+  return r;
+}
