@@ -5,7 +5,8 @@
 # (hash of the peer's sources, the trpc-go version and the Go version). Prints that binary's path on
 # stdout. Idempotent: returns at once when it exists; one build at a time (flock). The build runs
 # under `nice -n 10` with parallelism MELTEMI_GO_BUILD_P (default 2): the machine is shared. A first
-# build downloads trpc-go v1.0.3 and its dependencies (about 25 modules) from the Go module proxy.
+# build downloads trpc-go v1.0.3 and its dependencies (about 25 modules) from the Go module proxy:
+# about 55 s on an empty module and build cache, 25 s with the modules cached.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=test/peers/trpc
