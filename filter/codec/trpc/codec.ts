@@ -31,6 +31,7 @@ const ANSWER_FLAG: u32 = 0x100;
  * registers the wildcard handler "*" would run it.
  */
 export const PROBE_FUNC = "/meltemi-probe/none";
+const PROBE_FUNC_UTF8 = utf8Of(PROBE_FUNC);
 
 /**
  * The TrpcRetCode of Meltemi's error reply per ErrorKind: the framework code a trpc-go server answers
@@ -270,8 +271,7 @@ export class TrpcCodec extends Codec {
     const start = this.writeHead(out, request);
     const headerStart = out.length;
     if (request.requestId != 0) writeVarintField(out, Req.REQUEST_ID, <u64><u32>request.requestId);
-    const func = String.UTF8.encode(PROBE_FUNC, false);
-    writeBytesField(out, Req.FUNC, changetype<usize>(func), <u32>func.byteLength);
+    writeBytesField(out, Req.FUNC, changetype<usize>(PROBE_FUNC_UTF8), <u32>PROBE_FUNC_UTF8.byteLength);
     this.patchHead(out, start, headerStart);
     return true;
   }
