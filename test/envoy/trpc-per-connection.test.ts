@@ -5,7 +5,8 @@
 // denial, an abort fault and an over-limit call come back to the trpc-go client as callee framework
 // errors with trpc-go's codes (RetServerAuthFail 41, RetServerSystemErr 31, RetServerThrottled 23),
 // and the connection carries on; a oneway call is passed and never answered; a request over the
-// frame limit gets RetServerDecodeFail (1) before the close; the request metric carries the method label.
+// frame limit gets RetServerDecodeFail (1) before the close; the request metric carries the protocol,
+// service, method and status labels.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
@@ -92,7 +93,11 @@ test("a real trpc-go client through Envoy: routed by its first request, denial, 
     assert.equal(sumOf(stats, "meltemi_requests_total"), 9, "the refused frame is not a request");
     assert.equal(sumOf(stats, "meltemi_rejections_total"), 3);
     assert.equal(sumOf(stats, "meltemi_requests_total", { method: "Hello" }), 6, "the request metric has the method label");
-    assert.equal(sumOf(stats, "meltemi_requests_total", { method: "Admin" }), 1);
+    const statusOf = (method: string, status: string) =>
+      sumOf(stats, "meltemi_requests_total", { request_protocol: "trpc", rpc_service: SERVICE, rpc_method: method, rpc_status: status });
+    assert.deepEqual(
+      [statusOf("Hello", "ok"), statusOf("Hello", "over_limit"), statusOf("Admin", "unauthorized"), statusOf("Crash", "fault_abort"), statusOf("Notify", "oneway")],
+      [5, 1, 1, 1, 1], "protocol, service (func's service part), method and status labels");
     assert.equal(await envoy.stat(`cluster.${V2}.upstream_cx_total`), 1);
     assert.equal(await envoy.stat(`cluster.${V1}.upstream_cx_total`), 3, "connection 2, the refused one (tcp_proxy's default cluster answers its probe), connection 4");
   });
