@@ -5,11 +5,15 @@
 // is a local file instead of the OCI image) before Istio's outbound tcp_proxy with the EnvoyFilter's
 // MERGE applied; the MetaRouter's subsets are its rendered clusters, each the inbound listener of one
 // server pod's Envoy, which runs the WasmPlugin (the server side: the local rate limit) before Istio's
-// inbound tcp_proxy to its trpc-go server.
+// inbound tcp_proxy to its trpc-go server. Then Aeraki's own published tRPC samples
+// (test/controller/testdata/published/aeraki-metaprotocol-trpc: demo/metaprotocol-trpc as written,
+// rendered by `meltemi render`'s code with a cluster's addresses) in the callers' sidecar: the demo's
+// callee/version/func routes and traffic split.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { loadObjects } from "../../controller/render/load";
+import { render } from "../../controller/render/render";
 import { classify } from "../../controller/render/classify";
 import { translate } from "../../controller/translate/translate";
 import { TEST_OPTIONS } from "../controller/support";
@@ -119,4 +123,78 @@ test("Aeraki's tRPC ApplicationProtocol + MetaRouter, as translated, in three re
       assert.equal(await sidecar.stat(`cluster.${OUTBOUND_DEFAULT}.upstream_cx_total`), 0, "every connection was routed by the filter");
     });
   }));
+});
+
+// --- Aeraki's published demo/metaprotocol-trpc, unmodified ------------------------------------------
+
+const PUBLISHED = path.join(repoRoot, "test/controller/testdata/published/aeraki-metaprotocol-trpc");
+const DEMO_HOST = "trpc-sample-server.meta-trpc.svc.cluster.local";
+const DEMO = (subset: string) => `outbound|8000|${subset}|${DEMO_HOST}`;
+const DEMO_CALL = { callee: "trpc.test.helloworld", method: "/trpc.test.helloworld.Greeter/SayHello" };
+
+/** The callers' EnvoyFilter as `meltemi render -n meta-trpc` writes it with a cluster's addresses (a VIP for the Service). */
+async function renderedClient(sample: string): Promise<{ extension: any; merge: any }> {
+  const r = await render({
+    files: [path.join(PUBLISHED, "base"), path.join(PUBLISHED, sample)], output: "json", namespace: "meta-trpc", showStatus: true,
+    options: TEST_OPTIONS, readStdin: async () => "",
+    liveAddresses: async (p: string) => (p.startsWith("/api/v1/") ? { spec: { clusterIP: "10.96.0.7", clusterIPs: ["10.96.0.7"] } } : { spec: { addresses: ["240.240.0.7"] } }),
+  });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stderr, /MetaRouter meta-trpc\/test-metaprotocol-trpc-route: Ready=True Accepted/);
+  const ef = (JSON.parse(r.stdout).items as any[]).find((o) => o.kind === "EnvoyFilter");
+  const patches = ef.spec.configPatches as Patch[];
+  return {
+    extension: patches.find((p) => p.applyTo === "EXTENSION_CONFIG")!.patch.value,
+    merge: patches.find((p) => p.applyTo === "NETWORK_FILTER" && p.patch.operation === "MERGE")!.patch.value,
+  };
+}
+
+test("Aeraki's published tRPC MetaRouters (multi-route by trans_info version, traffic split), rendered and run in the callers' Envoy with real trpc-go peers", { timeout: 180_000 }, async (t) => {
+  const binary = trpcPeer();
+  const [v1, v2] = await Promise.all([startTrpcServer(binary, "v1"), startTrpcServer(binary, "v2")]);
+  t.after(() => { v1.kill(); v2.kill(); });
+  const client = TrpcClient.start(binary);
+  t.after(() => client.kill());
+
+  for (const sample of ["metarouter-multi-route.yaml", "traffic-split.yaml"]) {
+    const { extension, merge } = await renderedClient(sample);
+    const clientFilter = structuredClone(extension);
+    clientFilter.typed_config.config.vm_config.code = { local: { filename: wasmPath } };
+    const outbound = tcpProxy(`outbound|8000||${DEMO_HOST}`) as any;
+    Object.assign(outbound.typed_config, merge.typed_config);
+    const bootstrap = staticBootstrap(
+      [{ name: "outbound", filters: [clientFilter, outbound] }],
+      [staticCluster(DEMO("v1"), v1.port), staticCluster(DEMO("v2"), v2.port), staticCluster(`outbound|8000||${DEMO_HOST}`, v1.port)],
+    );
+    await withEnvoy({ bootstrap, concurrency: 1 }, async (sidecar) => {
+      const port = await sidecar.listenerPort("outbound");
+      if (sample === "metarouter-multi-route.yaml") {
+        // The demo's client sets the trans_info field `version`; each value goes to its subset.
+        for (const [i, version] of ["v2", "v1", "v2"].entries()) {
+          const r = await client.call({ port, conn: `${sample}-${i}`, ...DEMO_CALL, body: "hi", meta: { version } });
+          assert.equal(r.ok, true, JSON.stringify(r));
+          assert.equal(r.body, `${version}:hi:0 [version=${version}]`, `version ${version} routed to subset ${version}`);
+        }
+      } else {
+        // The route matches the demo client's caller name only: trpc-go's default caller gets no route,
+        // answered RetServerNoFunc (12) as a callee framework error.
+        const stranger = await client.call({ port, conn: `${sample}-stranger`, ...DEMO_CALL, body: "s" });
+        assert.deepEqual([stranger.ok, stranger.code, stranger.type], [false, 12, CALLEE_FRAMEWORK], JSON.stringify(stranger));
+        // 20/80 between v1 and v2, per connection (the first request picks): 40 connections, bounded.
+        const seen = { v1: 0, v2: 0 };
+        for (let i = 0; i < 40; i++) {
+          const r = await client.call({ port, conn: `${sample}-${i}`, ...DEMO_CALL, caller: "trpc.app.trpc-client.service", body: "s" });
+          assert.equal(r.ok, true, JSON.stringify(r));
+          seen[r.body!.slice(0, 2) as "v1" | "v2"]++;
+        }
+        assert.ok(seen.v1 > 0 && seen.v2 > seen.v1, `weights 20/80: ${JSON.stringify(seen)}`);
+      }
+      const stats = await sidecar.prometheus();
+      assert.equal(sumOf(stats, "meltemi_requests_total", { rpc_method: "SayHello", rpc_status: "ok" }), sample === "traffic-split.yaml" ? 40 : 3);
+      const split = sample === "traffic-split.yaml";
+      if (split) assert.equal(sumOf(stats, "meltemi_requests_total", { rpc_method: "SayHello", rpc_status: "no_route" }), 1);
+      assert.equal(await sidecar.stat(`cluster.outbound|8000||${DEMO_HOST}.upstream_cx_total`), split ? 1 : 0,
+        "every connection was routed by the filter (the no-route one's probe goes to tcp_proxy's own cluster)");
+    });
+  }
 });

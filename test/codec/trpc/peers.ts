@@ -64,6 +64,8 @@ export interface TrpcCall {
   conn?: string;
   method?: string;
   callee?: string;
+  /** Default: trpc-go's own, trpc.client.<binary>.service. */
+  caller?: string;
   body?: string;
   oneway?: boolean;
   meta?: Record<string, string>;
@@ -84,7 +86,7 @@ export class TrpcClient {
   async call(c: TrpcCall): Promise<TrpcResult> {
     const id = this.next++;
     this.p.write(JSON.stringify({
-      id, conn: c.conn ?? "default", target: `127.0.0.1:${c.port}`, method: c.method ?? HELLO, callee: c.callee ?? SERVICE,
+      id, conn: c.conn ?? "default", target: `127.0.0.1:${c.port}`, method: c.method ?? HELLO, callee: c.callee ?? SERVICE, caller: c.caller ?? "",
       body: c.body ?? "", oneway: c.oneway ?? false, meta: c.meta ?? {}, timeoutMs: c.timeoutMs ?? 5000,
     }));
     const r = JSON.parse(await this.p.nextLine("result ", CALL_MS)) as TrpcResult;

@@ -2,7 +2,8 @@
 //
 //	trpcpeer server <name>   serves trpc.meltemi.test.Greeter on a free 127.0.0.1 port, prints
 //	                         "listening <port>"; Hello answers "<name>:<body>:<oneway calls seen>
-//	                         [k=v;...]" (the call's trans_info in key order),
+//	                         [k=v;...]" (the call's trans_info in key order), and so does
+//	                         "/trpc.test.helloworld.Greeter/SayHello" (the rpc name of Aeraki's demo),
 //	                         Notify (called oneway) only counts.
 //	trpcpeer client          reads one call per stdin line (JSON, see call), makes it with trpc-go's
 //	                         client and prints one line "result <json>" per call (see result), among
@@ -43,6 +44,7 @@ type call struct {
 	Target    string            `json:"target"` // host:port
 	Method    string            `json:"method"` // the rpc name, "/trpc.meltemi.test.Greeter/Hello"
 	Callee    string            `json:"callee"`
+	Caller    string            `json:"caller"` // "" : trpc-go's default, trpc.client.<binary>.service
 	Body      string            `json:"body"`
 	Oneway    bool              `json:"oneway"`
 	Meta      map[string]string `json:"meta"`
@@ -106,6 +108,9 @@ func serve(name string) {
 		Methods: []server.Method{
 			{Name: "/" + serviceName + "/Hello", Func: hello},
 			{Name: "/" + serviceName + "/Notify", Func: notify},
+			// Aeraki's tRPC demo calls this rpc name (demo/metaprotocol-trpc): its MetaRouters run as
+			// published against these servers.
+			{Name: "/trpc.test.helloworld.Greeter/SayHello", Func: hello},
 		},
 	}
 	s := server.New(
@@ -185,6 +190,9 @@ func invoke(pool connpool.Pool, c call) result {
 		client.WithSerializationType(codec.SerializationTypeNoop),
 		client.WithTimeout(timeout),
 		client.WithDisableServiceRouter(),
+	}
+	if c.Caller != "" {
+		opts = append(opts, client.WithCallerServiceName(c.Caller))
 	}
 	for k, v := range c.Meta {
 		opts = append(opts, client.WithMetaData(k, []byte(v)))
