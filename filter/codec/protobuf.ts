@@ -50,6 +50,16 @@ export class ProtoReader {
     return 0;
   }
 
+  /**
+   * A field's key (field number << 3 | wire type); 0 and ok = false for one no protobuf parser accepts
+   * (over 32 bits, field number 0).
+   */
+  key(): u32 {
+    const k = this.varint();
+    if (!this.ok || k > 0xffffffff || k >> 3 == 0) { this.ok = false; return 0; }
+    return <u32>k;
+  }
+
   /** After a LEN tag: the field's bounds into lenStart/lenEnd; false when it overruns the message. */
   len(): bool {
     const n = this.varint();

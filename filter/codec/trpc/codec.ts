@@ -16,7 +16,7 @@ import { KEY_METHOD, KEY_SERVICE, Metadata, MessageKind } from "../metadata";
 import { ProtoReader, WIRE_LEN, WIRE_VARINT, varintSize, writeBytesField, writeTag, writeVarintField } from "../protobuf";
 import {
   CALL_ONEWAY, CALL_UNARY, ENTRY_KEY, ENTRY_VALUE, FRAME_HEAD_SIZE, FRAME_STREAM, FRAME_UNARY, MAGIC, MAGIC_HI, MAGIC_LO,
-  MAX_HEADER_LEN, OFFSET_FRAME_TYPE, OFFSET_HEADER_LEN, OFFSET_STREAM_ID, OFFSET_TOTAL_LEN, OFFSET_VERSION,
+  MAX_HEADER_LEN, OFFSET_FRAME_TYPE, OFFSET_HEADER_LEN, OFFSET_TOTAL_LEN, OFFSET_VERSION,
   PROTOCOL_VERSION, Req, Ret, Rsp,
 } from "./protocol";
 
@@ -101,7 +101,8 @@ export class TrpcCodec extends Codec {
     let entries: u32 = 0;
     this.attachmentSize = 0;
     while (!r.done) {
-      const key = <u32>r.varint();
+      const key = r.key();
+      if (!r.ok) break;
       const field = key >> 3;
       const wire = key & 7;
       if (wire == WIRE_VARINT && field == Req.CALL_TYPE) callType = r.varint();
@@ -130,7 +131,8 @@ export class TrpcCodec extends Codec {
     let entries: u32 = 0;
     this.attachmentSize = 0;
     while (!r.done) {
-      const key = <u32>r.varint();
+      const key = r.key();
+      if (!r.ok) break;
       const field = key >> 3;
       const wire = key & 7;
       if (wire == WIRE_VARINT && field == Rsp.REQUEST_ID) requestId = r.varint();
@@ -170,7 +172,8 @@ export class TrpcCodec extends Codec {
     const e = this.entry.reset(start, end);
     let keyPtr: usize = 0, keyLen: u32 = 0, valuePtr: usize = 0, valueLen: u32 = 0;
     while (!e.done) {
-      const key = <u32>e.varint();
+      const key = e.key();
+      if (!e.ok) break;
       const field = key >> 3;
       const wire = key & 7;
       if (wire == WIRE_LEN && (field == ENTRY_KEY || field == ENTRY_VALUE)) {
@@ -219,7 +222,8 @@ export class TrpcCodec extends Codec {
     const r = this.header.reset(ptr + FRAME_HEAD_SIZE, ptr + FRAME_HEAD_SIZE + headerLen);
     while (!r.done) {
       const fieldStart = r.pos;
-      const key = <u32>r.varint();
+      const key = r.key();
+      if (!r.ok) break;
       const wire = key & 7;
       if (wire == WIRE_LEN && key >> 3 == transInfo) {
         if (!r.len()) break;
@@ -288,7 +292,8 @@ export class TrpcCodec extends Codec {
     let callType: u64 = CALL_UNARY;
     let requestId: u64 = 0;
     while (!r.done) {
-      const key = <u32>r.varint();
+      const key = r.key();
+      if (!r.ok) break;
       const field = key >> 3;
       const wire = key & 7;
       if (wire == WIRE_VARINT && field == Req.CALL_TYPE) callType = r.varint();
@@ -329,7 +334,8 @@ export class TrpcCodec extends Codec {
 /** Whether the trans_info entry `e` reads has a key of `mutation`: 1 yes, 0 no, -1 not valid protobuf. */
 function entryKeyIn(e: ProtoReader, mutation: Mutation): i32 {
   while (!e.done) {
-    const key = <u32>e.varint();
+    const key = e.key();
+    if (!e.ok) break;
     if ((key & 7) == WIRE_LEN && key >> 3 == ENTRY_KEY) {
       if (!e.len()) break;
       return mutation.indexOfUtf8(e.lenStart, <u32>(e.lenEnd - e.lenStart)) >= 0 ? 1 : 0;

@@ -170,6 +170,9 @@ describe("TrpcCodec.decode", () => {
     const badPb = request(1, "/a.B/c"); store<u8>(badPb.ptr + 16, 3 << 3 | 2); store<u8>(badPb.ptr + 17, 0x7f);
     expect(decodeAs(c, Direction.Request, badPb, md)).toBe(DecodeStatus.Invalid);
     expect(c.error).toBe(DecodeError.Malformed);
+    const fieldZero = request(1, "/a.B/c"); store<u8>(fieldZero.ptr + 16, 0x00);
+    expect(decodeAs(c, Direction.Request, fieldZero, md)).toBe(DecodeStatus.Invalid, "field number 0 is not protobuf");
+    expect(c.error).toBe(DecodeError.Malformed);
     const badAttachment = request(1, "/a.B/c", 0, 2); store<u32>(badAttachment.ptr + 4, bswap<u32>(badAttachment.length - 7));
     expect(c.decode(badAttachment.ptr, badAttachment.length - 7, md)).toBe(DecodeStatus.Invalid, "attachment_size past the frame");
 
