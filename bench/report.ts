@@ -106,7 +106,7 @@ export function microBars(filter: FilterFigure[], codec: CodecFigure[]): Bar[] {
   }
   for (const c of codec) {
     if (!c.name.startsWith("Dubbo") && !c.name.startsWith("Thrift")) {
-      // A codec docs/performance.md sets no time bar for (Bolt): shown, held to no allocation only.
+      // A codec docs/performance.md sets no time bar for (Bolt, tRPC): shown, held to no allocation only.
       bars.push({ figure: `decode: ${c.name}`, protocol: "-", value: c.ns, unit: "ns", bar: "no allocation", met: c.allocBytesPerDecode === 0, note: `${c.allocBytesPerDecode} bytes allocated per decode` });
       continue;
     }

@@ -9,6 +9,8 @@ import hessian from "hessian.js";
 import { repoRoot } from "../../test/envoy/envoy";
 import { dubboRequest } from "../../test/codec/dubbo/frames";
 import { boltRequest } from "../../test/codec/bolt/frames";
+import { trpcRequest } from "../../test/codec/trpc/frames";
+import { CODEC_NAMES } from "../../controller/translate/codecs";
 import { benchWire } from "../load/wire";
 import { nsPerOp } from "./timing";
 
@@ -78,6 +80,13 @@ export interface CodecFigure {
   allocBytesPerDecode: number;
 }
 
+/** The index of `name` in the codec manifest, the order bench/micro/codec/index.ts `setup` selects by. */
+function codecIndex(name: string): number {
+  const i = CODEC_NAMES.indexOf(name);
+  if (i < 0) throw new Error(`no codec ${name} in the manifest`);
+  return i;
+}
+
 /** The frames measured: the load's own requests, and a Dubbo request with a real consumer's attachments. */
 async function frames(): Promise<{ name: string; protocol: number; frame: Buffer }[]> {
   const thrift = await benchWire("thrift");
@@ -89,11 +98,13 @@ async function frames(): Promise<{ name: string; protocol: number; frame: Buffer
   }, "org.example.Greeter", "bench");
   new hessian.DecoderV2(typical.subarray(16)).read(); // the fixture is valid hessian2
   return [
-    { name: "Thrift framed binary request (Greeter.hello)", protocol: 0, frame: thrift.request },
-    { name: "Dubbo request, 2 attachments (the load's)", protocol: 1, frame: dubbo.request },
-    { name: "Dubbo request, 8 attachments (a consumer's)", protocol: 1, frame: typical },
+    { name: "Thrift framed binary request (Greeter.hello)", protocol: codecIndex("thrift"), frame: thrift.request },
+    { name: "Dubbo request, 2 attachments (the load's)", protocol: codecIndex("dubbo"), frame: dubbo.request },
+    { name: "Dubbo request, 8 attachments (a consumer's)", protocol: codecIndex("dubbo"), frame: typical },
     // SOFA RPC's headers over Bolt (service, method) plus one user header; 16 bytes of content.
-    { name: "Bolt request, 3 headers (SOFA RPC's service, method, one user header)", protocol: 2, frame: boltRequest(7, "hello", { "x-user": "vip-42" }, { content: Buffer.alloc(16, 0x61) }) },
+    { name: "Bolt request, 3 headers (SOFA RPC's service, method, one user header)", protocol: codecIndex("bolt"), frame: boltRequest(7, "hello", { "x-user": "vip-42" }, { content: Buffer.alloc(16, 0x61) }) },
+    // What trpc-go's client sends (caller, callee, func, timeout, content type) plus one trans_info entry; 16 bytes of body.
+    { name: "tRPC request, 1 trans_info entry (caller, callee, func as trpc-go sends them)", protocol: codecIndex("trpc"), frame: trpcRequest(7, "/trpc.bench.Greeter/Hello", { transInfo: { "x-user": "vip-42" }, body: Buffer.alloc(16, 0x61) }) },
   ];
 }
 

@@ -85,6 +85,15 @@ export class Mutation {
     return this;
   }
   get isEmpty(): bool { return this.keys.length == 0; }
+  /** The index of the key whose UTF-8 bytes are [ptr, ptr+len), or -1 (mutation path only: encodes the keys). */
+  indexOfUtf8(ptr: usize, len: u32): i32 {
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = unchecked(this.keys[i]);
+      if (<u32>String.UTF8.byteLength(k, false) != len) continue;
+      if (memory.compare(changetype<usize>(String.UTF8.encode(k, false)), ptr, len) == 0) return i;
+    }
+    return -1;
+  }
 }
 
 /**
@@ -157,6 +166,15 @@ export abstract class Codec {
    * walk again what it walked on the last read. Codecs that read a length ignore it.
    */
   resumeAt: u32 = 0;
+
+  /**
+   * Which way the frame being decoded travels: FrameStream sets it before each decode from its own
+   * direction (the connection's request stream or its response stream). A codec whose frames say it
+   * themselves (Dubbo's request bit, Thrift's message type, Bolt's type) ignores it; tRPC's do not:
+   * its frame header is the same both ways and only the direction tells a RequestProtocol header
+   * from a ResponseProtocol one (trpc/codec.ts).
+   */
+  decoding: Direction = Direction.Request;
 
   constructor(public readonly limits: Limits) {}
 

@@ -6,13 +6,15 @@ import { Codec, Limits } from "./codec";
 import { ThriftCodec } from "./thrift/codec";
 import { DubboCodec } from "./dubbo/codec";
 import { BoltCodec } from "./bolt/codec";
+import { TrpcCodec } from "./trpc/codec";
 
-export const CODEC_NAMES: string[] = ["dubbo", "thrift", "bolt"];
+export const CODEC_NAMES: string[] = ["dubbo", "thrift", "bolt", "trpc"];
 
 export function createCodec(protocol: string, limits: Limits): Codec | null {
   if (protocol == "thrift") return new ThriftCodec(limits);
   if (protocol == "dubbo") return new DubboCodec(limits);
   if (protocol == "bolt") return new BoltCodec(limits);
+  if (protocol == "trpc") return new TrpcCodec(limits);
   return null;
 }
 

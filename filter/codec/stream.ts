@@ -6,7 +6,7 @@
 // read is copied (keepRest) to wait for the rest. When bytes are pending, the read is appended to them
 // (a frame spans reads) and decoded from there.
 import { ByteWriter } from "./bytes";
-import { Codec, DecodeStatus } from "./codec";
+import { Codec, DecodeStatus, Direction } from "./codec";
 import { Metadata } from "./metadata";
 
 export class FrameStream {
@@ -19,6 +19,9 @@ export class FrameStream {
   private readLen: u32 = 0;
   /** The codec's progress on the incomplete frame at head (Codec.resumeAt). */
   private resumeAt: u32 = 0;
+
+  /** `direction`: which way this stream's frames travel, told to the codec before each decode (Codec.decoding). */
+  constructor(public readonly direction: Direction = Direction.Request) {}
 
   /** Appends a piece of the stream (copied). */
   push(ptr: usize, len: u32): void {
@@ -83,6 +86,7 @@ export class FrameStream {
     md.reset();
     if (this.buffered == 0) return DecodeStatus.NeedMore;
     codec.resumeAt = this.resumeAt;
+    codec.decoding = this.direction;
     const status = codec.decode(this.head, this.buffered, md);
     this.resumeAt = status == DecodeStatus.NeedMore ? codec.resumeAt : 0;
     codec.resumeAt = 0;

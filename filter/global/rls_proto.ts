@@ -10,12 +10,10 @@
 //
 // The same encoding in TypeScript is checked against the running service (test/ratelimit/grpc.ts); the
 // spec beside this file uses its byte vectors. Sizes are bounded: the writer has a fixed capacity and
-// fails instead of growing, the reader keeps at most MAX_STATUSES statuses and never reads past its end.
+// fails instead of growing, the reader keeps at most MAX_STATUSES statuses and never reads past its end
+// (the wire format itself: filter/codec/protobuf.ts).
 
-const WIRE_VARINT: u32 = 0;
-const WIRE_I64: u32 = 1;
-const WIRE_LEN: u32 = 2;
-const WIRE_I32: u32 = 5;
+import { ProtoReader, WIRE_LEN, WIRE_VARINT, varintSize } from "../codec/protobuf";
 
 /** Descriptors in one request (and statuses kept from one answer). */
 export const MAX_STATUSES: i32 = 64;
@@ -23,12 +21,6 @@ export const MAX_STATUSES: i32 = 64;
 export enum Code { Unknown = 0, Ok = 1, OverLimit = 2 }
 /** RateLimitResponse.RateLimit.Unit. */
 export enum Unit { Unknown = 0, Second = 1, Minute = 2, Hour = 3, Day = 4, Month = 5, Year = 6 }
-
-function varintSize(v: u64): u32 {
-  let n: u32 = 1;
-  while (v >= 0x80) { v >>= 7; n++; }
-  return n;
-}
 
 /** A protobuf writer into a fixed buffer; `ok` turns false (and stays) when the capacity is exceeded. */
 export class ProtoWriter {
@@ -114,47 +106,6 @@ export function encodeRateLimitRequest(w: ProtoWriter, domain: ArrayBuffer, desc
   }
   if (requestHitsAddend != 0) { w.tag(3, WIRE_VARINT); w.varint(requestHitsAddend); }
   return w.ok;
-}
-
-/** A bounded protobuf reader over [base, base+length): a malformed input sets ok = false, never traps. */
-class ProtoReader {
-  pos: usize;
-  ok: bool = true;
-  constructor(public base: usize, public end: usize) { this.pos = base; }
-  get done(): bool { return !this.ok || this.pos >= this.end; }
-  varint(): u64 {
-    let v: u64 = 0;
-    for (let shift: u64 = 0; shift < 70; shift += 7) {
-      if (this.pos >= this.end) { this.ok = false; return 0; }
-      const b = <u64>load<u8>(this.pos++);
-      v |= (b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-    this.ok = false;
-    return 0;
-  }
-  /** After a LEN tag: the field's bounds [lenStart, lenEnd); false when it overruns the message. */
-  lenStart: usize = 0;
-  lenEnd: usize = 0;
-  len(): bool {
-    const n = this.varint();
-    if (!this.ok || n > <u64>(this.end - this.pos)) { this.ok = false; return false; }
-    this.lenStart = this.pos;
-    this.lenEnd = this.pos + <usize>n;
-    this.pos = this.lenEnd;
-    return true;
-  }
-  skip(wire: u32): void {
-    if (wire == WIRE_VARINT) this.varint();
-    else if (wire == WIRE_LEN) this.len();
-    else if (wire == WIRE_I64) this.fixed(8);
-    else if (wire == WIRE_I32) this.fixed(4);
-    else this.ok = false;
-  }
-  private fixed(n: usize): void {
-    if (this.end - this.pos < n) { this.ok = false; return; }
-    this.pos += n;
-  }
 }
 
 /** A RateLimitResponse as the filter uses it; reused between answers (no allocation per answer). */

@@ -80,7 +80,7 @@ function vmRandom(config: FilterConfig): Random {
 /** Per-connection codec state, created only when the configuration names a protocol. */
 class Framing {
   requests: FrameStream = new FrameStream();
-  responses: FrameStream = new FrameStream();
+  responses: FrameStream = new FrameStream(Direction.Response);
   requestMd: Metadata;
   responseMd: Metadata;
   /** While a delay holds the connection: what Envoy's read buffer holds (already decided), in order. */

@@ -17,10 +17,11 @@ export interface Limits { maxFrameBytes?: number; maxDepth?: number; maxEntries?
 export enum ErrorKind { OverLimit = 0, Unauthorized = 1, FaultAbort = 2, NoRoute = 3, BadRequest = 4 }
 
 interface Exports {
-  decodeStream(p: string, d: Uint8Array, s: Int32Array, a: number, b: number, c: number, e: number): string;
+  decodeStream(p: string, d: Uint8Array, s: Int32Array, a: number, b: number, c: number, e: number, answers: boolean): string;
   encodeError(p: string, r: Uint8Array, k: number, m: string): Uint8Array;
   encodeMutated(p: string, r: Uint8Array, k: string[], v: string[]): Uint8Array;
   heartbeatReply(p: string, r: Uint8Array): Uint8Array;
+  probeFor(p: string, r: Uint8Array): Uint8Array;
   codecManifest(): string;
 }
 
@@ -30,11 +31,14 @@ function harness(): Promise<Exports> {
   return loaded;
 }
 
-/** Decodes `data` fed in pieces cut at `splits` (ascending byte offsets). */
-export async function decode(protocol: string, data: Uint8Array, splits: number[] = [], limits: Limits = {}): Promise<DecodeResult> {
+/**
+ * Decodes `data` fed in pieces cut at `splits` (ascending byte offsets). `answers`: the bytes come from
+ * a server (the codec is told the direction, Codec.decoding; only tRPC needs it).
+ */
+export async function decode(protocol: string, data: Uint8Array, splits: number[] = [], limits: Limits = {}, answers = false): Promise<DecodeResult> {
   const h = await harness();
   const json = h.decodeStream(protocol, data, Int32Array.from(splits), limits.maxFrameBytes ?? 0,
-    limits.maxDepth ?? 0, limits.maxEntries ?? 0, limits.maxValueBytes ?? 0);
+    limits.maxDepth ?? 0, limits.maxEntries ?? 0, limits.maxValueBytes ?? 0, answers);
   return JSON.parse(json) as DecodeResult;
 }
 
@@ -49,6 +53,11 @@ export async function encodeMutated(protocol: string, request: Uint8Array, mutat
 
 export async function heartbeatReply(protocol: string, request: Uint8Array): Promise<Buffer> {
   return Buffer.from((await harness()).heartbeatReply(protocol, request));
+}
+
+/** The codec's probe (Codec.probe) for the request frame `request`; empty when the protocol has none. */
+export async function probeFor(protocol: string, request: Uint8Array): Promise<Buffer> {
+  return Buffer.from((await harness()).probeFor(protocol, request));
 }
 
 /** The codec manifest as the built codecs write it (test/codec/harness/index.ts codecManifest). */

@@ -338,6 +338,60 @@ test("published: demo/metaprotocol-thrift consistent-hash-lb: refused visibly on
   assert.match(r.ready.get("MetaRouter meta-thrift/test-metaprotocol-thrift-route")!.message, /consistentHash/);
 });
 
+// --- aeraki-mesh/aeraki demo/metaprotocol-trpc ------------------------------------------------
+// tRPC: Meltemi's trpc codec (filter/codec/trpc), perConnection (no native Envoy router).
+
+const TRPC_HOST = "trpc-sample-server.meta-trpc.svc.cluster.local";
+const TRPC = (subset?: string) => `outbound|8000|${subset ?? ""}|${TRPC_HOST}`;
+const TRPC_BASE = ["aeraki-metaprotocol-trpc/base"];
+const SAY_HELLO = { callee: { exact: "trpc.test.helloworld" }, func: { prefix: "/trpc.test.helloworld.Greeter/SayHello" } };
+
+function trpcClient(r: Rendered): { ef: Obj; config: any } {
+  const efs = byKind(r, "EnvoyFilter");
+  assert.equal(efs.length, 1);
+  const ef = efs[0]!;
+  assert.equal(ef.metadata.namespace, "istio-system");
+  assert.equal(nativeRouter(ef), undefined, "no native router: Istio's tcp_proxy stays");
+  assert.equal(r.ready.get("MetaRouter meta-trpc/test-metaprotocol-trpc-route")!.reason, "Accepted");
+  return { ef, config: clientConfig(ef) };
+}
+
+test("published: demo/metaprotocol-trpc (ApplicationProtocol trpc, Service without namespace): served on 8000 by the trpc codec", async () => {
+  const { live } = await renderBoth(TRPC_BASE, "meta-trpc");
+  assert.equal(live.ready.get("ApplicationProtocol trpc")!.reason, "Accepted");
+  const [plugin] = byKind(live, "WasmPlugin");
+  assert.equal(plugin!.metadata.namespace, "meta-trpc");
+  assert.deepEqual(plugin!.spec.match, [{ mode: "SERVER", ports: [{ number: 8000 }] }]);
+  assert.equal(plugin!.spec.pluginConfig.protocol, "trpc");
+});
+
+test("published: demo/metaprotocol-trpc metarouter-v1, -v2, -multi-route, traffic-split: callee/func/version/caller matches, perConnection", async () => {
+  for (const subset of ["v1", "v2"]) {
+    const r = await renderBoth([...TRPC_BASE, `aeraki-metaprotocol-trpc/metarouter-${subset}.yaml`], "meta-trpc");
+    const { config } = trpcClient(r.live);
+    assert.equal(config.protocol, "trpc");
+    assert.equal(config.routingMode, "perConnection");
+    assert.deepEqual(config.routes, [{ name: subset, match: SAY_HELLO, destinations: [{ cluster: TRPC(subset), weight: 1 }] }]);
+  }
+  const multi = await renderBoth([...TRPC_BASE, "aeraki-metaprotocol-trpc/metarouter-multi-route.yaml"], "meta-trpc");
+  assert.deepEqual(trpcClient(multi.live).config.routes, ["v1", "v2"].map((v) => ({
+    name: v, match: { callee: SAY_HELLO.callee, version: { exact: v }, func: SAY_HELLO.func }, destinations: [{ cluster: TRPC(v), weight: 1 }],
+  })));
+  const split = await renderBoth([...TRPC_BASE, "aeraki-metaprotocol-trpc/traffic-split.yaml"], "meta-trpc");
+  assert.deepEqual(trpcClient(split.live).config.routes, [{
+    name: "traffic-split",
+    match: { callee: SAY_HELLO.callee, caller: { exact: "trpc.app.trpc-client.service" }, func: { exact: "/trpc.test.helloworld.Greeter/SayHello" } },
+    destinations: [{ cluster: TRPC("v1"), weight: 20 }, { cluster: TRPC("v2"), weight: 80 }],
+  }]);
+});
+
+test("published: demo/metaprotocol-trpc header-mutation: the mutation as trans_info entries", async () => {
+  const mutation = await renderBoth([...TRPC_BASE, "aeraki-metaprotocol-trpc/metarouter-header-mutation.yaml"], "meta-trpc");
+  const { config } = trpcClient(mutation.live);
+  assert.deepEqual(config.routes[0].requestMutation, [{ key: "foo", value: "bar" }, { key: "foo1", value: "bar1" }]);
+  assert.deepEqual(config.routes[0].destinations, [{ cluster: TRPC(), weight: 1 }]);
+});
+
 // --- aeraki-mesh/aeraki test/e2e/metaprotocol ---------------------------------------------------
 
 const E2E_BASE = ["aeraki-e2e-metaprotocol/base"];

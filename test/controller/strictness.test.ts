@@ -114,17 +114,17 @@ test("not in force -> not Ready: a global limit whose service has no gRPC port, 
   assert.equal(ready(gateway, "MetaRouter"), "False GatewaysNotSupported");
   assert.deepEqual(clientRoutes(gateway), []);
 
-  // tRPC (and bRPC, qza, videopacket): Aeraki codecs Meltemi does not have.
-  const trpc = translate({
+  // bRPC (and qza, videopacket): Aeraki codecs Meltemi does not have.
+  const brpc = translate({
     ...emptySnapshot(),
-    services: [service("trpc-server", "tcp-metaprotocol-trpc")] as never[],
-    applicationProtocols: [{ apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "trpc" }, spec: { protocol: "trpc", codec: "aeraki.meta_protocol.codec.trpc" } }] as never[],
-    metaRouters: [metaRouter({ hosts: ["trpc-server.shop.svc.cluster.local"], routes: [{ route: [{ destination: { host: "trpc-server.shop.svc.cluster.local" } }] }] })] as never[],
+    services: [service("brpc-server", "tcp-metaprotocol-brpc")] as never[],
+    applicationProtocols: [{ apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "brpc" }, spec: { protocol: "brpc", codec: "aeraki.meta_protocol.codec.brpc" } }] as never[],
+    metaRouters: [metaRouter({ hosts: ["brpc-server.shop.svc.cluster.local"], routes: [{ route: [{ destination: { host: "brpc-server.shop.svc.cluster.local" } }] }] })] as never[],
   }, TEST_OPTIONS);
-  assert.equal(ready(trpc, "MetaRouter"), "False CodecNotAvailable");
-  assert.equal(ready(trpc, "ApplicationProtocol"), "False CodecNotAvailable");
-  assert.deepEqual(trpc.objects, []);
-  assert.deepEqual(errors(trpc), [], "valid Aeraki YAML: degraded, not invalid");
+  assert.equal(ready(brpc, "MetaRouter"), "False CodecNotAvailable");
+  assert.equal(ready(brpc, "ApplicationProtocol"), "False CodecNotAvailable");
+  assert.deepEqual(brpc.objects, []);
+  assert.deepEqual(errors(brpc), [], "valid Aeraki YAML: degraded, not invalid");
 });
 
 test("degraded is not refused: the runtime keeps the last good outputs of refused inputs only", () => {

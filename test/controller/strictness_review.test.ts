@@ -45,7 +45,7 @@ const DENY_DEV = { action: "DENY", rules: [{ from: [{ source: { namespaces: ["de
 const degraded = (r: TranslateResult) => r.diagnostics.filter((d) => d.severity === "degraded").map((d) => `${d.object.kind} ${d.reason} ${d.path ?? ""}`.trim());
 
 test("D3, K1: an authorization policy enforced nowhere is not Ready (no codec; hosts naming no Meltemi service)", () => {
-  const noCodec = translate({ ...emptySnapshot(), services: [service("trpc", "tcp-metaprotocol-trpc")] as never[], rpcAuthorizationPolicies: [rap(DENY_DEV)] as never[] }, TEST_OPTIONS);
+  const noCodec = translate({ ...emptySnapshot(), services: [service("brpc", "tcp-metaprotocol-brpc")] as never[], rpcAuthorizationPolicies: [rap(DENY_DEV)] as never[] }, TEST_OPTIONS);
   assert.deepEqual(degraded(noCodec), ["RpcAuthorizationPolicy CodecNotAvailable"]);
   assert.equal(ready(noCodec, "RpcAuthorizationPolicy"), "False CodecNotAvailable");
 

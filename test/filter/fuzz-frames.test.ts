@@ -5,7 +5,7 @@
 // bytes, length fields set to other values, trailing garbage, a frame of random bytes; each
 // connection gets a few of them (see Counted), cut into reads at random points (a frame spans reads, a read holds
 // several frames), requests from the client and answers from the upstream. Two configurations per
-// codec drive the paths behind decode (the second only for a codec without a native Envoy router, Bolt):
+// codec drive the paths behind decode (the second only for a codec without a native Envoy router: Bolt, tRPC):
 // perRequest routing (the routing key, probes for rejections)
 // and perConnection with a request mutation, a response mutation, a deny rule and a rate limit.
 //
@@ -21,6 +21,8 @@ import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
 import { WIRES, encodeWith, thrift, type Wire } from "../codec/thrift/peers";
 import { asHeader } from "../codec/thrift/harness";
 import { boltAnswer, boltHeartbeat, boltRequest, boltResponse } from "../codec/bolt/frames";
+import { trpcAnswer, trpcRequest, trpcResponse } from "../codec/trpc/frames";
+import { CODEC_NAMES, hasNativeRouter } from "../../controller/translate/codecs";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
 const FRAMES = Number(process.env.MELTEMI_FUZZ_FRAMES ?? 1_000_000);
@@ -143,6 +145,24 @@ function boltCorpus(): Corpus {
   return { requests, answers, lengthAt: (f) => (f[1] === 0 ? [12, 16] : [14, 18]) };
 }
 
+function trpcCorpus(): Corpus {
+  const requests: Buffer[] = [];
+  const methods = ["greet", "admin", "limited", "echo"];
+  for (let i = 0; i < 16; i++) {
+    const transInfo: Record<string, string> = {};
+    for (let a = 0; a < i % 9; a++) transInfo[`k${a}`] = `v${a}`.repeat(1 + a);
+    requests.push(trpcRequest(i * 7 + 1, `/fuzz.Greeter/${methods[i % methods.length]}`, { oneway: i % 5 === 4, transInfo, body: Buffer.from("x".repeat(i * 11)) }));
+  }
+  const answers = requests.map((r) => trpcAnswer(r));
+  answers.push(trpcResponse(5, { ret: 23 }), trpcResponse(6, { funcRet: -1, transInfo: { a: "b" } }));
+  // The total length (u32 at 4), and the header length (u16 at 8, with the stream id's high half).
+  return { requests, answers, lengthAt: () => [4, 8] };
+}
+
+/** One corpus per codec of the module: a codec added without one fails here. */
+const CORPORA: Record<string, () => Corpus | Promise<Corpus>> = { dubbo: dubboCorpus, thrift: thriftCorpus, bolt: boltCorpus, trpc: trpcCorpus };
+const SEEDS: Record<string, number> = { dubbo: 0xd0bb0, thrift: 0x7e1f7, bolt: 0xb0171, trpc: 0x79bc0 };
+
 function configs(protocol: string): object[] {
   const clusters = ["outbound|1||a", "outbound|1||b"];
   const all = [
@@ -164,13 +184,13 @@ function configs(protocol: string): object[] {
     },
   ];
   // A codec without a native Envoy router routes perConnection only (the configuration parser refuses perRequest).
-  return protocol === "bolt" ? all.slice(1) : all;
+  return hasNativeRouter(protocol) ? all : all.slice(1);
 }
 
 interface Tally { frames: number; damaged: number; connections: number; closedByFilter: number }
 
 async function fuzz(protocol: string, corpus: Corpus): Promise<Tally> {
-  const rng = new Rng(SEED ^ (protocol === "dubbo" ? 0xd0bb0 : protocol === "thrift" ? 0x7e1f7 : 0xb0171));
+  const rng = new Rng(SEED ^ SEEDS[protocol]);
   const vms = await Promise.all(configs(protocol).map((c) => WasmHost.load(wasm, { pluginName: "fuzz", pluginConfig: JSON.stringify(c) })));
   for (const v of vms) assert.deepEqual(v.logs.filter((l) => l.message.includes("rejected")).map((l) => l.message), [], "the configuration is accepted");
   const t: Tally = { frames: 0, damaged: 0, connections: 0, closedByFilter: 0 };
@@ -224,9 +244,10 @@ async function fuzz(protocol: string, corpus: Corpus): Promise<Tally> {
   return t;
 }
 
-for (const protocol of ["dubbo", "thrift", "bolt"]) {
+for (const protocol of CODEC_NAMES) {
   test(`fuzz: ${FRAMES} ${protocol} frames through the filter in the Node host, no trap`, { timeout: 900_000 }, async () => {
-    const corpus = protocol === "dubbo" ? dubboCorpus() : protocol === "thrift" ? await thriftCorpus() : boltCorpus();
+    assert.ok(CORPORA[protocol], `no fuzz corpus for the codec ${protocol}`);
+    const corpus = await CORPORA[protocol]();
     const started = Date.now();
     const r = await fuzz(protocol, corpus);
     console.log(`fuzz ${protocol}: ${r.frames} frames (${r.damaged} damaged) on ${r.connections} connections (${r.closedByFilter} closed by the filter), ` +

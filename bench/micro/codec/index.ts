@@ -5,7 +5,7 @@
 // count the bytes a decode allocates: heapMark() before and after the loop.
 import { Codec, DecodeStatus, Limits } from "../../../filter/codec/codec";
 import { Metadata } from "../../../filter/codec/metadata";
-import { createCodec } from "../../../filter/codec/registry";
+import { CODEC_NAMES, createCodec } from "../../../filter/codec/registry";
 
 let codec: Codec | null = null;
 let md: Metadata | null = null;
@@ -15,9 +15,13 @@ export function alloc(len: u32): usize {
   return heap.alloc(<usize>len);
 }
 
-/** Selects the codec (0: thrift, 1: dubbo, 2: bolt) and a Metadata, as a connection of the filter holds them. */
+/**
+ * Selects the codec CODEC_NAMES[protocol] (the registry's order, which the codec manifest keeps) and a
+ * Metadata, as a connection of the filter holds them.
+ */
 export function setup(protocol: i32): bool {
-  const c = createCodec(protocol == 0 ? "thrift" : protocol == 1 ? "dubbo" : "bolt", new Limits());
+  if (protocol < 0 || protocol >= CODEC_NAMES.length) return false;
+  const c = createCodec(CODEC_NAMES[protocol], new Limits());
   if (c === null) return false;
   codec = c;
   md = new Metadata(<i32>c.limits.maxMetadataEntries);

@@ -13,7 +13,7 @@ import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, Er
 import { KEY_METHOD, Metadata, MessageKind } from "../metadata";
 import { utf8Of } from "../bytes";
 import { writeHessianString } from "./hessian_string";
-import { HeaderMapReader, indexOfKey, writeEntry } from "./header_map";
+import { HeaderMapReader, writeEntry } from "./header_map";
 import {
   CMD_HEARTBEAT, CMD_REQUEST, CMD_RESPONSE, COMMAND_VERSION, MAX_CONTENT, MAX_SECTION, OFFSET_CODEC, OFFSET_REQUEST_ID,
   OFFSET_VER2, PROTOCOL_V1, PROTOCOL_V2, REQUEST_HEADER_SIZE, RESPONSE_HEADER_SIZE, SERIALIZER_HESSIAN2, Status,
@@ -153,7 +153,7 @@ export class BoltCodec extends Codec {
     const h = this.headers.reset(ptr + size + classLen, headerLen);
     const section = ptr + size + classLen;
     while (h.next()) {
-      const i = h.isNull ? -1 : indexOfKey(mutation, h.keyPtr, h.keyLen);
+      const i = h.isNull ? -1 : mutation.indexOfUtf8(h.keyPtr, h.keyLen);
       if (i < 0) { out.bytes(section + h.entryStart, h.valueStart - h.entryStart + 4 + h.valueLen); continue; }
       if ((applied & (<u64>1 << <u64>i)) != 0) continue; // a repeated key already written
       writeEntry(out, unchecked(mutation.keys[i]), unchecked(mutation.values[i]));

@@ -4,7 +4,6 @@
 // until the section ends; a length of -1 is a null string (the entry is skipped). Plain Bolt leaves
 // the section empty unless the application registers a custom serializer.
 import { ByteWriter } from "../bytes";
-import { Mutation } from "../codec";
 
 /** One entry of a header section, as spans; `ok` false when the section is not well formed. */
 export class HeaderMapReader {
@@ -70,15 +69,4 @@ export function writeEntry(out: ByteWriter, key: string, value: string): void {
   const v = out.length;
   out.u32(0);
   out.patchU32(v, out.utf8(value));
-}
-
-/** The index of the mutation key equal to [ptr, ptr+len), or -1. */
-export function indexOfKey(mutation: Mutation, ptr: usize, len: u32): i32 {
-  for (let i = 0; i < mutation.keys.length; i++) {
-    const k = unchecked(mutation.keys[i]);
-    if (<u32>String.UTF8.byteLength(k, false) != len) continue;
-    const buf = String.UTF8.encode(k, false);
-    if (memory.compare(changetype<usize>(buf), ptr, len) == 0) return i;
-  }
-  return -1;
 }

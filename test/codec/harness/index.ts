@@ -56,13 +56,15 @@ function frameJson(md: Metadata): string {
 }
 
 /**
- * Feeds `data` to a fresh codec in pieces cut at `splits` (ascending offsets) and returns JSON:
+ * Feeds `data` (a client's bytes, or with `answers` a server's) to a fresh codec in pieces cut at
+ * `splits` (ascending offsets) and returns JSON:
  * {"frames":[...], "error": "" | "<name>: <detail>", "pending": <bytes left undecoded>}.
  */
 export function decodeStream(protocol: string, data: Uint8Array, splits: Int32Array,
-  maxFrameBytes: u32, maxDepth: u32, maxEntries: u32, maxValueBytes: u32): string {
+  maxFrameBytes: u32, maxDepth: u32, maxEntries: u32, maxValueBytes: u32, answers: bool = false): string {
   const codec = codecFor(protocol, limitsFrom(maxFrameBytes, maxDepth, maxEntries, maxValueBytes));
-  const stream = new FrameStream();
+  // `answers`: the bytes a server sent (Codec.decoding; tRPC's frames do not say their direction).
+  const stream = new FrameStream(answers ? Direction.Response : Direction.Request);
   const md = new Metadata(<i32>codec.limits.maxMetadataEntries);
   let frames = "";
   let error = "";
@@ -121,6 +123,16 @@ export function encodeMutated(protocol: string, request: Uint8Array, keys: Array
     if (ctx.dropped) { w.free(); return new Uint8Array(0); }
     w.bytes(request.dataStart, md.frameLength);
   }
+  return copyOut(w);
+}
+
+/** The codec's probe for the (single) request frame in `request`; empty when the protocol has none. */
+export function probeFor(protocol: string, request: Uint8Array): Uint8Array {
+  const codec = codecFor(protocol, new Limits());
+  const md = new Metadata();
+  decodeOne(codec, request, md);
+  const w = new ByteWriter();
+  if (!codec.probe(md, null, w)) w.length = 0;
   return copyOut(w);
 }
 
