@@ -85,8 +85,24 @@ function codePointLength(s: string): i32 {
   return n;
 }
 
+/**
+ * A number for an error message: integers exactly, others with up to 6 decimals. Not `f64#toString`:
+ * its shortest-digits algorithm (dtoa and its power tables) is ~3 KB of the module, for messages only.
+ */
 function formatNumber(v: f64): string {
-  return Math.floor(v) == v && Math.abs(v) < 1e15 ? (<i64>v).toString() : v.toString();
+  if (isNaN(v)) return "NaN";
+  const a = Math.abs(v);
+  const sign = v < 0 ? "-" : "";
+  if (a >= 1e18) return sign + (isFinite(a) ? "over 1e18" : "Infinity");
+  let whole = <u64>Math.floor(a);
+  let frac = <u64>Math.round((a - <f64>whole) * 1e6);
+  if (frac >= 1000000) { whole++; frac = 0; }
+  if (frac == 0) return sign + whole.toString();
+  let digits = frac.toString();
+  while (digits.length < 6) digits = "0" + digits;
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) == 48) end--;
+  return sign + whole.toString() + "." + digits.substring(0, end);
 }
 
 /** Walks the JSON with the current path; the first violation wins and stops the walk. */
