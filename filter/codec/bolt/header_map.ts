@@ -3,7 +3,7 @@
 //   keyLen i32 | key bytes | valueLen i32 | value bytes
 // until the section ends; a length of -1 is a null string (the entry is skipped). Plain Bolt leaves
 // the section empty unless the application registers a custom serializer.
-import { ByteWriter } from "../bytes";
+import { ByteWriter, sameMemory } from "../bytes";
 import { Mutation } from "../codec";
 
 /** One entry of a header section, as spans; `ok` false when the section is not well formed. */
@@ -78,7 +78,7 @@ export function indexOfKey(mutation: Mutation, ptr: usize, len: u32): i32 {
     const k = unchecked(mutation.keys[i]);
     if (<u32>String.UTF8.byteLength(k, false) != len) continue;
     const buf = String.UTF8.encode(k, false);
-    if (memory.compare(changetype<usize>(buf), ptr, len) == 0) return i;
+    if (sameMemory(changetype<usize>(buf), ptr, len)) return i;
   }
   return -1;
 }
