@@ -17,7 +17,7 @@ const out = memory.data(16);
  */
 export function serializeHeaders(pairs: Array<string>): ArrayBuffer {
   const n = pairs.length >> 1;
-  const utf8 = new Array<ArrayBuffer>(pairs.length);
+  const utf8 = new StaticArray<ArrayBuffer>(pairs.length);
   let size = 4 + n * 8;
   for (let i = 0; i < pairs.length; i++) {
     utf8[i] = String.UTF8.encode(pairs[i]);

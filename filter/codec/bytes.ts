@@ -158,9 +158,17 @@ export class ByteWriter {
 }
 
 /** Compares [ptr, ptr+len) with the UTF-8 bytes of an ArrayBuffer (pre-encoded config strings). */
+/**
+ * memory.compare(a, b, n) == 0 as one shared function: memory.compare is inlined where it is written
+ * (~200 bytes each), and the module had ten of them.
+ */
+export function sameMemory(a: usize, b: usize, n: usize): bool {
+  return memory.compare(a, b, n) == 0;
+}
+
 export function bytesEqual(ptr: usize, len: u32, utf8: ArrayBuffer): bool {
   if (<u32>utf8.byteLength != len) return false;
-  return memory.compare(ptr, changetype<usize>(utf8), len) == 0;
+  return sameMemory(ptr, changetype<usize>(utf8), len);
 }
 
 /** Pre-encodes a constant for byte comparisons on the hot path. */

@@ -6,7 +6,7 @@
 //
 // One codec instance serves one connection (a codec may remember what it detected, e.g. Thrift's
 // transport). Codecs never abort on bad input: they return Invalid with a typed DecodeError.
-import { ByteWriter } from "./bytes";
+import { ByteWriter, sameMemory } from "./bytes";
 import { Metadata } from "./metadata";
 
 export enum DecodeStatus {
@@ -90,7 +90,7 @@ export class Mutation {
     for (let i = 0; i < this.keys.length; i++) {
       const k = unchecked(this.keys[i]);
       if (<u32>String.UTF8.byteLength(k, false) != len) continue;
-      if (memory.compare(changetype<usize>(String.UTF8.encode(k, false)), ptr, len) == 0) return i;
+      if (sameMemory(changetype<usize>(String.UTF8.encode(k, false)), ptr, len)) return i;
     }
     return -1;
   }

@@ -4,7 +4,7 @@
 // Keys and values are spans (pointer + length) into the frame bytes or into static strings, so that
 // decoding a request allocates nothing. A span is valid while the frame's buffer is held, i.e. during
 // the callback that decoded it. Use keyString/valueString only off the hot path (logs, tests).
-import { utf8Of } from "./bytes";
+import { sameMemory, utf8Of } from "./bytes";
 
 // One entry of Metadata.entries: four usize fields.
 const KEY_PTR: usize = 0;
@@ -77,7 +77,7 @@ export class Metadata {
       // Length first, then the first byte: most keys differ there, without a call to memory.compare.
       if (<u32>load<usize>(e, KEY_LEN) != len) continue;
       const k = load<usize>(e, KEY_PTR);
-      if (len == 0 || (load<u8>(k) == load<u8>(ptr) && memory.compare(k, ptr, len) == 0)) return i;
+      if (len == 0 || (load<u8>(k) == load<u8>(ptr) && sameMemory(k, ptr, len))) return i;
     }
     return -1;
   }

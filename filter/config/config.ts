@@ -85,8 +85,31 @@ function codePointLength(s: string): i32 {
   return n;
 }
 
+/** "a, b, c" (not Array#join: one more generic instantiation in the module, for messages only). */
+function listed(values: Array<string>): string {
+  let s = "";
+  for (let i = 0; i < values.length; i++) s += (i > 0 ? ", " : "") + values[i];
+  return s;
+}
+
+/**
+ * A number for an error message: integers exactly, others with up to 6 decimals. Not `f64#toString`:
+ * its shortest-digits algorithm (dtoa and its power tables) is ~3 KB of the module, for messages only.
+ */
 function formatNumber(v: f64): string {
-  return Math.floor(v) == v && Math.abs(v) < 1e15 ? (<i64>v).toString() : v.toString();
+  if (isNaN(v)) return "NaN";
+  const a = Math.abs(v);
+  const sign = v < 0 ? "-" : "";
+  if (a >= 1e18) return sign + (isFinite(a) ? "over 1e18" : "Infinity");
+  let whole = <u64>Math.floor(a);
+  let frac = <u64>Math.round((a - <f64>whole) * 1e6);
+  if (frac >= 1000000) { whole++; frac = 0; }
+  if (frac == 0) return sign + whole.toString();
+  let digits = frac.toString();
+  while (digits.length < 6) digits = "0" + digits;
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) == 48) end--;
+  return sign + whole.toString() + "." + digits.substring(0, end);
 }
 
 /** Walks the JSON with the current path; the first violation wins and stops the walk. */
@@ -148,7 +171,7 @@ class Checker {
 
   oneOf(v: JsonValue, path: string, values: Array<string>): string {
     if (v.kind != JsonKind.String || !values.includes(v.stringValue)) {
-      this.fail(path, "must be one of " + values.join(", "));
+      this.fail(path, "must be one of " + listed(values));
       return "";
     }
     return v.stringValue;
@@ -528,7 +551,7 @@ export function parseConfig(text: string): ConfigResult {
   if (!c.failed && config.protocol.length > 0) {
     // A protocol this module has no codec for is refused, not passed through undecided.
     const codec = createCodec(config.protocol, config.limits);
-    if (codec === null) c.fail("protocol", "no codec \"" + config.protocol + "\" in this module (it has: " + CODEC_NAMES.join(", ") + ")");
+    if (codec === null) c.fail("protocol", "no codec \"" + config.protocol + "\" in this module (it has: " + listed(CODEC_NAMES) + ")");
     else if (config.routingMode == RoutingMode.PerRequest && codec.nativeRouter.length == 0) {
       c.fail("routingMode", "perRequest needs a native Envoy router behind the filter, which codec \"" + config.protocol + "\" has not");
     }

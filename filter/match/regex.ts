@@ -136,9 +136,14 @@ export class Regex {
       else if (inst.op == Op.Class) step = (inst.cls as StaticArray<u8>)[byte] != 0;
       if (step) n = this.addThread(this.nlist, n, pc + 1);
     }
+    // Sorted without Array#sort (its TimSort is ~1.2 KB of the module): the list holds exactly the
+    // non-Split/Jmp instructions marked in this generation, so one pass over the program finds them in order.
     const out = new Array<i32>(n);
-    for (let i = 0; i < n; i++) out[i] = this.nlist[i];
-    out.sort((a: i32, b: i32): i32 => a - b);
+    let j = 0;
+    for (let pc = 0; pc < this.prog.length && j < n; pc++) {
+      const op = this.prog[pc].op;
+      if (this.mark[pc] == this.gen && op != Op.Jmp && op != Op.Split) out[j++] = pc;
+    }
     return out;
   }
 
@@ -151,26 +156,30 @@ export class Regex {
     const k = this.classCount;
     const representative = new StaticArray<i32>(k);
     for (let b = 255; b >= 0; b--) representative[this.classOf[b]] = b;
+    // The states found so far, each with a hash of its set; a new set is looked up by hash, then compared
+    // (no Map<string, i32> keyed by the joined set: one hash map instantiation less in the module).
     const sets: Array<Array<i32>> = [[]]; // DEAD
-    const index = new Map<string, i32>();
-    index.set("", DEAD);
+    const hashes: Array<u32> = [setHash([])];
     const start = this.closure([0], -1);
     sets.push(start);
-    index.set(start.join(","), 1);
+    hashes.push(setHash(start));
     const cells: Array<u16> = [];
     for (let c = 0; c < k; c++) cells.push(<u16>DEAD);
     for (let s = 1; s < sets.length; s++) {
       for (let c = 0; c < k; c++) {
         const next = this.closure(sets[s], representative[c]);
-        const key = next.join(",");
         let id = DEAD;
         if (next.length > 0) {
-          if (index.has(key)) id = index.get(key);
-          else {
+          const h = setHash(next);
+          id = -1;
+          for (let t = 1; t < sets.length; t++) {
+            if (hashes[t] == h && sameSet(sets[t], next)) { id = t; break; }
+          }
+          if (id < 0) {
             id = sets.length;
             if ((id + 1) * k > MAX_DFA_CELLS) { this.steps = 0; return; } // too large: the Pike VM runs it
             sets.push(next);
-            index.set(key, id);
+            hashes.push(h);
           }
         }
         cells.push(<u16>id);
@@ -509,4 +518,17 @@ class RegexParser {
     n.cls = cls;
     return n;
   }
+}
+
+/** FNV-1a over a DFA state's instruction set. */
+function setHash(set: Array<i32>): u32 {
+  let h: u32 = 2166136261;
+  for (let i = 0; i < set.length; i++) h = (h ^ <u32>set[i]) * 16777619;
+  return h;
+}
+
+function sameSet(a: Array<i32>, b: Array<i32>): bool {
+  if (a.length != b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] != b[i]) return false;
+  return true;
 }

@@ -1,7 +1,7 @@
 // One string condition on a metadata value: Aeraki's StringMatch (exact | prefix | regex; an empty
 // match means "present"), plus suffix and invert as Slime's matches have. Values are compared as
 // UTF-8 bytes, straight from the frame (no string is built per request).
-import { utf8Of } from "../codec/bytes";
+import { sameMemory, utf8Of } from "../codec/bytes";
 import { Regex } from "./regex";
 
 export enum MatchKind { Exact, Prefix, Suffix, Regex, Present }
@@ -57,9 +57,9 @@ export class StringMatch {
     const want = changetype<usize>(this.bytes);
     const n = <u32>this.bytes.byteLength;
     switch (this.kind) {
-      case MatchKind.Exact: return len == n && memory.compare(ptr, want, n) == 0;
-      case MatchKind.Prefix: return len >= n && memory.compare(ptr, want, n) == 0;
-      case MatchKind.Suffix: return len >= n && memory.compare(ptr + len - n, want, n) == 0;
+      case MatchKind.Exact: return len == n && sameMemory(ptr, want, n);
+      case MatchKind.Prefix: return len >= n && sameMemory(ptr, want, n);
+      case MatchKind.Suffix: return len >= n && sameMemory(ptr + len - n, want, n);
       case MatchKind.Regex: return (this.regex as Regex).matchBytes(ptr, len);
       default: return true;
     }

@@ -14,6 +14,7 @@ import { ErrorKind, errorKindName } from "../codec/codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_SERVICE, Metadata } from "../codec/metadata";
 import { UNKNOWN, labelValue } from "./label_value";
 import { TAG_METHOD, TAG_PROTOCOL, TAG_REPORTER, TAG_SERVICE, TAG_STATUS, tag } from "./tags";
+import { sameMemory } from "../codec/bytes";
 
 export const REQUESTS_TOTAL = "meltemi_requests_total";
 export const REQUEST_DURATION = "meltemi_request_duration_milliseconds";
@@ -95,7 +96,7 @@ export class LabelSet {
     const k = changetype<usize>(this.key);
     if (this.key.byteLength < 4) return false;
     const sLen = load<u32>(k);
-    return <u32>this.key.byteLength == 4 + sLen + len && memory.compare(k + 4 + sLen, ptr, len) == 0;
+    return <u32>this.key.byteLength == 4 + sLen + len && sameMemory(k + 4 + sLen, ptr, len);
   }
 
   /** Counts one request that ended with `status`; `durationNs` < 0: not timed. */
@@ -200,7 +201,7 @@ export class RequestMetrics {
   private static same(key: ArrayBuffer, sPtr: usize, sLen: u32, mPtr: usize, mLen: u32): bool {
     const k = changetype<usize>(key);
     if (<u32>key.byteLength != 4 + sLen + mLen || load<u32>(k) != sLen) return false;
-    return memory.compare(k + 4, sPtr, sLen) == 0 && memory.compare(k + 4 + sLen, mPtr, mLen) == 0;
+    return sameMemory(k + 4, sPtr, sLen) && sameMemory(k + 4 + sLen, mPtr, mLen);
   }
 
   private grow(): void {

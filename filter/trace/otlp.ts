@@ -38,7 +38,7 @@ export function otlpSpan(out: JsonOut, s: Span, src: SpanSource): void {
 }
 
 /** The request body for `spans`: one resource (the service), one scope (meltemi). */
-export function otlpBody(out: JsonOut, spans: Array<Span>, src: SpanSource): void {
+export function otlpBody(out: JsonOut, spans: StaticArray<Span>, src: SpanSource): void {
   out.raw("{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
   attr(out, true, "service.name", src.serviceName);
   out.raw("]},\"scopeSpans\":[{\"scope\":{\"name\":\"meltemi\"},\"spans\":[");

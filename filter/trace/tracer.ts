@@ -180,7 +180,7 @@ export class Tracer {
     const c = this.config as TracingConfig;
     this.lastExportNs = nowNs;
     const n = this.count < c.maxSpansPerBatch ? this.count : c.maxSpansPerBatch;
-    const batch = new Array<Span>(n);
+    const batch = new StaticArray<Span>(n);
     for (let i = 0; i < n; i++) {
       const at = (this.head + i) % this.ring.length;
       batch[i] = this.ring[at] as Span;

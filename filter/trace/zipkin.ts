@@ -59,7 +59,7 @@ export function zipkinSpan(out: JsonOut, s: Span, src: SpanSource): void {
 }
 
 /** The request body for `spans`: a JSON array (ListOfSpans). */
-export function zipkinBody(out: JsonOut, spans: Array<Span>, src: SpanSource): void {
+export function zipkinBody(out: JsonOut, spans: StaticArray<Span>, src: SpanSource): void {
   out.raw("[");
   for (let i = 0; i < spans.length; i++) {
     if (i > 0) out.raw(",");

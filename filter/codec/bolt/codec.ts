@@ -11,7 +11,7 @@
 import { ByteWriter } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation } from "../codec";
 import { KEY_METHOD, Metadata, MessageKind } from "../metadata";
-import { utf8Of } from "../bytes";
+import { sameMemory, utf8Of } from "../bytes";
 import { writeHessianString } from "./hessian_string";
 import { HeaderMapReader, writeEntry } from "./header_map";
 import {
@@ -243,5 +243,5 @@ export class BoltCodec extends Codec {
 @inline function load32i(p: usize): i32 { return <i32>bswap<u32>(load<u32>(p)); }
 
 function sameBytes(ptr: usize, len: u32, key: ArrayBuffer): bool {
-  return <u32>key.byteLength == len && memory.compare(ptr, changetype<usize>(key), len) == 0;
+  return <u32>key.byteLength == len && sameMemory(ptr, changetype<usize>(key), len);
 }

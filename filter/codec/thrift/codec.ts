@@ -496,9 +496,10 @@ export class ThriftCodec extends Codec {
   private writeHeaders(ptr: usize, l: FrameLayout, mutation: Mutation | null, out: ByteWriter): bool {
     const n = mutation === null ? 0 : mutation.keys.length;
     // Mutations are small and off the per-request decode path: UTF-8 copies are fine here.
-    const keys = new Array<ArrayBuffer>(n);
-    const values = new Array<ArrayBuffer>(n);
-    const present = new Array<bool>(n);
+    // StaticArrays: fixed length, and one generic instantiation less each (Array<bool>, Array<ArrayBuffer>).
+    const keys = new StaticArray<ArrayBuffer>(n);
+    const values = new StaticArray<ArrayBuffer>(n);
+    const present = new StaticArray<bool>(n);
     for (let j = 0; j < n; j++) {
       keys[j] = String.UTF8.encode(mutation!.keys[j], false);
       values[j] = String.UTF8.encode(mutation!.values[j], false);
@@ -556,7 +557,7 @@ function headerProtocolId(p: Protocol): u32 {
   return p == Protocol.Compact ? HEADER_PROTOCOL_COMPACT : HEADER_PROTOCOL_BINARY;
 }
 
-function indexOfKey(keys: Array<ArrayBuffer>, ptr: usize, len: u32): i32 {
+function indexOfKey(keys: StaticArray<ArrayBuffer>, ptr: usize, len: u32): i32 {
   for (let j = 0; j < keys.length; j++) if (bytesEqual(ptr, len, keys[j])) return j;
   return -1;
 }

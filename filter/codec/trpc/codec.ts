@@ -10,7 +10,7 @@
 // trans_info entry as sent, except entries named like those five.
 //
 // codecFlags: the frame head's protocol version | ANSWER_FLAG for an answer.
-import { ByteWriter, utf8Of } from "../bytes";
+import { ByteWriter, sameMemory, utf8Of } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Mutation } from "../codec";
 import { KEY_METHOD, KEY_SERVICE, Metadata, MessageKind } from "../metadata";
 import { ProtoReader, WIRE_LEN, WIRE_VARINT, varintSize, writeBytesField, writeTag, writeVarintField } from "../protobuf";
@@ -365,7 +365,7 @@ function isReserved(ptr: usize, len: u32): bool {
 }
 
 @inline function same(ptr: usize, len: u32, key: ArrayBuffer): bool {
-  return <u32>key.byteLength == len && memory.compare(ptr, changetype<usize>(key), len) == 0;
+  return <u32>key.byteLength == len && sameMemory(ptr, changetype<usize>(key), len);
 }
 @inline function load16(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p)); }
 @inline function load32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }

@@ -1,7 +1,7 @@
 import { parseConfig } from "../config";
 import { KEY_METHOD, Metadata } from "../../codec/metadata";
 import { RouteTable } from "../../route/route_table";
-import { JsonKind, parseJson } from "../json";
+import { JsonKind, decimalValue, parseJson } from "../json";
 
 /** The name of the route `routes` picks for a request of `method` ("" for none). */
 function routeOf(routes: RouteTable, method: string): string {
@@ -26,6 +26,22 @@ describe("parseJson", () => {
     expect(a.items.length).toBe(5);
     expect(a.items[1].numberValue).toBe(-2500.0);
     expect(a.items[4].stringValue).toBe("x\u00e9\n");
+  });
+
+  it("reads numbers as parseFloat does: exactly up to 15 digits, within an ulp or two past that", () => {
+    const exact = ["0", "-0", "7", "12.5", "0.001", "1e3", "-2.5E+3", "4294967295", "9007199254740993", "0.1", "123456789012345e-22", "5e-5", "1e22"];
+    for (let i = 0; i < exact.length; i++) {
+      const t = exact[i];
+      expect(decimalValue(t, 0, t.length)).toBe(parseFloat(t), t);
+    }
+    const near = ["33.333333333333336", "123456789012345678901234", "1.2345678901234567e200", "2.2250738585072014e-308", "0.30000000000000004"];
+    for (let i = 0; i < near.length; i++) {
+      const t = near[i];
+      const want = parseFloat(t);
+      expect(Math.abs(decimalValue(t, 0, t.length) - want) <= Math.abs(want) * 4.5e-16).toBe(true, t);
+    }
+    expect(decimalValue("1e400", 0, 5)).toBe(Infinity);
+    expect(decimalValue("1e-400", 0, 6)).toBe(0.0);
   });
 
   it("reports malformed input without aborting", () => {
