@@ -184,7 +184,7 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
       await t.test("ServiceEntries and protocols: a cluster-scoped RpcProtocol, an Aeraki ApplicationProtocol", async () => {
         const ns = await namespace(c, "mesh-external");
         await c.create(K.rpcProtocol, { apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "legacythrift" }, spec: { codec: "thrift", routingMode: "perConnection" } });
-        await c.create(K.applicationProtocol, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "trpc", namespace: ns }, spec: { protocol: "trpc", codec: "aeraki.meta_protocol.codec.trpc" } });
+        await c.create(K.applicationProtocol, { apiVersion: "metaprotocol.aeraki.io/v1alpha1", kind: "ApplicationProtocol", metadata: { name: "brpc", namespace: ns }, spec: { protocol: "brpc", codec: "aeraki.meta_protocol.codec.brpc" } });
         const se = await c.create(K.serviceEntry, {
           apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "ledger", namespace: ns },
           spec: { hosts: ["ledger.example.internal"], addresses: ["240.240.0.20"], ports: [{ number: 7000, name: "tcp-metaprotocol-legacythrift-api", protocol: "TCP", targetPort: 7000 }], workloadSelector: { labels: { app: "ledger" } }, resolution: "STATIC" },
@@ -195,8 +195,8 @@ test("meltemi controller against a real kube-apiserver", { timeout: 600_000 }, a
         const proto = await waitFor("RpcProtocol status", () => c.ready(K.rpcProtocol, undefined, "legacythrift"));
         assert.equal(proto.status, "True");
         assert.equal(proto.observedGeneration, 1);
-        // No Meltemi codec for tRPC: accepted or not, the reason is written, not dropped.
-        const ap = await waitFor("ApplicationProtocol status", () => c.ready(K.applicationProtocol, ns, "trpc"));
+        // No Meltemi codec for bRPC: accepted or not, the reason is written, not dropped.
+        const ap = await waitFor("ApplicationProtocol status", () => c.ready(K.applicationProtocol, ns, "brpc"));
         assert.notEqual(ap.reason, "Accepted", `a codec the filter lacks is reported: ${ap.reason}: ${ap.message}`);
         await c.delete(K.serviceEntry, ns, "ledger");
         await waitFor("WasmPlugin deleted with its ServiceEntry", async () => ((await c.owned(K.wasmPlugin, ns)).length === 0 ? true : undefined));
