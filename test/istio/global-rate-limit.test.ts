@@ -20,7 +20,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
+import { connect, generated } from "../codec/thrift/peers";
 import { installCrds } from "../kube/crds";
 import { sleep } from "../kube/process";
 import { repoRoot } from "../repo_root";
@@ -28,18 +28,15 @@ import { Redis } from "../ratelimit/redis";
 import { RateLimitService, awayFromDayEnd } from "../ratelimit/service";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, type Mesh, withMesh } from "./mesh";
-import { type SidecarPod, bounded } from "./sidecar";
+import { bounded } from "./sidecar";
 import { waitFor } from "../wait";
+import { NS, POD_IP, PORT, greeterPod, wire } from "./greeter_pod";
 
 await inIstioNamespace(import.meta.url);
 
-const NS = "shop";
-const POD_IP = "127.0.1.1";
-const PORT = 9090;
 /** The rate limit service's limit for `hello` (per day: no window ends during the test). */
 const LIMIT = 3;
 const RLS_CLUSTER = `outbound|8081||rate-limit-server.${NS}.svc.cluster.local`;
-const wire = WIRES.find((w) => w.name === "framed binary")!;
 
 interface Outcome { ok: boolean; message: string }
 
@@ -60,21 +57,6 @@ async function rateLimitServer(mesh: Mesh): Promise<{ service: RateLimitService 
     spec: { address: "127.0.0.1", labels: { app: "rate-limit-server" } },
   });
   return { service };
-}
-
-/** The greeter Service (a Thrift port) and its serving pod. */
-async function greeterPod(mesh: Mesh): Promise<SidecarPod> {
-  await mesh.apply({ apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "framedthrift" }, spec: { codec: "thrift", routingMode: "perRequest", thrift: { transport: "FRAMED", protocol: "BINARY" } } });
-  await mesh.apply({
-    apiVersion: "v1", kind: "Service", metadata: { name: "greeter", namespace: NS },
-    spec: { selector: { app: "greeter" }, ports: [{ name: "tcp-metaprotocol-framedthrift-api", port: PORT, targetPort: PORT }] },
-  });
-  const app = await startServer(wire, { greeting: "hi" });
-  mesh.onStop(() => app.close());
-  return mesh.pod({
-    name: "greeter-v1", namespace: NS, serviceAccount: "greeter", labels: { app: "greeter", version: "v1" }, ip: POD_IP,
-    sidecar: { ingress: [{ port: { number: PORT, protocol: "TCP", name: "tcp-thrift" }, bind: POD_IP, defaultEndpoint: `127.0.0.1:${app.port}` }], egress: [{ hosts: [`${NS}/*`] }] },
-  });
 }
 
 /** Aeraki's MetaRouter globalRateLimit as its demo writes it (the method is the Thrift peer's `hello`). */

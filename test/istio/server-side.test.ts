@@ -8,38 +8,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { WIRES, connect, generated, startServer } from "../codec/thrift/peers";
+import { connect, generated } from "../codec/thrift/peers";
 import { inIstioNamespace } from "./netns";
 import { ENVOY_VERSIONS, type Mesh, withMesh } from "./mesh";
 import { type SidecarPod, bounded } from "./sidecar";
 import { waitFor } from "../wait";
+import { NS, POD_IP, PORT, greeterPod, wire } from "./greeter_pod";
 
 await inIstioNamespace(import.meta.url);
 
-const NS = "shop";
-const POD_IP = "127.0.1.1";
-const PORT = 9090;
 const LIMIT = 3;
-const wire = WIRES.find((w) => w.name === "framed binary")!;
 
 interface Outcome { ok: boolean; message?: string }
-
-/** The greeter Service (a Thrift port) and one serving pod whose sidecar forwards to a Thrift app. */
-async function greeterPod(mesh: Mesh): Promise<SidecarPod> {
-  await mesh.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await mesh.apply({ apiVersion: "meltemi.dev/v1alpha1", kind: "RpcProtocol", metadata: { name: "framedthrift" }, spec: { codec: "thrift", routingMode: "perRequest", thrift: { transport: "FRAMED", protocol: "BINARY" } } });
-  await mesh.apply({
-    apiVersion: "v1", kind: "Service", metadata: { name: "greeter", namespace: NS },
-    spec: { selector: { app: "greeter" }, ports: [{ name: "tcp-metaprotocol-framedthrift-api", port: PORT, targetPort: PORT }] },
-  });
-  const app = await startServer(wire, { greeting: "hi" });
-  mesh.onStop(() => app.close());
-  return mesh.pod({
-    name: "greeter-v1", namespace: NS, serviceAccount: "greeter", labels: { app: "greeter", version: "v1" }, ip: POD_IP,
-    // NONE interception: the inbound listener binds the pod's address and forwards to the app.
-    sidecar: { ingress: [{ port: { number: PORT, protocol: "TCP", name: "tcp-thrift" }, bind: POD_IP, defaultEndpoint: `127.0.0.1:${app.port}` }], egress: [{ hosts: [`${NS}/*`] }] },
-  });
-}
 
 /** `count` hello calls, one after the other, on a new connection to the pod. */
 async function helloCalls(mesh: Mesh, count: number): Promise<Outcome[]> {
