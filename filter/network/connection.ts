@@ -23,6 +23,7 @@
 // (memory_budget.ts); past it, the newest offender is shed. Fail closed: when Envoy's buffer cannot be
 // read or replaced, the connection is closed and nothing of that read goes on (a denied request must
 // never reach the upstream).
+import { collectSoon } from "../abi/gc";
 import { StreamContext } from "../abi/context";
 import {
   BufferType, FilterStatus, LogLevel, StreamType, WasmResult, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer,
@@ -318,6 +319,8 @@ export class Connection extends StreamContext {
       f.held.free();
     }
     memoryBudget.set(this, 0);
+    // Under memory pressure, garbage between the freed buffers would keep them from coalescing.
+    collectSoon();
   }
 
   /** Called by the root's tick when the delay is over, just before it continues the connection. */
