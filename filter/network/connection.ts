@@ -23,7 +23,7 @@
 // (memory_budget.ts); past it, the newest offender is shed. Fail closed: when Envoy's buffer cannot be
 // read or replaced, the connection is closed and nothing of that read goes on (a denied request must
 // never reach the upstream).
-import { collectSoon } from "../abi/gc";
+import { collectSoon, owe } from "../abi/gc";
 import { StreamContext } from "../abi/context";
 import {
   BufferType, FilterStatus, LogLevel, StreamType, WasmResult, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer,
@@ -111,6 +111,13 @@ class Framing {
     return this.requests.pending.capacity + this.responses.pending.capacity + this.held.capacity;
   }
 }
+
+/**
+ * What a request is counted to leave for the collector (abi/gc.ts). The common path allocates nothing;
+ * some paths do (error replies built from strings, THeader mutations, spans), so every request owes a
+ * little: a collection follows at least every 64k requests whatever they did.
+ */
+const REQUEST_GARBAGE_BYTES: u64 = 16;
 
 export class Connection extends StreamContext {
   private open: bool = false;
@@ -492,6 +499,7 @@ export class Connection extends StreamContext {
       output.keep(ptr, md.frameLength); // heartbeats and the like go on untouched
       return;
     }
+    owe(REQUEST_GARBAGE_BYTES);
     const config = this.plugin.config;
     if (this.caller === null && config.authorizer.policies.length > 0) this.caller = readCaller();
     const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
