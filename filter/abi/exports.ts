@@ -4,7 +4,7 @@
 // Each one is wrapped in enter()/leave(): the return of the outermost callback is where the garbage
 // collector may run (gc.ts).
 import {
-  createContext, deleteContext, hasRoot, hasStream, root, stream,
+  createContext, deleteContext, findStream, hasRoot, root,
 } from "./context";
 import { enter, leave } from "./gc";
 import { FilterStatus, PeerType } from "./host";
@@ -64,47 +64,54 @@ export function proxy_on_grpc_close(rootId: u32, token: u32, status: u32): void 
 
 export function proxy_on_new_connection(id: u32): FilterStatus {
   enter();
-  const result: FilterStatus = hasStream(id) ? stream(id).onNewConnection() : FilterStatus.Continue;
+  const s = findStream(id);
+  const result: FilterStatus = s !== null ? s.onNewConnection() : FilterStatus.Continue;
   leave();
   return result;
 }
 
 export function proxy_on_downstream_data(id: u32, length: u32, endOfStream: u32): FilterStatus {
   enter();
-  const result: FilterStatus = hasStream(id) ? stream(id).onDownstreamData(length, endOfStream != 0) : FilterStatus.Continue;
+  const s = findStream(id);
+  const result: FilterStatus = s !== null ? s.onDownstreamData(length, endOfStream != 0) : FilterStatus.Continue;
   leave();
   return result;
 }
 
 export function proxy_on_upstream_data(id: u32, length: u32, endOfStream: u32): FilterStatus {
   enter();
-  const result: FilterStatus = hasStream(id) ? stream(id).onUpstreamData(length, endOfStream != 0) : FilterStatus.Continue;
+  const s = findStream(id);
+  const result: FilterStatus = s !== null ? s.onUpstreamData(length, endOfStream != 0) : FilterStatus.Continue;
   leave();
   return result;
 }
 
 export function proxy_on_downstream_connection_close(id: u32, peer: u32): void {
   enter();
-  if (hasStream(id)) stream(id).onDownstreamClose(peer as PeerType);
+  const s = findStream(id);
+  if (s !== null) s.onDownstreamClose(peer as PeerType);
   leave();
 }
 
 export function proxy_on_upstream_connection_close(id: u32, peer: u32): void {
   enter();
-  if (hasStream(id)) stream(id).onUpstreamClose(peer as PeerType);
+  const s = findStream(id);
+  if (s !== null) s.onUpstreamClose(peer as PeerType);
   leave();
 }
 
 export function proxy_on_done(id: u32): u32 {
   enter();
-  const result: u32 = hasStream(id) ? (stream(id).onDone() ? 1 : 0) : hasRoot(id) ? (root(id).onDone() ? 1 : 0) : 1;
+  const s = findStream(id);
+  const result: u32 = s !== null ? (s.onDone() ? 1 : 0) : hasRoot(id) ? (root(id).onDone() ? 1 : 0) : 1;
   leave();
   return result;
 }
 
 export function proxy_on_log(id: u32): void {
   enter();
-  if (hasStream(id)) stream(id).onLog();
+  const s = findStream(id);
+  if (s !== null) s.onLog();
   leave();
 }
 

@@ -24,6 +24,7 @@
 // read or replaced, the connection is closed and nothing of that read goes on (a denied request must
 // never reach the upstream).
 import { collectSoon, owe } from "../abi/gc";
+import { freeHostMemory } from "../abi/memory";
 import { StreamContext } from "../abi/context";
 import {
   BufferType, FilterStatus, LogLevel, StreamType, WasmResult, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer,
@@ -251,7 +252,7 @@ export class Connection extends StreamContext {
     const kept = memoryBudget.admit(this, f.requests.restGrowth);
     if (kept) f.requests.keepRest();
     const status = kept ? this.passDownstream(f, read, readLen, start, length) : FilterStatus.Pause;
-    heap.free(read); // after passDownstream: the output may be a span of the read
+    freeHostMemory(read); // after passDownstream: the output may be a span of the read
     return status;
   }
 
@@ -412,7 +413,7 @@ export class Connection extends StreamContext {
         if (lastReplySent) this.closeAfterLastReply();
       }
     }
-    heap.free(read); // after the write: the output may be a span of the read
+    freeHostMemory(read); // after the write: the output may be a span of the read
     return result;
   }
 
