@@ -115,10 +115,12 @@ class Framing {
 
 /**
  * What a request is counted to leave for the collector (abi/gc.ts). The common path allocates nothing;
- * some paths do (error replies built from strings, THeader mutations, spans), so every request owes a
- * little: a collection follows at least every 64k requests whatever they did.
+ * the paths that do owe for themselves (a rejection below, a span in trace/tracer.ts), and every request
+ * owes a little more: a collection follows at least every 64k requests whatever paths they took.
  */
 const REQUEST_GARBAGE_BYTES: u64 = 16;
+/** A rejected request's reply and message (an authorization denial names its policy: ~200 bytes). */
+const REJECTION_GARBAGE_BYTES: u64 = 512;
 
 export class Connection extends StreamContext {
   private open: bool = false;
@@ -543,6 +545,7 @@ export class Connection extends StreamContext {
     }
 
     countRejection(d.kind);
+    owe(REJECTION_GARBAGE_BYTES);
     if (logEnabled(LogLevel.Debug)) {
       log(LogLevel.Debug, this.plugin.prefix() + "rejected request " + md.requestId.toString() + ": " + errorKindName(d.kind));
     }
