@@ -7,6 +7,7 @@
 // proxy-wide shared data (keyed by plugin name), not in a VM global: every VM that gets a rejected
 // configuration falls back to the same previous one. With none, defaultConfig() (pass-through).
 import { RootContext, StreamContext } from "./abi/context";
+import { collectIfOwed, collectSoon } from "./abi/gc";
 import {
   BufferType, LogLevel, WasmResult, getProperty, nowNanos, setTickPeriod, getPropertyI64, getSharedDataUtf8, hostBytes, log, readBuffer, refreshLogLevel, setSharedDataUtf8, sharedCas,
 } from "./abi/host";
@@ -96,6 +97,7 @@ export class MeltemiRoot extends RootContext {
   }
 
   onTick(): void {
+    collectIfOwed();
     const now = nowNanos();
     this.held.onTick(now);
     tickGlobal(this.id, this.config, now);
@@ -148,6 +150,8 @@ export class MeltemiRoot extends RootContext {
   }
 
   onConfigure(size: u32): bool {
+    // The parse's garbage and the replaced configuration go at the end of this callback (abi/gc.ts).
+    collectSoon();
     metrics.define();
     refreshLogLevel();
     const name = getProperty("plugin_name");

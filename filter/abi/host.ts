@@ -5,6 +5,7 @@
 // are unmanaged (allocated through our `malloc` export, see memory.ts), so a hot-path call allocates
 // nothing on the GC heap. Spec: proxy-wasm/spec abi-versions/v0.2.1/README.md.
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { freeHostMemory } from "./memory";
 
 export enum LogLevel { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Critical = 5 }
 
@@ -33,12 +34,12 @@ export class HostBytes {
   ptr: usize = 0;
   len: u32 = 0;
   release(): void {
-    if (this.ptr != 0) heap.free(this.ptr);
+    if (this.ptr != 0) freeHostMemory(this.ptr);
     this.ptr = 0;
     this.len = 0;
   }
   /**
-   * Takes the bytes over: the caller frees them (heap.free) when done; the next host read no longer
+   * Takes the bytes over: the caller frees them (freeHostMemory) when done; the next host read no longer
    * frees them. For bytes that must outlive other host calls (a read decoded in place).
    */
   detach(): usize {

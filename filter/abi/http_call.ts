@@ -6,6 +6,7 @@
 // made from the root context (docs/platform.md "HTTP callouts", with the Envoy source).
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { hasRoot, root } from "./context";
+import { enter, leave } from "./gc";
 import { WasmResult, hostBytes } from "./host";
 
 const HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
@@ -73,5 +74,7 @@ export function httpCallResponseHeader(name: string): string | null {
 }
 
 export function proxy_on_http_call_response(contextId: u32, token: u32, numHeaders: u32, bodySize: u32, numTrailers: u32): void {
+  enter();
   if (hasRoot(contextId)) root(contextId).onHttpCallResponse(token, numHeaders, bodySize, numTrailers);
+  leave();
 }

@@ -23,6 +23,8 @@
 // (memory_budget.ts); past it, the newest offender is shed. Fail closed: when Envoy's buffer cannot be
 // read or replaced, the connection is closed and nothing of that read goes on (a denied request must
 // never reach the upstream).
+import { collectSoon, owe } from "../abi/gc";
+import { freeHostMemory } from "../abi/memory";
 import { StreamContext } from "../abi/context";
 import {
   BufferType, FilterStatus, LogLevel, StreamType, WasmResult, closeStream, hostBytes, log, logEnabled, nowNanos, readBuffer,
@@ -110,6 +112,15 @@ class Framing {
     return this.requests.pending.capacity + this.responses.pending.capacity + this.held.capacity;
   }
 }
+
+/**
+ * What a request is counted to leave for the collector (abi/gc.ts). The common path allocates nothing;
+ * the paths that do owe for themselves (a rejection below, a span in trace/tracer.ts), and every request
+ * owes a little more: a collection follows at least every 64k requests whatever paths they took.
+ */
+const REQUEST_GARBAGE_BYTES: u64 = 16;
+/** A rejected request's reply and message (an authorization denial names its policy: ~200 bytes). */
+const REJECTION_GARBAGE_BYTES: u64 = 512;
 
 export class Connection extends StreamContext {
   private open: bool = false;
@@ -243,7 +254,7 @@ export class Connection extends StreamContext {
     const kept = memoryBudget.admit(this, f.requests.restGrowth);
     if (kept) f.requests.keepRest();
     const status = kept ? this.passDownstream(f, read, readLen, start, length) : FilterStatus.Pause;
-    heap.free(read); // after passDownstream: the output may be a span of the read
+    freeHostMemory(read); // after passDownstream: the output may be a span of the read
     return status;
   }
 
@@ -318,6 +329,8 @@ export class Connection extends StreamContext {
       f.held.free();
     }
     memoryBudget.set(this, 0);
+    // Under memory pressure, garbage between the freed buffers would keep them from coalescing.
+    collectSoon();
   }
 
   /** Called by the root's tick when the delay is over, just before it continues the connection. */
@@ -402,7 +415,7 @@ export class Connection extends StreamContext {
         if (lastReplySent) this.closeAfterLastReply();
       }
     }
-    heap.free(read); // after the write: the output may be a span of the read
+    freeHostMemory(read); // after the write: the output may be a span of the read
     return result;
   }
 
@@ -489,6 +502,7 @@ export class Connection extends StreamContext {
       output.keep(ptr, md.frameLength); // heartbeats and the like go on untouched
       return;
     }
+    owe(REQUEST_GARBAGE_BYTES);
     const config = this.plugin.config;
     if (this.caller === null && config.authorizer.policies.length > 0) this.caller = readCaller();
     const caller = this.caller !== null ? this.caller as Caller : NO_CALLER;
@@ -531,6 +545,7 @@ export class Connection extends StreamContext {
     }
 
     countRejection(d.kind);
+    owe(REJECTION_GARBAGE_BYTES);
     if (logEnabled(LogLevel.Debug)) {
       log(LogLevel.Debug, this.plugin.prefix() + "rejected request " + md.requestId.toString() + ": " + errorKindName(d.kind));
     }

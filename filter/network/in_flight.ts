@@ -5,6 +5,7 @@
 // Thrift clients send seqid 0 every time) is matched in order, and by method when the answer names one
 // (indexOfAnswer). Bounded: at MAX_IN_FLIGHT the caller ends the oldest entry (requests that never get
 // an answer, such as oneway calls sent as CALL, must not fill the table; oneway.ts).
+import { owe } from "../abi/gc";
 import { Mutation } from "../codec/codec";
 import { LabelSet } from "../telemetry/request_metrics";
 
@@ -93,6 +94,8 @@ export class InFlight {
   }
 
   private grow(): void {
+    // The old arrays are garbage: id, start, set, status, cluster, mutation per entry (abi/gc.ts).
+    owe(<u64>this.ids.length * (8 + 8 + 4 + 1 + 4 + 4));
     const n = this.ids.length * 2;
     const ids = new StaticArray<i64>(n);
     const starts = new StaticArray<u64>(n);

@@ -61,6 +61,7 @@ export class MemoryBudget {
 
   /** `c` now holds `bytes` (after its buffers shrank or were freed). */
   set(c: Connection, bytes: u32): void {
+    if (bytes == c.charged) return; // most reads keep nothing before and after
     this.used = this.used + <u64>bytes - <u64>c.charged;
     c.charged = bytes;
     this.offenders.update(c, bytes > OFFENDER_BYTES);

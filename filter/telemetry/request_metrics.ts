@@ -9,6 +9,7 @@
 // Cardinality is bounded: after `maxLabelSets` distinct (service, method) pairs in a VM, every new pair
 // is counted under rpc_service = rpc_method = "_overflow" (a client sending random method names cannot
 // create unbounded stats in Envoy). The bound is per VM (one per worker); Envoy's stats are per proxy.
+import { owe } from "../abi/gc";
 import { MetricType, defineMetric, incrementMetric, recordMetric } from "../abi/host";
 import { ErrorKind, errorKindName } from "../codec/codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_SERVICE, Metadata } from "../codec/metadata";
@@ -206,6 +207,7 @@ export class RequestMetrics {
 
   private grow(): void {
     const old = this.slots;
+    owe(<u64>old.length << 2); // the old table is garbage (abi/gc.ts)
     const next = new StaticArray<LabelSet | null>(old.length * 2);
     const mask = next.length - 1;
     for (let j = 0; j < old.length; j++) {
