@@ -76,7 +76,7 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       const errors = run.closed.filter((s) => s.protocol === p && s.arm === 6).reduce((n, s) => n + s.invalid, 0);
       bars.push({
         figure: `Envoy CPU per request added by routing on an attachment in ${nativeName(p)} alone (arm 6 - arm 3)`, protocol: p, value: attachment, unit: "us", bar: "none",
-        met: null, note: ["informational: the native router's part of arm 4 - arm 3 (its routes match the routing key attachment)", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; "),
+        met: null, note: ["informational: the native router's own part of arm 4 - arm 3, whose routes match the routing key attachment", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; "),
       });
     }
     for (const rate of rates) {
