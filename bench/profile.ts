@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { SharedState, WasmHost } from "../test/host/index";
 import { repoRoot } from "../test/envoy/envoy";
-import { ARMS, listenerName, meltemiConfig } from "./envoy/arms";
+import { armsOf, listenerName, meltemiConfig } from "./envoy/arms";
 import { withBenchEnvoy } from "./envoy/arms-run";
 import { closedLoop } from "./load/client";
 import { benchWire, type ProtocolName } from "./load/wire";
@@ -92,7 +92,7 @@ async function envoyProfile(): Promise<string> {
   await withBenchEnvoy(["thrift", "dubbo"], 1, true, async ({ envoy, wires }) => {
     const pid = envoy.process.pid!;
     for (const p of ["thrift", "dubbo"] as const) {
-      for (const arm of ARMS) {
+      for (const arm of armsOf(p)) {
         const port = await envoy.listenerPort(listenerName(p, arm));
         const data = path.join(OUT, `envoy-${p}-arm${arm}.perf.data`);
         let rec: ReturnType<typeof spawn> | undefined;

@@ -1,7 +1,7 @@
 // Turns the measurements into the figures docs/performance.md sets bars for (medians over rounds of
 // per-round ratios, arms of a round being minutes apart at most) and prints them as tables.
 import type { ClosedSample, EnvoyRun, OpenSample } from "./envoy/arms-run";
-import { ARMS, ARM_NAMES, type Arm, nativeName } from "./envoy/arms";
+import { ARM_NAMES, type Arm, armsOf, nativeName } from "./envoy/arms";
 import type { CodecFigure } from "./micro/codec";
 import { TRACING, TRACING_UNSAMPLED, type FilterFigure } from "./micro/filter";
 import { median } from "./micro/timing";
@@ -21,11 +21,18 @@ export interface Bar {
 
 const fmt = (v: number, unit: string) => (Number.isNaN(v) ? "n/a" : unit === "x" ? v.toFixed(3) : unit === "us" || unit === "ns" ? v.toFixed(unit === "us" ? 1 : 0) : unit === "MiB" ? v.toFixed(2) : unit === "KB" ? v.toFixed(1) : String(v));
 
+/** The arms of `p` the run measured (a run saved before an arm existed lacks it). */
+function armsRun(run: EnvoyRun, p: ProtocolName): Arm[] {
+  return armsOf(p).filter((a) => run.closed.some((s) => s.protocol === p && s.arm === a));
+}
+
 function perRound<T extends { round: number; protocol: ProtocolName; arm: Arm }>(samples: T[], p: ProtocolName, f: (byArm: Map<Arm, T>) => number): number[] {
   const rounds = [...new Set(samples.map((s) => s.round))];
+  // A round counts when it holds every arm the samples of `p` hold.
+  const arms = new Set(samples.filter((s) => s.protocol === p).map((s) => s.arm)).size;
   return rounds.map((r) => {
     const byArm = new Map(samples.filter((s) => s.round === r && s.protocol === p).map((s) => [s.arm, s] as [Arm, T]));
-    return byArm.size === ARMS.length ? f(byArm) : NaN;
+    return byArm.size === arms ? f(byArm) : NaN;
   }).filter((x) => !Number.isNaN(x));
 }
 
@@ -63,6 +70,15 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       figure: "Envoy CPU per request added by tracing, 100% sampled (arm 5 - arm 4)", protocol: p, value: tracing, unit: "us", bar: "none",
       met: null, note: "informational: docs/performance.md sets no bar for tracing; at a sampling rate r the average is about r x this",
     });
+    // Arm 6 (Dubbo only): the native router's own cost of matching an attachment, without Meltemi.
+    if (armsRun(run, p).includes(6)) {
+      const attachment = median(perRound(closed, p, (m) => m.get(6)!.envoyCpuUsPerRequest - m.get(3)!.envoyCpuUsPerRequest));
+      const errors = run.closed.filter((s) => s.protocol === p && s.arm === 6).reduce((n, s) => n + s.invalid, 0);
+      bars.push({
+        figure: `Envoy CPU per request added by routing on an attachment in ${nativeName(p)} alone (arm 6 - arm 3)`, protocol: p, value: attachment, unit: "us", bar: "none",
+        met: null, note: ["informational: the native router's own part of arm 4 - arm 3, whose routes match the routing key attachment", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; "),
+      });
+    }
     for (const rate of rates) {
       const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
       const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
@@ -152,7 +168,7 @@ export function barsTable(bars: Bar[]): string {
 export function armsTable(run: EnvoyRun, protocols: ProtocolName[], rates: number[]): string {
   const rows: string[][] = [];
   for (const p of protocols) {
-    for (const arm of ARMS) {
+    for (const arm of armsRun(run, p)) {
       const c = run.closed.filter((s: ClosedSample) => s.protocol === p && s.arm === arm);
       const name = ARM_NAMES[arm].replace("native proxy", nativeName(p));
       const lat = rates.map((rate) => {

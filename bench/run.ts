@@ -1,5 +1,5 @@
 // `npm run bench`: the whole benchmark of docs/performance.md in one command (see bench/README.md).
-// Micro-benchmarks in the Node host, the arms (the four of docs/performance.md and arm 5, tracing) in one Envoy (both protocols, interleaved rounds),
+// Micro-benchmarks in the Node host, the arms (the four of docs/performance.md, arm 5: tracing, arm 6: Dubbo attachment routing) in one Envoy (both protocols, interleaved rounds),
 // then the soak; prints the bars table (or, with --json, one JSON document on stdout). Progress and
 // the load average go to stderr.
 import { execFileSync } from "node:child_process";
@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { envoyBinary, repoRoot } from "../test/envoy/envoy";
-import { ARMS } from "./envoy/arms";
+import { armsOf } from "./envoy/arms";
 import { runArms, withBenchEnvoy, type EnvoyRun } from "./envoy/arms-run";
 import { machine } from "./envoy/proc";
 import { perfAvailable } from "./envoy/perf";
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   if (!opts.skipEnvoy) {
     await withBenchEnvoy(cfg.protocols, cfg.workers, cfg.pin, async (ctx) => {
       pinned = ctx.pinned;
-      log(`envoy: ${ARMS.length} arms x ${cfg.protocols.join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
+      log(`envoy: arms ${cfg.protocols.map((p) => `${p} ${armsOf(p).join(" ")}`).join(", ")}, ${cfg.rounds} round(s), ${cfg.workers} worker(s)`);
       arms = await runArms(ctx, { ...cfg, log, onPhase: sampleLoad });
       bars.push(...envoyBars(arms, cfg.protocols, cfg.rates));
     });

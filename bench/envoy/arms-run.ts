@@ -1,13 +1,14 @@
 // The Envoy part of the benchmark: one Envoy (the pinned official binary) with the arms of both
-// protocols as listeners (the four of docs/performance.md, and arm 5: arm 4 with tracing on), the lean
-// upstreams, the span collector, and the load generator; arms interleaved in every round
-// (1 2 3 4 5 1 2 3 4 5 ...), closed loop (saturation) then open loop (each fixed rate).
+// protocols as listeners (the four of docs/performance.md, arm 5: arm 4 with tracing on, and for Dubbo
+// arm 6: arm 3 routing on an attachment), the lean upstreams, the span collector, and the load
+// generator; arms interleaved in every round (1 2 3 4 5 [6] 1 2 3 4 5 [6] ...), closed loop
+// (saturation) then open loop (each fixed rate).
 import http from "node:http";
 import { Envoy } from "../../test/envoy/envoy";
 import { closedLoop, openLoop, quantile } from "../load/client";
 import { startUpstream, type Upstream } from "../load/upstream";
 import { benchWire, type BenchWire, type ProtocolName } from "../load/wire";
-import { ARMS, type Arm, benchBootstrap, listenerName } from "./arms";
+import { type Arm, armsOf, benchBootstrap, listenerName } from "./arms";
 import { PerfRecording } from "./perf";
 import { cpuSeconds, pin } from "./proc";
 
@@ -108,12 +109,12 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
   {
     const pid = envoy.process.pid!;
     const ports = new Map<string, number>();
-    for (const p of o.protocols) for (const arm of ARMS) ports.set(listenerName(p, arm), await envoy.listenerPort(listenerName(p, arm)));
+    for (const p of o.protocols) for (const arm of armsOf(p)) ports.set(listenerName(p, arm), await envoy.listenerPort(listenerName(p, arm)));
     const closed: ClosedSample[] = [];
     const open: OpenSample[] = [];
     for (let round = 1; round <= o.rounds; round++) {
       for (const p of o.protocols) {
-        for (const arm of ARMS) {
+        for (const arm of armsOf(p)) {
           o.onPhase?.();
           let c0 = 0;
           let c1 = 0;
@@ -136,7 +137,7 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
           o.log(`round ${round} ${p} arm ${arm} closed: ${Math.round(s.rps)} req/s, Envoy ${s.envoyCpuUsPerRequest.toFixed(2)} us CPU/req, Envoy core ${(100 * s.envoyCoreUse).toFixed(0)}%, generator ${(100 * s.generatorCpu).toFixed(0)}%, JIT (Wasm) ${(100 * s.jitShare).toFixed(0)}% of Envoy's samples, Wasm memory ${(s.wasmBytes / 1048576).toFixed(2)} MiB`);
         }
         for (const rate of o.rates) {
-          for (const arm of ARMS) {
+          for (const arm of armsOf(p)) {
             o.onPhase?.();
             let c0 = 0;
             let c1 = 0;

@@ -1,14 +1,15 @@
-// The four arms of docs/performance.md for one protocol (and arm 5: arm 4 with tracing), as Envoy listeners, and ONE bootstrap holding all
-// of them (both protocols: 10 listeners) so that every arm runs in the same Envoy process, with the same
-// workers and the same upstreams, and the arms can be interleaved without restarting anything.
+// The four arms of docs/performance.md for one protocol (and arm 5: arm 4 with tracing; arm 6, Dubbo
+// only: arm 3 routing on an attachment), as Envoy listeners, and ONE bootstrap holding all of them (both
+// protocols: 11 listeners) so that every arm runs in the same Envoy process, with the same workers and
+// the same upstreams, and the arms can be interleaved without restarting anything.
 //
 // Every filter comes from the controller's translation (controller/translate/envoy): tcp_proxy with
 // the early data perConnection mode needs (the same tcp_proxy in arms 1 and 2), the Wasm filter, and
 // thrift_proxy / dubbo_proxy with the route table Meltemi's routing key needs (arm 4). The one thing
-// the benchmark writes itself is arm 3's route table: the controller never generates a native route
-// table without Meltemi in front (routing is Meltemi's job), so nativeRouteTable below renders the
-// SAME routes as the Meltemi configuration (method -> cluster, first match) in the native router's
-// own terms, and replaces the routing-key table in the translated filter.
+// the benchmark writes itself is arm 3's route table (and arm 6's): the controller never generates a
+// native route table without Meltemi in front (routing is Meltemi's job), so nativeRouteTable below
+// renders the SAME routes as the Meltemi configuration (method -> cluster, first match) in the native
+// router's own terms, and replaces the routing-key table in the translated filter.
 import path from "node:path";
 import { repoRoot } from "../../test/envoy/envoy";
 import { staticCluster } from "../../test/envoy/bootstrap";
@@ -17,10 +18,15 @@ import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
 import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { wasmNetworkFilter } from "../../controller/translate/envoy/wasm_filter";
-import type { ProtocolName } from "../load/wire";
+import { DUBBO_ROUTE_ATTACHMENT, type ProtocolName } from "../load/wire";
 
-export const ARMS = [1, 2, 3, 4, 5] as const;
+export const ARMS = [1, 2, 3, 4, 5, 6] as const;
 export type Arm = (typeof ARMS)[number];
+
+/** The arms a protocol runs, in the order of a round: arm 6 is Dubbo only (see ARM_NAMES). */
+export function armsOf(p: ProtocolName): readonly Arm[] {
+  return p === "dubbo" ? ARMS : ARMS.filter((a) => a !== 6);
+}
 
 export const ARM_NAMES: Record<Arm, string> = {
   1: "tcp_proxy",
@@ -30,6 +36,13 @@ export const ARM_NAMES: Record<Arm, string> = {
   // Arm 4 with tracing on, every request a span exported to the benchmark's collector: the cost of
   // tracing in Envoy is arm 5 - arm 4 (docs/filter.md#tracing).
   5: "arm 4 + tracing, 100% sampled",
+  // A diagnostic, Dubbo only: arm 3 with every route also matching an attachment the load's requests
+  // carry, so that dubbo_proxy's router must read the attachments (it parses them lazily, after every
+  // argument, only for a route with a header matcher: router/route_matcher.cc, message_impl.cc). Arm 4's
+  // routes match the routing key attachment; arm 6 - arm 3 is what that costs the native router alone,
+  // without Meltemi. thrift_proxy has no attachments (its header matchers read THeader headers, which
+  // framed binary has none of): no Thrift arm 6.
+  6: "native proxy routing on an attachment",
 };
 
 /** The cluster of the benchmark's span collector (arms-run.ts startCollector), for arm 5. */
@@ -64,21 +77,27 @@ export function meltemiConfig(p: ProtocolName, mode: "perConnection" | "perReque
   };
 }
 
-/** The native router's own route table with the routes of meltemiConfig (arm 3). */
-export function nativeRouteTable(p: ProtocolName, name: string): Record<string, unknown> {
+/**
+ * The native router's own route table with the routes of meltemiConfig (arm 3). With `attachment`
+ * (Dubbo, arm 6), every route also requires that attachment to hold that value, an exact header match:
+ * the load's requests carry it, so they take the same routes as in arm 3.
+ */
+export function nativeRouteTable(p: ProtocolName, name: string, attachment?: { name: string; value: string }): Record<string, unknown> {
   const { v1, v2 } = clusters(p);
   if (p === "thrift") {
     // thrift_proxy route.proto: an empty method_name matches any method.
     return { name, routes: [{ match: { method_name: "echo" }, route: { cluster: v2 } }, { match: { method_name: "" }, route: { cluster: v1 } }] };
   }
+  // dubbo_proxy route.proto: RouteMatch.headers are config.route.v3.HeaderMatchers over the attachments.
+  const headers = attachment ? { headers: [{ name: attachment.name, string_match: { exact: attachment.value } }] } : {};
   return {
     name,
     route_config: [{
       name,
       interface: "*",
       routes: [
-        { match: { method: { name: { exact: "echo" } } }, route: { cluster: v2 } },
-        { match: { method: { name: { safe_regex: { regex: ".*" } } } }, route: { cluster: v1 } },
+        { match: { method: { name: { exact: "echo" } }, ...headers }, route: { cluster: v2 } },
+        { match: { method: { name: { safe_regex: { regex: ".*" } } }, ...headers }, route: { cluster: v1 } },
       ],
     }],
   };
@@ -111,11 +130,13 @@ export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string): object[
   switch (arm) {
     case 1: return [tcp()];
     case 2: return [wasm("perConnection"), tcp()];
-    case 3: {
+    case 3:
+    case 6: {
+      if (arm === 6 && p !== "dubbo") throw new Error("arm 6 is Dubbo only");
       const native = nativeFilter(p, statPrefix);
       const typed = native.typed_config as Record<string, unknown>;
       if (p === "thrift") typed.route_config = nativeRouteTable(p, statPrefix);
-      else typed.multiple_route_config = nativeRouteTable(p, statPrefix);
+      else typed.multiple_route_config = nativeRouteTable(p, statPrefix, arm === 6 ? DUBBO_ROUTE_ATTACHMENT : undefined);
       return [native];
     }
     case 4: return [wasm("perRequest"), nativeFilter(p, statPrefix)];
@@ -139,7 +160,7 @@ function meshCluster(name: string, port: number): object {
 export function benchBootstrap(upstreamPorts: Record<ProtocolName, number>, opts: { wasmPath?: string; protocols?: ProtocolName[]; collectorPort?: number } = {}): object {
   const wasmPath = opts.wasmPath ?? path.join(repoRoot, "build/meltemi.wasm");
   const protocols = opts.protocols ?? ["thrift", "dubbo"];
-  const listeners = protocols.flatMap((p) => ARMS.map((arm) => ({
+  const listeners = protocols.flatMap((p) => armsOf(p).map((arm) => ({
     name: listenerName(p, arm),
     address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
     filter_chains: [{ filters: armFilters(p, arm, wasmPath) }],

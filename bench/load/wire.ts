@@ -102,8 +102,28 @@ export function thriftDecodeReply(Greeter: Any, framedReply: Buffer): { fname: s
 
 // ---- Dubbo: hessian2, org.example.Greeter.hello(String) ----
 
+const DUBBO_SERVICE = "org.example.Greeter";
+
+/**
+ * An attachment every request of the load carries (the fixtures write `path` and `interface`, both the
+ * service name): what arm 6's native routes match (bench/envoy/arms.ts). dubboWire checks it is there.
+ */
+export const DUBBO_ROUTE_ATTACHMENT = { name: "interface", value: DUBBO_SERVICE } as const;
+
+/** The attachments of a hessian2 request frame, decoded by hessian.js (they follow the arguments). */
+function dubboAttachments(request: Buffer, args: number): Record<string, unknown> {
+  const body = new hessian.DecoderV2(request.subarray(16));
+  // dubbo version, service, service version, method, parameter types, then the arguments.
+  for (let i = 0; i < 5 + args; i++) body.read();
+  return body.read() as Record<string, unknown>;
+}
+
 function dubboWire(): BenchWire {
-  const request = dubboRequest(0n, "hello", {}, "org.example.Greeter", "bench");
+  const request = dubboRequest(0n, "hello", {}, DUBBO_SERVICE, "bench");
+  const attachments = dubboAttachments(request, 1);
+  if (attachments[DUBBO_ROUTE_ATTACHMENT.name] !== DUBBO_ROUTE_ATTACHMENT.value) {
+    throw new Error(`dubbo request template: attachments ${JSON.stringify(attachments)} lack ${JSON.stringify(DUBBO_ROUTE_ATTACHMENT)} (arm 6 routes on it)`);
+  }
   const reply = dubboAnswer(request);
   const body = new hessian.DecoderV2(reply.subarray(16));
   const status = reply[3];

@@ -1,7 +1,8 @@
 // The benchmark command (bench/run.ts) runs end to end in its smoke mode and produces a well-formed
 // result: every bar of docs/performance.md it covers, for both protocols, the four arms in the real Envoy
-// with every reply validated, and a soak curve. Nothing here looks at the figures themselves: timings
-// are never asserted (CONTRIBUTING.md); the smoke mode measures nothing meaningful.
+// (and the diagnostic arms 5 and, Dubbo only, 6) with every reply validated, and a soak curve. Nothing
+// here looks at the figures themselves: timings are never asserted (CONTRIBUTING.md); the smoke mode
+// measures nothing meaningful.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -11,7 +12,7 @@ import { repoRoot } from "../envoy/envoy";
 import { armsTable, barsTable, microTable, type Bar } from "../../bench/report";
 import type { EnvoyRun } from "../../bench/envoy/arms-run";
 
-test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x two protocols, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
+test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x two protocols and arm 6 for Dubbo, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "--smoke", "--json", "--no-pin"], {
     cwd: repoRoot, maxBuffer: 64 << 20, timeout: 110_000,
   });
@@ -27,7 +28,11 @@ test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x tw
       assert.ok(figures(p).includes(f), `${p}: ${f} missing from ${JSON.stringify(figures(p))}`);
     }
     assert.ok(figures(p).some((f) => f.startsWith("filter CPU per request")), `${p}: filter CPU missing`);
-    for (const arm of [1, 2, 3, 4, 5]) {
+    // Arm 6 (dubbo_proxy routing on an attachment) is Dubbo only: every reply valid means its routes matched.
+    const arms = p === "dubbo" ? [1, 2, 3, 4, 5, 6] : [1, 2, 3, 4, 5];
+    assert.deepEqual([...new Set(r.arms.closed.filter((s) => s.protocol === p).map((s) => s.arm))].sort(), arms);
+    assert.equal(figures(p).some((f) => f.includes("(arm 6 - arm 3)")), p === "dubbo", `${p}: the arm 6 figure`);
+    for (const arm of arms) {
       const c = r.arms.closed.find((s) => s.protocol === p && s.arm === arm);
       assert.ok(c && c.rps > 0 && c.invalid === 0, `${p} arm ${arm}: ${JSON.stringify(c)}`);
       const o = r.arms.open.find((s) => s.protocol === p && s.arm === arm);
@@ -46,5 +51,5 @@ test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x tw
   assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
   // The tables render from the same data.
   assert.match(barsTable(r.bars), /^\| figure +\| protocol +\| measured +\| bar +\| met +\|$/m);
-  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 10);
+  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 11);
 });
