@@ -249,6 +249,31 @@ export abstract class Codec {
    */
   identify(ptr: usize, len: u32, md: Metadata): bool { return false; }
 
+  /**
+   * encode() of a codec without a native Envoy router (`ctx.cluster` never comes: the configuration
+   * parser refuses perRequest for it): the mutation applied by `encodeMutated`, else Unchanged, and
+   * `ctx.dropped` when the codec cannot apply it.
+   */
+  protected encodeMutationOnly(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded {
+    const mutation = ctx.mutation;
+    if (mutation === null) return Encoded.Unchanged;
+    if (this.encodeMutated(ptr, md, mutation, out)) return Encoded.Written;
+    ctx.dropped = true;
+    return Encoded.Unchanged;
+  }
+
+  /** The frame at `ptr` with `mutation` applied, appended to `out`; false when it cannot be. */
+  encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool { return false; }
+
+  /** Adds a metadata entry within the limit; past it, fails with `overLimit` as the detail. */
+  protected addWithinLimit(md: Metadata, keyPtr: usize, keyLen: u32, valuePtr: usize, valueLen: u32, overLimit: string): bool {
+    if (<u32>md.count >= this.limits.maxMetadataEntries || !md.add(keyPtr, keyLen, valuePtr, valueLen)) {
+      this.fail(DecodeError.TooManyMetadataEntries, overLimit);
+      return false;
+    }
+    return true;
+  }
+
   protected fail(error: DecodeError, detail: string): DecodeStatus {
     this.error = error;
     this.errorDetail = detail;

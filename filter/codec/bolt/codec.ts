@@ -117,11 +117,7 @@ export class BoltCodec extends Codec {
   }
 
   private add(md: Metadata, keyPtr: usize, keyLen: u32, valuePtr: usize, valueLen: u32): bool {
-    if (<u32>md.count >= this.limits.maxMetadataEntries || !md.add(keyPtr, keyLen, valuePtr, valueLen)) {
-      this.fail(DecodeError.TooManyMetadataEntries, "more Bolt metadata entries than the limit");
-      return false;
-    }
-    return true;
+    return this.addWithinLimit(md, keyPtr, keyLen, valuePtr, valueLen, "more Bolt metadata entries than the limit");
   }
 
   /**
@@ -131,11 +127,7 @@ export class BoltCodec extends Codec {
    * 32767 bytes (Java reads the length as a short), a frame over the limit.
    */
   encode(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded {
-    const mutation = ctx.mutation;
-    if (mutation === null) return Encoded.Unchanged;
-    if (this.encodeMutated(ptr, md, mutation, out)) return Encoded.Written;
-    ctx.dropped = true;
-    return Encoded.Unchanged;
+    return this.encodeMutationOnly(ptr, md, ctx, out);
   }
 
   encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {

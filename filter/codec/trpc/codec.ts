@@ -191,11 +191,7 @@ export class TrpcCodec extends Codec {
   }
 
   private add(md: Metadata, keyPtr: usize, keyLen: u32, valuePtr: usize, valueLen: u32): bool {
-    if (<u32>md.count >= this.limits.maxMetadataEntries || !md.add(keyPtr, keyLen, valuePtr, valueLen)) {
-      this.fail(DecodeError.TooManyMetadataEntries, "more tRPC metadata entries than the limit");
-      return false;
-    }
-    return true;
+    return this.addWithinLimit(md, keyPtr, keyLen, valuePtr, valueLen, "more tRPC metadata entries than the limit");
   }
 
   /**
@@ -205,11 +201,7 @@ export class TrpcCodec extends Codec {
    * frame over the limit.
    */
   encode(ptr: usize, md: Metadata, ctx: EncodeContext, out: ByteWriter): Encoded {
-    const mutation = ctx.mutation;
-    if (mutation === null) return Encoded.Unchanged;
-    if (this.encodeMutated(ptr, md, mutation, out)) return Encoded.Written;
-    ctx.dropped = true;
-    return Encoded.Unchanged;
+    return this.encodeMutationOnly(ptr, md, ctx, out);
   }
 
   encodeMutated(ptr: usize, md: Metadata, mutation: Mutation, out: ByteWriter): bool {
