@@ -79,6 +79,22 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
         met: null, note: ["informational: the native router's own part of arm 4 - arm 3, whose routes match the routing key attachment", errors > 0 ? `${errors} error replies` : ""].filter(Boolean).join("; "),
       });
     }
+    // The floor (arms 7 and 8: a module that reads every buffer once and does nothing else): the highest
+    // ratio any Wasm network filter reaches in this Envoy, and what Meltemi adds on top of it.
+    if (armsRun(run, p).includes(7) && armsRun(run, p).includes(8)) {
+      for (const [floor, withM, without, bar, mode] of [[7, 2, 1, 0.75, "perConnection"], [8, 4, 3, 0.9, "perRequest"]] as [Arm, Arm, Arm, number, string][]) {
+        const ratio = median(perRound(closed, p, (m) => m.get(without)!.envoyCpuUsPerRequest / m.get(floor)!.envoyCpuUsPerRequest));
+        bars.push({
+          figure: `the floor: arm ${without} / arm ${floor} from Envoy CPU/request (${ARM_NAMES[floor]})`, protocol: p, value: ratio, unit: "x", bar: "none",
+          met: null, note: `informational: the ceiling of the ${mode} bar (>= ${bar}) for any Wasm network filter; ${ratio < bar ? "BELOW the bar" : "above the bar"}`,
+        });
+        const above = median(perRound(closed, p, (m) => m.get(withM)!.envoyCpuUsPerRequest - m.get(floor)!.envoyCpuUsPerRequest));
+        bars.push({
+          figure: `Envoy CPU per request Meltemi adds over the floor (${mode}: arm ${withM} - arm ${floor})`, protocol: p, value: above, unit: "us", bar: "none",
+          met: null, note: "informational: Meltemi's own work (decode, match, tables, telemetry, rewrite) beyond one read per callback",
+        });
+      }
+    }
     for (const rate of rates) {
       const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
       const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
@@ -174,7 +190,8 @@ export function armsTable(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       const lat = rates.map((rate) => {
         const o = run.open.filter((s: OpenSample) => s.protocol === p && s.arm === arm && s.rate === rate);
         const us = (f: (s: OpenSample) => number) => (median(o.map(f)) * 1000).toFixed(0);
-        return `${us((s) => s.p50Ms)} / ${us((s) => s.p99Ms)} / ${us((s) => s.p999Ms)}`;
+        // The floor arms run no open loop.
+        return o.length === 0 ? "n/a" : `${us((s) => s.p50Ms)} / ${us((s) => s.p99Ms)} / ${us((s) => s.p999Ms)}`;
       });
       const o = run.open.filter((s: OpenSample) => s.protocol === p && s.arm === arm);
       const errors = c.reduce((n, s) => n + s.invalid, 0) + o.reduce((n, s) => n + s.invalid, 0);

@@ -7,6 +7,8 @@ asc=node_modules/.bin/asc
 "$asc" --config asconfig.json --target release
 "$asc" --config asconfig.json --target debug
 # The harness build prints notes about its own null checks; show output only when it fails.
+# The floor of the cost bars (bench/floor/passthrough.ts), for the benchmark's arms 7 and 8.
+"$asc" --config bench/floor/asconfig.json
 out=$("$asc" --config test/codec/harness/asconfig.json 2>&1) || { echo "$out" >&2; exit 1; }
 out=$("$asc" --config test/codec/thrift/harness/asconfig.json 2>&1) || { echo "$out" >&2; exit 1; }
 # The controller and its `render` command, as one file (build/meltemi.js: `node build/meltemi.js render -f ...`).

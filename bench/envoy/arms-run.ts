@@ -8,7 +8,7 @@ import { Envoy } from "../../test/envoy/envoy";
 import { closedLoop, openLoop, quantile } from "../load/client";
 import { startUpstream, type Upstream } from "../load/upstream";
 import { benchWire, type BenchWire, type ProtocolName } from "../load/wire";
-import { type Arm, armsOf, benchBootstrap, listenerName } from "./arms";
+import { type Arm, FLOOR_ARMS, armsOf, benchBootstrap, listenerName } from "./arms";
 import { PerfRecording } from "./perf";
 import { cpuSeconds, pin } from "./proc";
 
@@ -137,7 +137,7 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
           o.log(`round ${round} ${p} arm ${arm} closed: ${Math.round(s.rps)} req/s, Envoy ${s.envoyCpuUsPerRequest.toFixed(2)} us CPU/req, Envoy core ${(100 * s.envoyCoreUse).toFixed(0)}%, generator ${(100 * s.generatorCpu).toFixed(0)}%, JIT (Wasm) ${(100 * s.jitShare).toFixed(0)}% of Envoy's samples, Wasm memory ${(s.wasmBytes / 1048576).toFixed(2)} MiB`);
         }
         for (const rate of o.rates) {
-          for (const arm of armsOf(p)) {
+          for (const arm of armsOf(p).filter((a) => !FLOOR_ARMS.includes(a))) {
             o.onPhase?.();
             let c0 = 0;
             let c1 = 0;

@@ -1,5 +1,5 @@
 // The four arms of docs/performance.md for one protocol (and arm 5: arm 4 with tracing; arm 6, Dubbo
-// only: arm 3 routing on an attachment), as Envoy listeners, and ONE bootstrap holding all of them (both
+// only: arm 3 routing on an attachment; arms 7 and 8: the floor module in place of Meltemi), as Envoy listeners, and ONE bootstrap holding all of them (both
 // protocols: 11 listeners) so that every arm runs in the same Envoy process, with the same workers and
 // the same upstreams, and the arms can be interleaved without restarting anything.
 //
@@ -20,7 +20,7 @@ import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { wasmNetworkFilter } from "../../controller/translate/envoy/wasm_filter";
 import { DUBBO_ROUTE_ATTACHMENT, type ProtocolName } from "../load/wire";
 
-export const ARMS = [1, 2, 3, 4, 5, 6] as const;
+export const ARMS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 export type Arm = (typeof ARMS)[number];
 
 /** The arms a protocol runs, in the order of a round: arm 6 is Dubbo only (see ARM_NAMES). */
@@ -43,7 +43,15 @@ export const ARM_NAMES: Record<Arm, string> = {
   // without Meltemi. thrift_proxy has no attachments (its header matchers read THeader headers, which
   // framed binary has none of): no Thrift arm 6.
   6: "native proxy routing on an attachment",
+  // The floor (bench/floor/passthrough.ts: every read and write read once, nothing else) in front of
+  // arm 1's tcp_proxy and of arm 3's native proxy: what any Wasm network filter costs in this Envoy.
+  // arm 1 / arm 7 and arm 3 / arm 8 are the highest ratios a Wasm filter can reach in the bars.
+  7: "floor module + tcp_proxy",
+  8: "floor module + native proxy",
 };
+
+/** Arms that measure saturation only: the latency bars compare arms 1 and 2, the floor has none. */
+export const FLOOR_ARMS: readonly Arm[] = [7, 8];
 
 /** The cluster of the benchmark's span collector (arms-run.ts startCollector), for arm 5. */
 export const COLLECTOR_CLUSTER = "bench-zipkin";
@@ -114,7 +122,7 @@ function nativeFilter(p: ProtocolName, statPrefix: string): Record<string, unkno
 }
 
 /** The network filters of one arm. */
-export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string): object[] {
+export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string, floorPath: string): object[] {
   const { v1 } = clusters(p);
   const statPrefix = listenerName(p, arm);
   const wasm = (mode: "perConnection" | "perRequest", tracing = false) => wasmNetworkFilter({
@@ -127,20 +135,27 @@ export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string): object[
       : meltemiConfig(p, mode),
   });
   const tcp = () => tcpProxyFilter({ statPrefix, cluster: v1, earlyDataBytes: DEFAULT_OPTIONS.earlyDataBytes });
+  // The floor module, in its own VM (other code), configured with nothing.
+  const floor = () => wasmNetworkFilter({ name: `bench-floor-${p}`, vmId: "floor", code: { local: floorPath }, configuration: {} });
+  // Arm 3's native proxy, with its own route table (arm 6: every route also matching an attachment).
+  const routedNative = (attachment?: { name: string; value: string }) => {
+    const native = nativeFilter(p, statPrefix);
+    const typed = native.typed_config as Record<string, unknown>;
+    if (p === "thrift") typed.route_config = nativeRouteTable(p, statPrefix);
+    else typed.multiple_route_config = nativeRouteTable(p, statPrefix, attachment);
+    return native;
+  };
   switch (arm) {
     case 1: return [tcp()];
     case 2: return [wasm("perConnection"), tcp()];
-    case 3:
-    case 6: {
-      if (arm === 6 && p !== "dubbo") throw new Error("arm 6 is Dubbo only");
-      const native = nativeFilter(p, statPrefix);
-      const typed = native.typed_config as Record<string, unknown>;
-      if (p === "thrift") typed.route_config = nativeRouteTable(p, statPrefix);
-      else typed.multiple_route_config = nativeRouteTable(p, statPrefix, arm === 6 ? DUBBO_ROUTE_ATTACHMENT : undefined);
-      return [native];
-    }
+    case 3: return [routedNative()];
     case 4: return [wasm("perRequest"), nativeFilter(p, statPrefix)];
     case 5: return [wasm("perRequest", true), nativeFilter(p, statPrefix)];
+    case 6:
+      if (p !== "dubbo") throw new Error("arm 6 is Dubbo only");
+      return [routedNative(DUBBO_ROUTE_ATTACHMENT)];
+    case 7: return [floor(), tcp()];
+    case 8: return [floor(), routedNative()];
   }
 }
 
@@ -159,11 +174,12 @@ function meshCluster(name: string, port: number): object {
 /** Admin, one listener per (protocol, arm) on 127.0.0.1:0, and the clusters (v1, v2 -> the protocol's upstream). */
 export function benchBootstrap(upstreamPorts: Record<ProtocolName, number>, opts: { wasmPath?: string; protocols?: ProtocolName[]; collectorPort?: number } = {}): object {
   const wasmPath = opts.wasmPath ?? path.join(repoRoot, "build/meltemi.wasm");
+  const floorPath = path.join(repoRoot, "build/floor.wasm");
   const protocols = opts.protocols ?? ["thrift", "dubbo"];
   const listeners = protocols.flatMap((p) => armsOf(p).map((arm) => ({
     name: listenerName(p, arm),
     address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-    filter_chains: [{ filters: armFilters(p, arm, wasmPath) }],
+    filter_chains: [{ filters: armFilters(p, arm, wasmPath, floorPath) }],
   })));
   const cls = protocols.flatMap((p) => {
     const { v1, v2 } = clusters(p);

@@ -1,6 +1,7 @@
 // The benchmark command (bench/run.ts) runs end to end in its smoke mode and produces a well-formed
 // result: every bar of docs/performance.md it covers, for both protocols, the four arms in the real Envoy
-// (and the diagnostic arms 5 and, Dubbo only, 6) with every reply validated, and a soak curve. Nothing
+// (and the diagnostic arms 5, Dubbo only 6, and the floor module's 7 and 8) with every reply validated,
+// and a soak curve. Nothing
 // here looks at the figures themselves: timings are never asserted (CONTRIBUTING.md); the smoke mode
 // measures nothing meaningful.
 import { test } from "node:test";
@@ -12,7 +13,7 @@ import { repoRoot } from "../envoy/envoy";
 import { armsTable, barsTable, microTable, type Bar } from "../../bench/report";
 import type { EnvoyRun } from "../../bench/envoy/arms-run";
 
-test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x two protocols and arm 6 for Dubbo, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
+test("npm run bench -- --smoke --json: the bars, seven arms (arm 5: tracing; 7, 8: the floor) x two protocols and arm 6 for Dubbo, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "--smoke", "--json", "--no-pin"], {
     cwd: repoRoot, maxBuffer: 64 << 20, timeout: 110_000,
   });
@@ -29,12 +30,18 @@ test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x tw
     }
     assert.ok(figures(p).some((f) => f.startsWith("filter CPU per request")), `${p}: filter CPU missing`);
     // Arm 6 (dubbo_proxy routing on an attachment) is Dubbo only: every reply valid means its routes matched.
-    const arms = p === "dubbo" ? [1, 2, 3, 4, 5, 6] : [1, 2, 3, 4, 5];
+    const arms = p === "dubbo" ? [1, 2, 3, 4, 5, 6, 7, 8] : [1, 2, 3, 4, 5, 7, 8];
     assert.deepEqual([...new Set(r.arms.closed.filter((s) => s.protocol === p).map((s) => s.arm))].sort(), arms);
     assert.equal(figures(p).some((f) => f.includes("(arm 6 - arm 3)")), p === "dubbo", `${p}: the arm 6 figure`);
+    // The floor arms: both ceilings and what Meltemi adds over them.
+    for (const f of ["the floor: arm 1 / arm 7", "the floor: arm 3 / arm 8", "(perConnection: arm 2 - arm 7)", "(perRequest: arm 4 - arm 8)"]) {
+      assert.ok(figures(p).some((x) => x.includes(f)), `${p}: ${f} missing`);
+    }
     for (const arm of arms) {
       const c = r.arms.closed.find((s) => s.protocol === p && s.arm === arm);
       assert.ok(c && c.rps > 0 && c.invalid === 0, `${p} arm ${arm}: ${JSON.stringify(c)}`);
+      // The floor arms run the closed loop only (no latency bar compares them).
+      if (arm >= 7) continue;
       const o = r.arms.open.find((s) => s.protocol === p && s.arm === arm);
       assert.ok(o && o.count > 0 && o.invalid === 0 && o.p50Ms > 0, `${p} arm ${arm} open: ${JSON.stringify(o)}`);
     }
@@ -51,5 +58,5 @@ test("npm run bench -- --smoke --json: the bars, five arms (arm 5: tracing) x tw
   assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
   // The tables render from the same data.
   assert.match(barsTable(r.bars), /^\| figure +\| protocol +\| measured +\| bar +\| met +\|$/m);
-  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 11);
+  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 15);
 });
