@@ -7,7 +7,7 @@
 // One codec instance serves one connection (a codec may remember what it detected, e.g. Thrift's
 // transport). Codecs never abort on bad input: they return Invalid with a typed DecodeError.
 import { ByteWriter, sameMemory } from "./bytes";
-import { Metadata } from "./metadata";
+import { KEY_SERVICE, LaterPart, Metadata } from "./metadata";
 
 export enum DecodeStatus {
   /** The bytes hold no complete frame yet. */
@@ -155,8 +155,15 @@ export class EncodeContext {
   }
 }
 
-export abstract class Codec {
+export abstract class Codec extends LaterPart {
   error: DecodeError = DecodeError.None;
+  /**
+   * Set by the filter when nothing it will do with this connection's frames needs their whole body
+   * decoded up front (config.ts FilterConfig.decodesLazily): a codec may then stop after the fields
+   * every request needs and leave the rest to Metadata's first lookup that may need it (LaterPart).
+   * Codecs whose full decode is cheap ignore it.
+   */
+  lazy: bool = false;
   /** A short static explanation of the last error, for the log line. */
   errorDetail: string = "";
   /**
@@ -176,7 +183,17 @@ export abstract class Codec {
    */
   decoding: Direction = Direction.Request;
 
-  constructor(public readonly limits: Limits) {}
+  constructor(public readonly limits: Limits) { super(); }
+
+  /** No undecoded part (codecs that never defer); see `lazy`. */
+  mayHoldLater(keyPtr: usize, keyLen: u32): bool { return false; }
+  decodeLater(md: Metadata): bool { return true; }
+
+  /**
+   * The metadata key that names a request's service for telemetry and spans: one the codec decodes
+   * up front, from the frame's own service field (never a client-chosen attachment or header).
+   */
+  get serviceKey(): ArrayBuffer { return KEY_SERVICE; }
 
   /** The protocol's name, as in the filter configuration and in the codec manifest (registry.ts). */
   abstract get name(): string;

@@ -16,6 +16,19 @@ const ENTRY_SHIFT: usize = sizeof<usize>() == 8 ? 5 : 4;
 
 export enum MessageKind { Request = 0, Oneway = 1, Response = 2, Error = 3, Heartbeat = 4 }
 
+/**
+ * The part of a frame a codec may leave undecoded until something looks for a key it may hold (a
+ * Dubbo request's arguments and attachments: Codec.lazy). Metadata asks for it on the first lookup
+ * that misses such a key, so every reader sees the same entries as with a full decode, and a frame
+ * nobody asks about costs only its eager part (the header and the fields every request needs).
+ */
+export abstract class LaterPart {
+  /** Whether the undecoded part may hold `key` (keys decoded eagerly win over later ones of the same name). */
+  abstract mayHoldLater(keyPtr: usize, keyLen: u32): bool;
+  /** Decodes the rest of the frame `md` came from into `md`; false when it is invalid (the codec's error says why). */
+  abstract decodeLater(md: Metadata): bool;
+}
+
 export class Metadata {
   kind: MessageKind = MessageKind.Request;
   /** Dubbo's 64-bit request id, Thrift's seqid (sign-extended). */
@@ -27,6 +40,14 @@ export class Metadata {
   /** Codec-specific facts the encoder needs later (e.g. Thrift's detected protocol), opaque to callers. */
   codecFlags: u32 = 0;
   count: i32 = 0;
+  /**
+   * Set when the part decoded on demand (LaterPart) was invalid: the frame is refused as if decode had
+   * said Invalid, and lookups that needed that part missed. Whoever reads the metadata of a frame
+   * must check it before acting on what it read (network/connection.ts does, after the decision).
+   */
+  laterFailed: bool = false;
+  /** The codec that can still decode the rest of this frame (a span of it: valid during the callback that decoded it), or null. */
+  private later: LaterPart | null = null;
   /**
    * The entries, flat: per entry key pointer, key length, value pointer, value length (ENTRY_BYTES).
    * One array read with plain loads: the decoders add an entry per string and the policies look keys
@@ -45,13 +66,34 @@ export class Metadata {
     this.twoWay = true;
     this.codecFlags = 0;
     this.count = 0;
+    this.laterFailed = false;
+    this.later = null;
+  }
+
+  /** Called by a codec: the rest of the frame is decoded on demand by `part` (see LaterPart). */
+  deferLater(part: LaterPart): void { this.later = part; }
+
+  /** Whether part of the frame is still undecoded. */
+  @inline get hasLater(): bool { return this.later !== null; }
+
+  /**
+   * Decodes the undecoded part now, if any (a reader that walks every entry, not one key, calls this
+   * first). False when the frame turned out invalid (laterFailed).
+   */
+  complete(): bool {
+    const part = this.later;
+    if (part !== null) {
+      this.later = null;
+      if (!part.decodeLater(this)) this.laterFailed = true;
+    }
+    return !this.laterFailed;
   }
 
   @inline private at(i: i32): usize { return changetype<usize>(this.entries) + (<usize>i << ENTRY_SHIFT); }
 
   /** Adds (or, for an existing key, overwrites) an entry; false when the capacity is exhausted. */
   @inline add(keyPtr: usize, keyLen: u32, valPtr: usize, valLen: u32): bool {
-    let i = this.indexOfSpan(keyPtr, keyLen);
+    let i = this.indexOfDecoded(keyPtr, keyLen);
     if (i < 0) {
       if (this.count >= this.capacity) return false;
       i = this.count++;
@@ -70,7 +112,16 @@ export class Metadata {
     return this.add(changetype<usize>(key), <u32>key.byteLength, valPtr, valLen);
   }
 
+  /** The entry holding key [ptr, ptr+len), or -1; decodes the frame's undecoded part first when it may hold the key. */
   indexOfSpan(ptr: usize, len: u32): i32 {
+    const i = this.indexOfDecoded(ptr, len);
+    if (i >= 0 || this.later === null) return i;
+    if (!(this.later as LaterPart).mayHoldLater(ptr, len) || !this.complete()) return -1;
+    return this.indexOfDecoded(ptr, len);
+  }
+
+  /** indexOfSpan among the entries decoded so far (what a codec uses while it adds them). */
+  private indexOfDecoded(ptr: usize, len: u32): i32 {
     const n = this.count;
     let e = changetype<usize>(this.entries);
     for (let i = 0; i < n; i++, e += ENTRY_BYTES) {

@@ -56,6 +56,13 @@ export class FilterConfig {
   /** The root's tick while there are global limits: their shortest report interval (0: none). */
   globalTickMs: u32 = 0;
 
+  /**
+   * Whether frames may be decoded lazily (Codec.lazy): perConnection mode (no routing key is written),
+   * no route mutation and no tracing, so no frame is re-encoded and every lookup of a frame's metadata
+   * happens in decide(), after which the filter checks Metadata.laterFailed (network/connection.ts).
+   */
+  decodesLazily: bool = false;
+
   /** Whether any request can draw from a token bucket or a global limit (only then does a decision need the clock). */
   get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0 || this.globalLimits.length > 0; }
 }
@@ -615,6 +622,16 @@ export function parseConfig(text: string): ConfigResult {
 
   if (c.failed) { result.error = c.error; return result; }
   if (config.accessLog) config.accessLogParsed = AccessLogFormat.parse(config.accessLogFormat.length > 0 ? config.accessLogFormat : DEFAULT_ACCESS_LOG_FORMAT);
+  config.decodesLazily = decodesLazily(config);
   result.config = config;
   return result;
+}
+
+function decodesLazily(config: FilterConfig): bool {
+  if (config.routingMode != RoutingMode.PerConnection || config.tracing !== null) return false;
+  for (let i = 0; i < config.routes.routes.length; i++) {
+    const r = unchecked(config.routes.routes[i]);
+    if (!r.requestMutation.isEmpty || !r.responseMutation.isEmpty) return false;
+  }
+  return true;
 }

@@ -226,6 +226,7 @@ export class Connection extends StreamContext {
     const readLen = hostBytes.len;
     const read = hostBytes.detach();
     f.requests.begin(read, readLen);
+    f.codec.lazy = this.plugin.config.decodesLazily;
 
     output.begin();
     while (true) {
@@ -238,7 +239,12 @@ export class Connection extends StreamContext {
         f.requests.clear();
         break;
       }
-      this.onRequest(f, f.requests.head, f.requestMd);
+      if (!this.onRequest(f, f.requests.head, f.requestMd)) {
+        // Its lazily decoded part was invalid (Metadata.laterFailed): refused as decode refuses a frame.
+        this.requestInvalid(f);
+        f.requests.clear();
+        break;
+      }
       f.requests.consume(f.requestMd.frameLength);
       if (this.closing) { // a rejection that cannot reach the client: nothing after it goes on
         f.requests.clear();
@@ -363,6 +369,7 @@ export class Connection extends StreamContext {
     const readLen = hostBytes.len;
     const read = hostBytes.detach();
     f.responses.begin(read, readLen);
+    f.codec.lazy = this.plugin.config.decodesLazily;
 
     output.begin();
     let lastReplySent = false;
@@ -379,6 +386,12 @@ export class Connection extends StreamContext {
       const md = f.responseMd;
       const answer = md.kind != MessageKind.Request && md.kind != MessageKind.Oneway;
       const mutation = answer ? this.finish(f, md) : null;
+      if (md.laterFailed) { // as a decode error (lazy decode: no reader of answers needs their rest today)
+        this.decodeFailed(f, "response");
+        output.keep(f.responses.head, f.responses.buffered);
+        f.responses.clear();
+        break;
+      }
       const at = answer ? f.pending.indexOf(md.requestId) : -1;
       if (at >= 0) {
         const reply = f.pending.replyAt(at);
@@ -465,7 +478,7 @@ export class Connection extends StreamContext {
     const overflow = this.plugin.requestMetrics.overflow;
     if (i < 0) {
       // Its entry was ended already (taken for oneway, or evicted): the answer still proves it two-way.
-      if (mi >= 0 && f.inOrder) learnAnswered(this.plugin.requestMetrics.labelsFor(md), overflow);
+      if (mi >= 0 && f.inOrder) learnAnswered(this.plugin.requestMetrics.labelsFor(md, f.codec.serviceKey), overflow);
       return null;
     }
     if (f.inFlight.statusAt(i) == STATUS_FROM_RESPONSE) learnAnswered(f.inFlight.setAt(i), overflow);
@@ -497,10 +510,14 @@ export class Connection extends StreamContext {
     return this.awaitingFirstRequest || this.holdUntilNs != 0 ? FilterStatus.Pause : FilterStatus.Continue;
   }
 
-  private onRequest(f: Framing, ptr: usize, md: Metadata): void {
+  /**
+   * Decides one request frame and passes it on (or its rejection). False, with nothing passed on, when
+   * the part of the frame decoded on demand by the decision turned out invalid (Metadata.laterFailed).
+   */
+  private onRequest(f: Framing, ptr: usize, md: Metadata): bool {
     if (md.kind != MessageKind.Request && md.kind != MessageKind.Oneway) {
       output.keep(ptr, md.frameLength); // heartbeats and the like go on untouched
-      return;
+      return true;
     }
     owe(REQUEST_GARBAGE_BYTES);
     const config = this.plugin.config;
@@ -509,7 +526,9 @@ export class Connection extends StreamContext {
     const d = f.decision;
     // The clock is a host call: read it only when a token bucket needs it.
     decide(config, md, caller, sharedStore, config.hasRateLimit ? this.now() : 0, vmRandom(config), d);
-    const labels = this.plugin.requestMetrics.labelsFor(md);
+    // Lazy decode (config.decodesLazily): every lookup that may decode the frame's rest is in decide().
+    if (md.laterFailed) return false;
+    const labels = this.plugin.requestMetrics.labelsFor(md, f.codec.serviceKey);
     learnFromRequest(md, labels, this.plugin.requestMetrics.overflow);
     const noAnswer = getsNoAnswer(md, labels);
     if (d.limiterContended) count(metrics.limiterContended, 1);
@@ -541,7 +560,7 @@ export class Connection extends StreamContext {
       const cluster = dest !== null ? dest.cluster : "";
       if (noAnswer) this.end(labels, STATUS_ONEWAY, -1, md.requestId, cluster);
       else this.track(f, md, labels, STATUS_FROM_RESPONSE, cluster, route !== null && !route.responseMutation.isEmpty ? route.responseMutation : null);
-      return;
+      return true;
     }
 
     countRejection(d.kind);
@@ -551,13 +570,14 @@ export class Connection extends StreamContext {
     }
     if (noAnswer) { // no one waits for an answer (a oneway call, maybe sent as CALL: oneway.ts): drop it
       this.end(labels, rejectedStatus(d.kind), -1, md.requestId, "");
-      return;
+      return true;
     }
     this.track(f, md, labels, rejectedStatus(d.kind), "", null);
     if (!this.replyViaProbe(f, md, d.kind, d.message, d.destination !== null ? d.destination!.cluster : config.probeCluster)) {
       log(LogLevel.Warn, this.plugin.prefix() + f.codec.name + " cannot carry a rejection to the client; closing the connection");
       this.stopDeciding();
     }
+    return true;
   }
 
   /**

@@ -12,7 +12,7 @@
 import { owe } from "../abi/gc";
 import { MetricType, defineMetric, incrementMetric, recordMetric } from "../abi/host";
 import { ErrorKind, errorKindName } from "../codec/codec";
-import { KEY_INTERFACE, KEY_METHOD, KEY_SERVICE, Metadata } from "../codec/metadata";
+import { KEY_METHOD, Metadata } from "../codec/metadata";
 import { UNKNOWN, labelValue } from "./label_value";
 import { TAG_METHOD, TAG_PROTOCOL, TAG_REPORTER, TAG_SERVICE, TAG_STATUS, tag } from "./tags";
 import { sameMemory } from "../codec/bytes";
@@ -163,10 +163,12 @@ export class RequestMetrics {
 
   get labelSets(): i32 { return this.size; }
 
-  /** The label set of the request in `md` (interned; allocation only for a new pair). */
-  labelsFor(md: Metadata): LabelSet {
-    let si = md.indexOf(KEY_SERVICE);
-    if (si < 0) si = md.indexOf(KEY_INTERFACE);
+  /**
+   * The label set of the request in `md` (interned; allocation only for a new pair). `serviceKey`: the
+   * codec's (Codec.serviceKey), a field it decodes up front.
+   */
+  labelsFor(md: Metadata, serviceKey: ArrayBuffer): LabelSet {
+    const si = md.indexOf(serviceKey);
     const mi = md.indexOf(KEY_METHOD);
     const sPtr = si >= 0 ? md.valuePtrAt(si) : 0;
     const sLen = si >= 0 ? md.valueLenAt(si) : 0;

@@ -60,6 +60,8 @@ function valuePtr(md: Metadata, i: i32): usize { return i >= 0 ? md.valuePtrAt(i
  */
 export function extract(md: Metadata, out: Incoming): void {
   out.reset();
+  // Walks every entry: the frame's undecoded part first (connection.ts refuses the frame if it fails).
+  md.complete();
   for (let i = 0; i < md.count; i++) {
     const len = md.keyLenAt(i);
     if (len != 2 && len != 10 && len != 11 && len != 12 && len != 17) continue;

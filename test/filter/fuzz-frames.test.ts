@@ -5,9 +5,11 @@
 // bytes, length fields set to other values, trailing garbage, a frame of random bytes; each
 // connection gets a few of them (see Counted), cut into reads at random points (a frame spans reads, a read holds
 // several frames), requests from the client and answers from the upstream. Two configurations per
-// codec drive the paths behind decode (the second only for a codec without a native Envoy router: Bolt, tRPC):
-// perRequest routing (the routing key, probes for rejections)
-// and perConnection with a request mutation, a response mutation, a deny rule and a rate limit.
+// codec drive the paths behind decode (the second and third only for a codec without a native Envoy router: Bolt, tRPC):
+// perRequest routing (the routing key, probes for rejections),
+// perConnection with a request mutation, a response mutation, a deny rule and a rate limit,
+// and perConnection decoded lazily (no mutation: Codec.lazy) with a route on a key outside the body's
+// own fields, so that the rest of every request is decoded on demand during the decision.
 //
 // Counted: a frame is counted when all of its bytes reached the filter. A connection carries valid
 // frames and, most of the time, one damaged frame last (nothing after it: a frame after one that
@@ -180,6 +182,15 @@ function configs(protocol: string): object[] {
       }],
       authorization: [{ name: "no-admin", action: "DENY", rules: [{ to: [{ methods: ["admin"] }] }] }],
       localRateLimit: { conditions: [{ match: { method: { exact: "limited" } }, tokenBucket: { maxTokens: 1, fillIntervalMs: 3_600_000 } }] },
+      randomSeed: SEED,
+    },
+    {
+      version: 1, name: "fuzz", protocol, routingMode: "perConnection", limits: { maxFrameBytes: 4096, maxMetadataEntries: 8 },
+      routes: [
+        { name: "keyed", match: { "x-fuzz-key": { exact: "k" } }, destinations: [{ cluster: clusters[1] }] },
+        { name: "rest", destinations: [{ cluster: clusters[0] }] },
+      ],
+      authorization: [{ name: "no-admin", action: "DENY", rules: [{ to: [{ methods: ["admin"] }] }] }],
       randomSeed: SEED,
     },
   ];

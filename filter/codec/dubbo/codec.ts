@@ -11,6 +11,13 @@
 //
 // codecFlags holds the offset of the attachments map in the frame (0: the frame has none), which
 // encodeMutated uses.
+//
+// Lazily (Codec.lazy: nothing the filter does with the frame needs it whole), decode stops after the
+// method of a request and after the flag of a response: parameter types, arguments and attachments are
+// decoded when a lookup first asks for a key other than the body's own (LaterPart), which is where
+// most of a request's decode time goes (the arguments are walked to reach the attachments). A frame
+// nobody asks about is then forwarded with its header and body fields checked, the rest unread, as
+// dubbo_proxy does (it reads attachments only for a route that matches one).
 import { ByteWriter, bytesEqual } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, ROUTING_KEY, withRoutingKey } from "../codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
@@ -24,6 +31,8 @@ import {
 
 /** Largest body the header's signed 32-bit length can announce. */
 const MAX_BODY: u32 = 0x7fffffff;
+/** deferRest's mark for a request's rest (a response's is its flag, >= 0). */
+const REQUEST_REST: i32 = -1;
 /** encodeMutated tracks applied keys in a 64-bit mask. */
 const MAX_MUTATION_KEYS: i32 = 64;
 
@@ -56,6 +65,10 @@ export class DubboCodec extends Codec {
   private decodedPtr: usize = 0;
   private decodedLength: u32 = 0;
   private decodedMapOffset: u32 = 0;
+  /** The metadata whose frame's rest is still undecoded (lazy), where it starts in the body, and the response flag (REQUEST_REST: a request). */
+  private laterMd: Metadata | null = null;
+  private laterPos: u32 = 0;
+  private laterFlag: i32 = 0;
 
   constructor(limits: Limits) {
     super(limits);
@@ -67,6 +80,8 @@ export class DubboCodec extends Codec {
   get nativeRouter(): string { return "envoy.filters.network.dubbo_proxy"; }
   get routingKey(): string { return "attachment " + ROUTING_KEY + " (dubbo_proxy route header match)"; }
   get errorCodeField(): string { return "response status"; }
+  /** The service path of the body: a Dubbo request names its service there (an attachment cannot). */
+  get serviceKey(): ArrayBuffer { return KEY_INTERFACE; }
   errorCode(kind: ErrorKind): i32 { return <i32>statusFor(kind); }
 
   decode(ptr: usize, len: u32, md: Metadata): DecodeStatus {
@@ -79,6 +94,7 @@ export class DubboCodec extends Codec {
 
   private decodeFrame(ptr: usize, len: u32, md: Metadata): DecodeStatus {
     this.error = DecodeError.None;
+    this.laterMd = null;
     if (len == 0) return DecodeStatus.NeedMore;
     // Reject a stream that is not Dubbo at its first bytes, before waiting for a whole header.
     if (<u32>load<u8>(ptr) != MAGIC_HIGH || (len >= 2 && <u32>load<u8>(ptr + 1) != (MAGIC & 0xff))) {
@@ -123,7 +139,13 @@ export class DubboCodec extends Codec {
     if (!this.stringField(md, KEY_INTERFACE)) return this.bodyError(); // service path
     if (!this.stringField(md, KEY_VERSION)) return this.bodyError();
     if (!this.stringField(md, KEY_METHOD)) return this.bodyError();
+    if (this.lazy && !b.atEnd) return this.deferRest(md, REQUEST_REST);
+    return this.decodeRequestRest(md);
+  }
 
+  /** A request body after its method: parameter types, the arguments (skipped), the attachments. */
+  private decodeRequestRest(md: Metadata): DecodeStatus {
+    const b = this.body;
     const types = b.readString();
     let parameters = 0;
     if (types == StringKind.Contiguous) {
@@ -149,8 +171,48 @@ export class DubboCodec extends Codec {
     }
     md.kind = isException(flag) ? MessageKind.Error : MessageKind.Response;
     if (!hasAttachments(flag)) return DecodeStatus.Frame;
+    if (this.lazy) return this.deferRest(md, flag);
+    return this.decodeResponseRest(md, flag);
+  }
+
+  /** A response body after its flag (one with attachments): the value or exception (skipped), the attachments. */
+  private decodeResponseRest(md: Metadata, flag: i32): DecodeStatus {
+    const b = this.body;
     if (flag != ResponseFlag.NULL_VALUE_WITH_ATTACHMENTS && !b.skipValue()) return this.bodyError();
     return this.decodeAttachments(md);
+  }
+
+  /**
+   * Lazy decode: the frame is a Frame now; the rest waits for a lookup (decodeLater). The body reader
+   * stays where it is: no other frame is decoded with this codec before the lookups of this one (the
+   * filter reads a frame's metadata in the callback that decoded it, before the next decode).
+   */
+  private deferRest(md: Metadata, responseFlag: i32): DecodeStatus {
+    this.laterMd = md;
+    this.laterPos = this.body.pos;
+    this.laterFlag = responseFlag;
+    md.deferLater(this);
+    return DecodeStatus.Frame;
+  }
+
+  /** The body's own fields (interface, version, method) are decoded eagerly and win over attachments. */
+  mayHoldLater(keyPtr: usize, keyLen: u32): bool {
+    return !isBodyKey(keyPtr, keyLen);
+  }
+
+  decodeLater(md: Metadata): bool {
+    if (md !== this.laterMd) {
+      // Another frame was decoded since: the bytes this one's rest was read from may be gone.
+      this.fail(DecodeError.Malformed, "Dubbo attachments read after the frame was passed on (a filter bug)");
+      return false;
+    }
+    this.laterMd = null;
+    this.error = DecodeError.None;
+    this.body.seek(this.laterPos);
+    const status = this.laterFlag == REQUEST_REST ? this.decodeRequestRest(md) : this.decodeResponseRest(md, this.laterFlag);
+    if (status != DecodeStatus.Frame) return false;
+    this.decodedMapOffset = md.codecFlags;
+    return true;
   }
 
   /** attachments ::= map of string keys to (mostly string) values, or null. */
@@ -241,11 +303,16 @@ export class DubboCodec extends Codec {
     // The map's entries may refer to class definitions made earlier in the body: the body reader holds
     // them when the frame at `ptr` is the one this codec decoded last (the filter encodes a frame right
     // after decoding it); otherwise decode again, which finds the attachments and rebuilds them.
+    if (ptr == this.decodedPtr && frameLength == this.decodedLength && md.hasLater && !md.complete()) return false;
     let mapOffset = this.decodedMapOffset;
     if (ptr != this.decodedPtr || frameLength != this.decodedLength) {
       const scratch = this.scratch;
       scratch.reset();
-      if (this.decode(ptr, frameLength, scratch) != DecodeStatus.Frame) return false;
+      const lazy = this.lazy;
+      this.lazy = false; // the attachments' offset is what this decode is for
+      const status = this.decode(ptr, frameLength, scratch);
+      this.lazy = lazy;
+      if (status != DecodeStatus.Frame) return false;
       mapOffset = scratch.codecFlags;
     }
 

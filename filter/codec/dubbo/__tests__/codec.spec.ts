@@ -426,3 +426,121 @@ describe("DubboCodec replies", () => {
     out.free();
   });
 });
+
+function lazyCodec(limits: Limits = new Limits()): DubboCodec {
+  const c = new DubboCodec(limits);
+  c.lazy = true;
+  return c;
+}
+
+/** Every entry of `md`, "key=value;" in order (a full decode's view). */
+function entries(md: Metadata): string {
+  let s = "";
+  for (let i = 0; i < md.count; i++) s += md.keyString(i) + "=" + md.valueString(i) + ";";
+  return s;
+}
+
+describe("DubboCodec, lazily (Codec.lazy)", () => {
+  it("stops after a request's method; a body field's lookup leaves the rest, an attachment's decodes it", () => {
+    const c = lazyCodec();
+    const md = new Metadata();
+    const f = greetRequest(5);
+    expect(decodeOne(c, f, md)).toBe(DecodeStatus.Frame);
+    expect(md.requestId).toBe(5);
+    expect(md.frameLength).toBe(f.length);
+    expect(md.hasLater).toBe(true);
+    expect(md.count).toBe(3, "interface, version, method");
+    expect(md.get("method")!).toBe("greet");
+    expect(md.get("interface")!).toBe("org.example.Greeter", "an attachment of a body field's name cannot win");
+    expect(md.hasLater).toBe(true, "body fields never need the rest");
+    expect(md.get("x-user")!).toBe("alice");
+    expect(md.hasLater).toBe(false);
+    expect(md.laterFailed).toBe(false);
+    const full = new Metadata();
+    expect(decodeOne(codec(), f, full)).toBe(DecodeStatus.Frame);
+    expect(entries(md)).toBe(entries(full));
+    expect(md.codecFlags).toBe(full.codecFlags);
+  });
+
+  it("defers a response's value and attachments, and decodes them on a lookup", () => {
+    const c = lazyCodec();
+    const md = new Metadata();
+    expect(decodeOne(c, response(4, new H().s("hello").raw(attachments(["k"], ["v"]))), md)).toBe(DecodeStatus.Frame);
+    expect(md.kind).toBe(MessageKind.Response);
+    expect(md.hasLater).toBe(true);
+    expect(md.get("method") === null).toBe(true);
+    expect(md.hasLater).toBe(true);
+    expect(md.get("k")!).toBe("v");
+    expect(md.hasLater).toBe(false);
+  });
+
+  it("reports an invalid rest through laterFailed and the codec's error, as a full decode would refuse it", () => {
+    const limits = new Limits();
+    limits.maxMetadataEntries = 4;
+    const c = lazyCodec(limits);
+    const md = new Metadata(4);
+    const many = frame(REQ_TWO_WAY, 0, 1, requestBody("m", "", null, attachments(["a", "b"], ["1", "2"])));
+    expect(decodeOne(c, many, md)).toBe(DecodeStatus.Frame);
+    expect(md.get("b") === null).toBe(true);
+    expect(md.laterFailed).toBe(true);
+    expect(c.error).toBe(DecodeError.TooManyMetadataEntries);
+    const missingArg = frame(REQ_TWO_WAY, 0, 2, requestBody("m", "II", new H().int(1), null));
+    expect(decodeOne(c, missingArg, md)).toBe(DecodeStatus.Frame);
+    expect(md.laterFailed).toBe(false, "reset by the next decode");
+    expect(md.complete()).toBe(false);
+    expect(md.laterFailed).toBe(true);
+    expect(c.error).toBe(DecodeError.Malformed);
+  });
+
+  it("never reads a frame's rest after another frame was decoded: the lookup misses and the frame fails", () => {
+    const c = lazyCodec();
+    const first = new Metadata();
+    const second = new Metadata();
+    expect(decodeOne(c, greetRequest(1), first)).toBe(DecodeStatus.Frame);
+    expect(decodeOne(c, greetRequest(2), second)).toBe(DecodeStatus.Frame);
+    expect(first.get("x-user") === null).toBe(true);
+    expect(first.laterFailed).toBe(true);
+    expect(second.get("x-user")!).toBe("alice");
+  });
+
+  it("mutates a lazily decoded frame byte for byte as a fully decoded one", () => {
+    const args = new H().b([0x43]).s("P").b([0x91]).s("v").b([0x60, 0x91]);
+    const att = new H().map().s("obj").b([0x60, 0x92]).s("k").s("v").end();
+    const f = frame(REQ_TWO_WAY, 0, 1, requestBody("m", "Ljava/lang/Object;", args, att));
+    const m = new Mutation().set("k", "w").set("new", "x");
+    const direct = new ByteWriter();
+    expect(mutate(codec(), f, m, direct)).toBe(true);
+    const lazy = new ByteWriter();
+    expect(mutate(lazyCodec(), f, m, lazy)).toBe(true);
+    expect(lazy.length).toBe(direct.length);
+    expect(memory.compare(lazy.ptr, direct.ptr, direct.length)).toBe(0);
+    direct.free();
+    lazy.free();
+  });
+
+  it("agrees with a full decode on random changes to valid frames: same status, same error, same entries", () => {
+    const full = codec();
+    const lazy = lazyCodec();
+    const a = new Metadata();
+    const b = new Metadata();
+    const rng = new Rng();
+    const seq = new H();
+    seq.raw(greetRequest(1)).raw(response(3, new H().b([0x43]).s("E").b([0x91]).s("m").b([0x60]).s("x").raw(attachments(["a"], ["b"]))));
+    const copy = new H();
+    copy.raw(seq);
+    let frames = 0;
+    let failedLater = 0;
+    for (let i = 0; i < 20000; i++) {
+      memory.copy(copy.ptr, seq.ptr, seq.length);
+      const flips: u32 = 1 + rng.below(4);
+      for (let k: u32 = 0; k < flips; k++) store<u8>(copy.ptr + 2 + rng.below(seq.length - 2), <u8>rng.next());
+      const sf = decodeOne(full, copy, a);
+      let sl = decodeOne(lazy, copy, b);
+      if (sl == DecodeStatus.Frame && !b.complete()) { sl = DecodeStatus.Invalid; failedLater++; }
+      expect(sl).toBe(sf, i.toString());
+      if (sf == DecodeStatus.Invalid) expect(lazy.error).toBe(full.error, i.toString());
+      if (sf == DecodeStatus.Frame) { frames++; expect(entries(b)).toBe(entries(a), i.toString()); }
+    }
+    expect(frames > 1000 && failedLater > 100).toBe(true, "both outcomes exercised");
+  });
+});

@@ -1,0 +1,97 @@
+// Lazy decode (Codec.lazy, FilterConfig.decodesLazily), in the Node host with the Dubbo codec: in
+// perConnection mode without mutations or tracing, a request's parameter types, arguments and
+// attachments are decoded only when the decision looks up a key they may hold. What a user sees must
+// not depend on it: a route on an attachment routes as before, a request whose attachments the
+// decision needs but cannot read is refused with BAD_REQUEST as before, and the service label is the
+// body's service path whatever the attachments say. The one difference, by design: a request nobody
+// asks about goes on with its unread part unchecked (as dubbo_proxy forwards it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import hessian from "hessian.js";
+import { WasmHost } from "../host/index";
+import { decode } from "../codec/harness";
+import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
+import { prometheusView, sumOf } from "../support/stats_tags";
+
+const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
+const V1 = "outbound|20880|v1|greeter";
+const V2 = "outbound|20880|v2|greeter";
+
+function load(routes: object[], extra: object = {}) {
+  const config = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection", routes, ...extra };
+  return WasmHost.load(wasm, { pluginName: "greeter", pluginConfig: JSON.stringify(config) });
+}
+
+/** A two-way request whose attachments map is cut short by a reserved hessian2 code (0x40) as a value. */
+function brokenAttachments(id: bigint): Buffer {
+  const enc = new hessian.EncoderV2();
+  for (const s of ["2.0.2", "org.example.Greeter", "0.0.0", "greet", "Ljava/lang/String;", "hi"]) enc.write(s);
+  const body = Buffer.concat([enc.get(), Buffer.from([0x48, 0x01, 0x61, 0x40, 0x5a])]); // H "a" <0x40> Z
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0xc2; // request, two-way, hessian2
+  header.writeBigInt64BE(id, 4);
+  header.writeUInt32BE(body.length, 12);
+  return Buffer.concat([header, body]);
+}
+
+const ON_ATTACHMENT = [
+  { name: "alice", match: { "x-user": { exact: "alice" } }, destinations: [{ cluster: V2 }] },
+  { name: "rest", destinations: [{ cluster: V1 }] },
+];
+
+test("a route on an attachment picks the connection's cluster from a lazily decoded request", async () => {
+  for (const [user, cluster] of [["alice", V2], ["bob", V1]]) {
+    const vm = await load(ON_ATTACHMENT);
+    const conn = vm.connect();
+    const r = conn.downstream(dubboRequest(1n, "greet", { "x-user": user }));
+    assert.equal(r.status, "continue");
+    assert.equal(conn.filterState.get("envoy.tcp_proxy.cluster")?.value.toString(), cluster, user);
+    assert.deepEqual(r.forwarded, dubboRequest(1n, "greet", { "x-user": user }), "unchanged");
+  }
+});
+
+test("attachments the decision needs but cannot read: BAD_REQUEST for the request, then the connection closes", async () => {
+  const vm = await load(ON_ATTACHMENT);
+  const conn = vm.connect();
+  const r = conn.downstream(brokenAttachments(9n));
+  const sent = await decode("dubbo", r.forwarded);
+  assert.deepEqual(sent.frames.map((f) => [f.kind, f.requestId]), [["heartbeat", "9"]], "a probe goes up in its place, nothing of the request");
+  const answer = conn.upstream(dubboAnswer(r.forwarded));
+  assert.equal(answer.written[3], 40, "BAD_REQUEST");
+  assert.equal(answer.written.readBigInt64BE(4), 9n);
+  assert.match(answer.written.toString("latin1"), /meltemi: malformed request \(malformed: /);
+  vm.advance(10);
+  assert.equal(conn.closedBy, "filter");
+  assert.equal(vm.failed, false);
+});
+
+test("attachments no decision reads are not decoded: such a request goes on as it came", async () => {
+  const vm = await load([{ name: "greet", match: { method: { exact: "greet" } }, destinations: [{ cluster: V2 }] }]);
+  const conn = vm.connect();
+  const frame = brokenAttachments(3n);
+  const r = conn.downstream(frame);
+  assert.deepEqual(r.forwarded, frame);
+  assert.equal(conn.filterState.get("envoy.tcp_proxy.cluster")?.value.toString(), V2);
+  assert.equal(conn.closed, false);
+});
+
+test("with a request mutation the frame is decoded whole: broken attachments are refused before anything goes up", async () => {
+  const vm = await load([{ name: "greet", destinations: [{ cluster: V2 }], requestMutation: [{ key: "x-routed", value: "v2" }] }]);
+  const conn = vm.connect();
+  const r = conn.downstream(brokenAttachments(4n));
+  const sent = await decode("dubbo", r.forwarded);
+  assert.deepEqual(sent.frames.map((f) => [f.kind, f.requestId]), [["heartbeat", "4"]]);
+});
+
+test("rpc_service is the body's service path, never a `service` attachment", async () => {
+  const vm = await load(ON_ATTACHMENT);
+  const conn = vm.connect();
+  const r = conn.downstream(dubboRequest(1n, "greet", { service: "spoofed", "x-user": "alice" }));
+  conn.upstream(dubboAnswer(r.forwarded));
+  const view = prometheusView(vm.metrics());
+  assert.equal(sumOf(view, "meltemi_requests_total", { rpc_service: "org.example.Greeter", rpc_method: "greet" }), 1);
+  assert.equal(sumOf(view, "meltemi_requests_total", { rpc_service: "spoofed" }), 0);
+});
