@@ -95,6 +95,15 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
         });
       }
     }
+    // Arm 9 (Dubbo only): the floor in front of a dubbo_proxy that routes on an attachment, the least
+    // Meltemi's perRequest design (a Wasm filter writing a key the native router matches) can cost.
+    if (armsRun(run, p).includes(9)) {
+      const ratio = median(perRound(closed, p, (m) => m.get(3)!.envoyCpuUsPerRequest / m.get(9)!.envoyCpuUsPerRequest));
+      bars.push({
+        figure: `the floor of routing through ${nativeName(p)}: arm 3 / arm 9 from Envoy CPU/request (${ARM_NAMES[9]})`, protocol: p, value: ratio, unit: "x", bar: "none",
+        met: null, note: `informational: the ceiling of the perRequest bar (>= 0.9) for a Wasm filter that routes through ${nativeName(p)} by a key in the frame; ${ratio < 0.9 ? "BELOW the bar" : "above the bar"}`,
+      });
+    }
     for (const rate of rates) {
       const open = run.open.filter((s) => s.protocol === p && s.rate === rate);
       const d50 = median(perRound(open, p, (m) => (m.get(2)!.p50Ms - m.get(1)!.p50Ms) * 1000));
