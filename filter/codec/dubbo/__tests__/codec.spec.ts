@@ -58,6 +58,21 @@ function run(data: H, cut1: u32, cut2: u32): string {
   return log;
 }
 
+/** A request whose argument defines a class (P) that an attachment's object then uses, with attachment k=v. */
+function classSharingRequest(): H {
+  const args = new H().b([0x43]).s("P").b([0x91]).s("v").b([0x60, 0x91]);
+  const att = new H().map().s("obj").b([0x60, 0x92]).s("k").s("v").end();
+  return frame(REQ_TWO_WAY, 0, 1, requestBody("m", "Ljava/lang/Object;", args, att));
+}
+
+/** `actual` holds the same bytes as `expected`; frees both. */
+function expectSameBytes(actual: ByteWriter, expected: ByteWriter): void {
+  expect(actual.length).toBe(expected.length);
+  expect(memory.compare(actual.ptr, expected.ptr, expected.length)).toBe(0);
+  actual.free();
+  expected.free();
+}
+
 function mutate(c: DubboCodec, f: H, m: Mutation, out: ByteWriter): bool {
   const md = new Metadata();
   expect(decodeOne(c, f, md)).toBe(DecodeStatus.Frame);
@@ -335,10 +350,8 @@ describe("DubboCodec.encodeMutated", () => {
 
   it("keeps attachment objects whose class was defined in the arguments", () => {
     const c = codec();
-    const args = new H().b([0x43]).s("P").b([0x91]).s("v").b([0x60, 0x91]);
-    const att = new H().map().s("obj").b([0x60, 0x92]).s("k").s("v").end();
     const out = new ByteWriter();
-    expect(mutate(c, frame(REQ_TWO_WAY, 0, 1, requestBody("m", "Ljava/lang/Object;", args, att)), new Mutation().set("k", "w"), out)).toBe(true);
+    expect(mutate(c, classSharingRequest(), new Mutation().set("k", "w"), out)).toBe(true);
     const md = new Metadata();
     expect(decodeOut(c, out, md)).toBe(DecodeStatus.Frame);
     expect(md.get("k")!).toBe("w");
@@ -346,9 +359,7 @@ describe("DubboCodec.encodeMutated", () => {
   });
 
   it("writes the same when another frame was decoded in between (it then decodes the frame again)", () => {
-    const args = new H().b([0x43]).s("P").b([0x91]).s("v").b([0x60, 0x91]);
-    const att = new H().map().s("obj").b([0x60, 0x92]).s("k").s("v").end();
-    const f = frame(REQ_TWO_WAY, 0, 1, requestBody("m", "Ljava/lang/Object;", args, att));
+    const f = classSharingRequest();
     const m = new Mutation().set("k", "w");
     const direct = new ByteWriter();
     expect(mutate(codec(), f, m, direct)).toBe(true);
@@ -359,10 +370,7 @@ describe("DubboCodec.encodeMutated", () => {
     expect(decodeOne(c, greetRequest(), other)).toBe(DecodeStatus.Frame);
     const later = new ByteWriter();
     expect(c.encodeMutated(f.ptr, md, m, later)).toBe(true);
-    expect(later.length).toBe(direct.length);
-    expect(memory.compare(later.ptr, direct.ptr, direct.length)).toBe(0);
-    direct.free();
-    later.free();
+    expectSameBytes(later, direct);
   });
 
   it("gives a response attachments by switching its flag, and refuses events and failed responses", () => {
@@ -504,18 +512,13 @@ describe("DubboCodec, lazily (Codec.lazy)", () => {
   });
 
   it("mutates a lazily decoded frame byte for byte as a fully decoded one", () => {
-    const args = new H().b([0x43]).s("P").b([0x91]).s("v").b([0x60, 0x91]);
-    const att = new H().map().s("obj").b([0x60, 0x92]).s("k").s("v").end();
-    const f = frame(REQ_TWO_WAY, 0, 1, requestBody("m", "Ljava/lang/Object;", args, att));
+    const f = classSharingRequest();
     const m = new Mutation().set("k", "w").set("new", "x");
     const direct = new ByteWriter();
     expect(mutate(codec(), f, m, direct)).toBe(true);
     const lazy = new ByteWriter();
     expect(mutate(lazyCodec(), f, m, lazy)).toBe(true);
-    expect(lazy.length).toBe(direct.length);
-    expect(memory.compare(lazy.ptr, direct.ptr, direct.length)).toBe(0);
-    direct.free();
-    lazy.free();
+    expectSameBytes(lazy, direct);
   });
 
   it("agrees with a full decode on random changes to valid frames: same status, same error, same entries", () => {
