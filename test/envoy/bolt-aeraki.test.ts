@@ -9,50 +9,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { loadObjects } from "../../controller/render/load";
-import { classify } from "../../controller/render/classify";
-import { translate } from "../../controller/translate/translate";
-import { TEST_OPTIONS } from "../controller/support";
 import { BoltClient, peersClasspath, startBoltServer } from "../codec/bolt/peers";
-import { staticBootstrap, staticCluster, tcpProxy, wasmNetworkFilter } from "./bootstrap";
+import { clientSidecarBootstrap, clusterOfRoute, translatedSample, withServerPod } from "./aeraki_sidecars";
 import { sumOf } from "../support/stats_tags";
-import { repoRoot, withEnvoy, type Envoy } from "./envoy";
+import { repoRoot, withEnvoy } from "./envoy";
 
 const sample = path.join(repoRoot, "test/controller/testdata/aeraki-bolt-protocol/input.yaml");
-const wasmPath = path.join(repoRoot, "build/meltemi.wasm");
 // Istio's names: the outbound listener's tcp_proxy goes to the service's subset-less cluster (every
 // pod); an inbound listener's to inbound|<port>||.
 const OUTBOUND_DEFAULT = "outbound|12200||bolt-server.meta-bolt.svc.cluster.local";
 const INBOUND = "inbound|12200||";
 
-type Patch = { applyTo: string; patch: { operation: string; value: any } };
-
-async function translatedSample() {
-  const { snapshot } = classify(await loadObjects([sample], async () => ""), "default");
-  const result = translate(snapshot, TEST_OPTIONS);
-  assert.deepEqual(result.diagnostics.filter((d) => d.severity !== "info"), [], "the sample translates without warnings");
-  const plugin = result.objects.find((o) => o.kind === "WasmPlugin") as any;
-  const patches = (result.objects.find((o) => o.kind === "EnvoyFilter") as any).spec.configPatches as Patch[];
-  const extension = patches.find((p) => p.applyTo === "EXTENSION_CONFIG")!.patch.value;
-  const merge = patches.find((p) => p.applyTo === "NETWORK_FILTER" && p.patch.operation === "MERGE")!.patch.value;
-  return { plugin, extension, merge };
-}
-
-/** A server pod's sidecar: the WasmPlugin's filter (its own VM: a pod's buckets are its own) before Istio's inbound tcp_proxy. */
-function podBootstrap(plugin: any, serverPort: number): object {
-  const filter = wasmNetworkFilter({ pluginConfig: plugin.spec.pluginConfig, pluginName: `${plugin.metadata.namespace}.${plugin.metadata.name}`, wasmPath });
-  (filter as any).typed_config.config.root_id = plugin.spec.pluginName;
-  return staticBootstrap([{ name: "inbound", filters: [filter, tcpProxy(INBOUND)] }], [staticCluster(INBOUND, serverPort)]);
-}
-
-async function withPod<T>(plugin: any, serverPort: number, body: (pod: Envoy, port: number) => Promise<T>): Promise<T> {
-  return withEnvoy({ bootstrap: podBootstrap(plugin, serverPort), concurrency: 1 }, async (pod) => body(pod, await pod.listenerPort("inbound")));
-}
-
 test("Aeraki's Bolt ApplicationProtocol + MetaRouter, as translated, in three real Envoys with real Bolt peers: method route, header mutation, server-side local rate limit", { timeout: 180_000 }, async (t) => {
-  const { plugin, extension, merge } = await translatedSample();
-  const clientConfig = JSON.parse(extension.typed_config.config.configuration.value);
-  const clusterOf = (route: string): string => clientConfig.routes.find((r: any) => r.name === route).destinations[0].cluster;
+  const translated = await translatedSample(sample);
+  const clusterOf = (route: string): string => clusterOfRoute(translated, route);
   const [V2, V1] = [clusterOf("echo-v2"), clusterOf("v1")];
 
   const classpath = peersClasspath();
@@ -61,18 +31,8 @@ test("Aeraki's Bolt ApplicationProtocol + MetaRouter, as translated, in three re
   const client = await BoltClient.start(classpath);
   t.after(() => client.kill());
 
-  await withPod(plugin, v1.port, (pod1, inbound1) => withPod(plugin, v2.port, async (pod2, inbound2) => {
-    // The EnvoyFilter's extension config as rendered; only the module's source is local.
-    const clientFilter = structuredClone(extension);
-    clientFilter.typed_config.config.vm_config.code = { local: { filename: wasmPath } };
-    // Istio's outbound tcp_proxy with the EnvoyFilter's MERGE (max_early_data_bytes) applied.
-    const outboundTcpProxy = tcpProxy(OUTBOUND_DEFAULT) as any;
-    assert.equal(merge.name, outboundTcpProxy.name);
-    Object.assign(outboundTcpProxy.typed_config, merge.typed_config);
-    const bootstrap = staticBootstrap(
-      [{ name: "outbound", filters: [clientFilter, outboundTcpProxy] }],
-      [staticCluster(V1, inbound1), staticCluster(V2, inbound2), staticCluster(OUTBOUND_DEFAULT, inbound1)],
-    );
+  await withServerPod(translated.plugin, INBOUND, v1.port, (pod1, inbound1) => withServerPod(translated.plugin, INBOUND, v2.port, async (pod2, inbound2) => {
+    const bootstrap = clientSidecarBootstrap(translated, OUTBOUND_DEFAULT, [[V1, inbound1], [V2, inbound2], [OUTBOUND_DEFAULT, inbound1]]);
 
     await withEnvoy({ bootstrap, concurrency: 2 }, async (sidecar) => {
       const port = await sidecar.listenerPort("outbound");

@@ -12,18 +12,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { loadObjects } from "../../controller/render/load";
 import { render } from "../../controller/render/render";
-import { classify } from "../../controller/render/classify";
-import { translate } from "../../controller/translate/translate";
 import { TEST_OPTIONS } from "../controller/support";
 import { SERVICE, TrpcClient, type TrpcResult, startTrpcServer, trpcPeer } from "../codec/trpc/peers";
-import { staticBootstrap, staticCluster, tcpProxy, wasmNetworkFilter } from "./bootstrap";
+import { type ClientPatches, clientPatches, clientSidecarBootstrap, clusterOfRoute, translatedSample, withServerPod } from "./aeraki_sidecars";
 import { sumOf } from "../support/stats_tags";
-import { repoRoot, withEnvoy, type Envoy } from "./envoy";
+import { repoRoot, withEnvoy } from "./envoy";
 
 const sample = path.join(repoRoot, "test/controller/testdata/aeraki-trpc-protocol/input.yaml");
-const wasmPath = path.join(repoRoot, "build/meltemi.wasm");
 // Istio's names: the outbound listener's tcp_proxy goes to the service's subset-less cluster (every
 // pod); an inbound listener's to inbound|<port>||.
 const OUTBOUND_DEFAULT = "outbound|8000||trpc-server.meta-trpc.svc.cluster.local";
@@ -31,34 +27,9 @@ const INBOUND = "inbound|8000||";
 /** trpc-go's errs.ErrorTypeCalleeFramework: the error came in the answer's ret. */
 const CALLEE_FRAMEWORK = 3;
 
-type Patch = { applyTo: string; patch: { operation: string; value: any } };
-
-async function translatedSample() {
-  const { snapshot } = classify(await loadObjects([sample], async () => ""), "default");
-  const result = translate(snapshot, TEST_OPTIONS);
-  assert.deepEqual(result.diagnostics.filter((d) => d.severity !== "info"), [], "the sample translates without warnings");
-  const plugin = result.objects.find((o) => o.kind === "WasmPlugin") as any;
-  const patches = (result.objects.find((o) => o.kind === "EnvoyFilter") as any).spec.configPatches as Patch[];
-  const extension = patches.find((p) => p.applyTo === "EXTENSION_CONFIG")!.patch.value;
-  const merge = patches.find((p) => p.applyTo === "NETWORK_FILTER" && p.patch.operation === "MERGE")!.patch.value;
-  return { plugin, extension, merge };
-}
-
-/** A server pod's sidecar: the WasmPlugin's filter (its own VM: a pod's buckets are its own) before Istio's inbound tcp_proxy. */
-function podBootstrap(plugin: any, serverPort: number): object {
-  const filter = wasmNetworkFilter({ pluginConfig: plugin.spec.pluginConfig, pluginName: `${plugin.metadata.namespace}.${plugin.metadata.name}`, wasmPath });
-  (filter as any).typed_config.config.root_id = plugin.spec.pluginName;
-  return staticBootstrap([{ name: "inbound", filters: [filter, tcpProxy(INBOUND)] }], [staticCluster(INBOUND, serverPort)]);
-}
-
-async function withPod<T>(plugin: any, serverPort: number, body: (pod: Envoy, port: number) => Promise<T>): Promise<T> {
-  return withEnvoy({ bootstrap: podBootstrap(plugin, serverPort), concurrency: 1 }, async (pod) => body(pod, await pod.listenerPort("inbound")));
-}
-
 test("Aeraki's tRPC ApplicationProtocol + MetaRouter, as translated, in three real Envoys with real trpc-go peers: callee/version/func route, trans_info mutation, server-side local rate limit", { timeout: 180_000 }, async (t) => {
-  const { plugin, extension, merge } = await translatedSample();
-  const clientConfig = JSON.parse(extension.typed_config.config.configuration.value);
-  const clusterOf = (route: string): string => clientConfig.routes.find((r: any) => r.name === route).destinations[0].cluster;
+  const translated = await translatedSample(sample);
+  const clusterOf = (route: string): string => clusterOfRoute(translated, route);
   const [V2, V1] = [clusterOf("v2"), clusterOf("v1")];
 
   const binary = trpcPeer();
@@ -67,18 +38,8 @@ test("Aeraki's tRPC ApplicationProtocol + MetaRouter, as translated, in three re
   const client = TrpcClient.start(binary);
   t.after(() => client.kill());
 
-  await withPod(plugin, v1.port, (pod1, inbound1) => withPod(plugin, v2.port, async (pod2, inbound2) => {
-    // The EnvoyFilter's extension config as rendered; only the module's source is local.
-    const clientFilter = structuredClone(extension);
-    clientFilter.typed_config.config.vm_config.code = { local: { filename: wasmPath } };
-    // Istio's outbound tcp_proxy with the EnvoyFilter's MERGE (max_early_data_bytes) applied.
-    const outboundTcpProxy = tcpProxy(OUTBOUND_DEFAULT) as any;
-    assert.equal(merge.name, outboundTcpProxy.name);
-    Object.assign(outboundTcpProxy.typed_config, merge.typed_config);
-    const bootstrap = staticBootstrap(
-      [{ name: "outbound", filters: [clientFilter, outboundTcpProxy] }],
-      [staticCluster(V1, inbound1), staticCluster(V2, inbound2), staticCluster(OUTBOUND_DEFAULT, inbound1)],
-    );
+  await withServerPod(translated.plugin, INBOUND, v1.port, (pod1, inbound1) => withServerPod(translated.plugin, INBOUND, v2.port, async (pod2, inbound2) => {
+    const bootstrap = clientSidecarBootstrap(translated, OUTBOUND_DEFAULT, [[V1, inbound1], [V2, inbound2], [OUTBOUND_DEFAULT, inbound1]]);
 
     await withEnvoy({ bootstrap, concurrency: 2 }, async (sidecar) => {
       const port = await sidecar.listenerPort("outbound");
@@ -133,7 +94,7 @@ const DEMO = (subset: string) => `outbound|8000|${subset}|${DEMO_HOST}`;
 const DEMO_CALL = { callee: "trpc.test.helloworld", method: "/trpc.test.helloworld.Greeter/SayHello" };
 
 /** The callers' EnvoyFilter as `meltemi render -n meta-trpc` writes it with a cluster's addresses (a VIP for the Service). */
-async function renderedClient(sample: string): Promise<{ extension: any; merge: any }> {
+async function renderedClient(sample: string): Promise<ClientPatches> {
   const r = await render({
     files: [path.join(PUBLISHED, "base"), path.join(PUBLISHED, sample)], output: "json", namespace: "meta-trpc", showStatus: true,
     options: TEST_OPTIONS, readStdin: async () => "",
@@ -141,12 +102,7 @@ async function renderedClient(sample: string): Promise<{ extension: any; merge: 
   });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /MetaRouter meta-trpc\/test-metaprotocol-trpc-route: Ready=True Accepted/);
-  const ef = (JSON.parse(r.stdout).items as any[]).find((o) => o.kind === "EnvoyFilter");
-  const patches = ef.spec.configPatches as Patch[];
-  return {
-    extension: patches.find((p) => p.applyTo === "EXTENSION_CONFIG")!.patch.value,
-    merge: patches.find((p) => p.applyTo === "NETWORK_FILTER" && p.patch.operation === "MERGE")!.patch.value,
-  };
+  return clientPatches((JSON.parse(r.stdout).items as any[]).find((o) => o.kind === "EnvoyFilter"));
 }
 
 test("Aeraki's published tRPC MetaRouters (multi-route by trans_info version, traffic split), rendered and run in the callers' Envoy with real trpc-go peers", { timeout: 180_000 }, async (t) => {
@@ -157,15 +113,8 @@ test("Aeraki's published tRPC MetaRouters (multi-route by trans_info version, tr
   t.after(() => client.kill());
 
   for (const sample of ["metarouter-multi-route.yaml", "traffic-split.yaml"]) {
-    const { extension, merge } = await renderedClient(sample);
-    const clientFilter = structuredClone(extension);
-    clientFilter.typed_config.config.vm_config.code = { local: { filename: wasmPath } };
-    const outbound = tcpProxy(`outbound|8000||${DEMO_HOST}`) as any;
-    Object.assign(outbound.typed_config, merge.typed_config);
-    const bootstrap = staticBootstrap(
-      [{ name: "outbound", filters: [clientFilter, outbound] }],
-      [staticCluster(DEMO("v1"), v1.port), staticCluster(DEMO("v2"), v2.port), staticCluster(`outbound|8000||${DEMO_HOST}`, v1.port)],
-    );
+    const bootstrap = clientSidecarBootstrap(await renderedClient(sample), `outbound|8000||${DEMO_HOST}`,
+      [[DEMO("v1"), v1.port], [DEMO("v2"), v2.port], [`outbound|8000||${DEMO_HOST}`, v1.port]]);
     await withEnvoy({ bootstrap, concurrency: 1 }, async (sidecar) => {
       const port = await sidecar.listenerPort("outbound");
       if (sample === "metarouter-multi-route.yaml") {
