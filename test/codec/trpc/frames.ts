@@ -20,6 +20,11 @@ export function trpcRequest(id: number, func: string, opts: { oneway?: boolean; 
     bytesField(7, Buffer.from(func)), ...entries, varintField(10, 4),
   ]);
   const body = opts.body ?? Buffer.from("hello");
+  return framed(id, header, body);
+}
+
+/** The 16-byte frame head (magic 0x0930, total size, header size, stream id = `id`, version 1) before `header` and `body`. */
+function framed(id: number, header: Buffer, body: Buffer): Buffer {
   const head = Buffer.alloc(16);
   head.writeUInt16BE(0x0930, 0);
   head.writeUInt32BE(16 + header.length + body.length, 4);
@@ -39,13 +44,7 @@ export function trpcResponse(id: number, opts: { ret?: number; funcRet?: number;
     failed ? bytesField(6, Buffer.from("failed")) : Buffer.alloc(0), ...entries, varintField(9, 4),
   ]);
   const body = opts.body ?? Buffer.from("answer");
-  const head = Buffer.alloc(16);
-  head.writeUInt16BE(0x0930, 0);
-  head.writeUInt32BE(16 + header.length + body.length, 4);
-  head.writeUInt16BE(header.length, 8);
-  head.writeUInt32BE(id, 10);
-  head[14] = 1;
-  return Buffer.concat([head, header, body]);
+  return framed(id, header, body);
 }
 
 /** A successful answer to `request` (its id: the frame head's stream id, which trpc-go sets to the request id). */
