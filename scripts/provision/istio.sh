@@ -19,6 +19,7 @@
 # Override with MELTEMI_ISTIO_VERSION (a pseudo-version) and MELTEMI_ISTIO_BUILD_VERSION; the build's
 # parallelism with MELTEMI_GO_BUILD_P (default 2).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 version="${MELTEMI_ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}"
 build_version="${MELTEMI_ISTIO_BUILD_VERSION:-1.31-dev}"
@@ -26,28 +27,16 @@ cache_root="${MELTEMI_CACHE:-${HOME:?provision/istio: set HOME or MELTEMI_CACHE}
 dir="$cache_root/$version"
 
 complete() { [ -f "$dir/.complete" ] && [ -x "$dir/bin/pilot-discovery" ] && [ -x "$dir/bin/pilot-agent" ] && [ -f "$dir/envoy_bootstrap_tmpl.json" ]; }
-if complete; then
-  echo "$dir"
-  exit 0
-fi
+done_if_complete
 
 say() { echo "provision/istio: $*" >&2; }
 fail() { say "$*"; exit 1; }
 
-# A Go installed from go.dev lives in /usr/local/go/bin, which a non-login PATH may lack.
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
-command -v go >/dev/null || fail "Go is needed to build pilot-discovery and pilot-agent (Go 1.26+, on PATH)"
+need_go "provision/istio: Go is needed to build pilot-discovery and pilot-agent (Go 1.26+, on PATH)"
 [[ "$version" =~ ^v0\.0\.0-[0-9]{14}-([0-9a-f]{12})$ ]] || fail "MELTEMI_ISTIO_VERSION must be a Go pseudo-version (v0.0.0-<time>-<commit>), got '$version'"
 revision="${BASH_REMATCH[1]}"
 
-mkdir -p "$cache_root"
-# One build at a time: a second caller waits here, then finds the cache complete.
-exec 9>"$cache_root/.lock"
-flock 9
-if complete; then
-  echo "$dir"
-  exit 0
-fi
+lock_cache
 
 log=$(mktemp)
 trap 'rm -f "$log"; rm -rf "$dir.part"' EXIT

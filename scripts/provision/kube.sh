@@ -22,6 +22,7 @@
 # Override with MELTEMI_K8S_VERSION, MELTEMI_ETCD_VERSION, MELTEMI_ISTIO_API_VERSION; the build's
 # parallelism with MELTEMI_GO_BUILD_P (default 2).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 k8s="${MELTEMI_K8S_VERSION:-v1.36.3}"
 etcd="${MELTEMI_ETCD_VERSION:-v3.6.16}"
@@ -30,29 +31,17 @@ cache_root="${MELTEMI_CACHE:-${HOME:?provision/kube: set HOME or MELTEMI_CACHE}/
 dir="$cache_root/k8s-${k8s}_etcd-${etcd}_istio-api-${istio_api}"
 
 complete() { [ -f "$dir/.complete" ] && [ -x "$dir/bin/kube-apiserver" ] && [ -x "$dir/bin/etcd" ] && [ -f "$dir/istio-crds.yaml" ]; }
-if complete; then
-  echo "$dir"
-  exit 0
-fi
+done_if_complete
 
 say() { echo "provision/kube: $*" >&2; }
 fail() { say "$*"; exit 1; }
 
-# A Go installed from go.dev lives in /usr/local/go/bin, which a non-login PATH may lack.
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
-command -v go >/dev/null || fail "Go is needed to build kube-apiserver and etcd (Go 1.26+, on PATH)"
+need_go "provision/kube: Go is needed to build kube-apiserver and etcd (Go 1.26+, on PATH)"
 [[ "$k8s" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || fail "MELTEMI_K8S_VERSION must look like v1.Y.Z, got '$k8s'"
 k8s_minor="${BASH_REMATCH[1]}"
 staging_version="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
 
-mkdir -p "$cache_root"
-# One build at a time: a second caller waits here, then finds the cache complete.
-exec 9>"$cache_root/.lock"
-flock 9
-if complete; then
-  echo "$dir"
-  exit 0
-fi
+lock_cache
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$dir.part"' EXIT

@@ -14,6 +14,7 @@
 # directives, so `go install <main package>@<version>` builds it as published. The build runs under
 # `nice -n 10` with parallelism MELTEMI_GO_BUILD_P (default 2): the machine is shared.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 version="${MELTEMI_RATELIMIT_VERSION:-v1.4.1-0.20260122083618-3fb702589d36}"
 cache_root="${MELTEMI_CACHE:-${HOME:?provision/ratelimit: set HOME or MELTEMI_CACHE}/.cache/meltemi}/ratelimit"
@@ -47,22 +48,11 @@ fi
 
 # --- the rate limit service (Go module proxy) --------------------------------------------------------
 complete() { [ -f "$dir/.complete" ] && [ -x "$dir/bin/ratelimit" ]; }
-if complete; then
-  echo "$dir"
-  exit 0
-fi
+done_if_complete
 
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
-command -v go >/dev/null || fail "Go is needed to build the rate limit service (Go 1.25.6+, on PATH)"
+need_go "provision/ratelimit: Go is needed to build the rate limit service (Go 1.25.6+, on PATH)"
 
-mkdir -p "$cache_root"
-# One build at a time: a second caller waits here, then finds the cache complete.
-exec 9>"$cache_root/.lock"
-flock 9
-if complete; then
-  echo "$dir"
-  exit 0
-fi
+lock_cache
 
 trap 'rm -rf "$dir.part"' EXIT
 rm -rf "$dir.part"
