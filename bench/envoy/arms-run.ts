@@ -1,14 +1,14 @@
 // The Envoy part of the benchmark: one Envoy (the pinned official binary) with the arms of both
-// protocols as listeners (the four of docs/performance.md, arm 5: arm 4 with tracing on, and for Dubbo
-// arm 6: arm 3 routing on an attachment), the lean upstreams, the span collector, and the load
-// generator; arms interleaved in every round (1 2 3 4 5 [6] 1 2 3 4 5 [6] ...), closed loop
-// (saturation) then open loop (each fixed rate).
+// protocols as listeners (the four of docs/performance.md and the diagnostic arms 5-9 of arms.ts), the
+// lean upstreams, the span collector, and the load generator; arms interleaved in every round
+// (1 2 3 4 5 [6] 7 8 9 1 2 ...), closed loop (saturation) then open loop (each fixed rate; not the
+// floor arms).
 import http from "node:http";
 import { Envoy } from "../../test/envoy/envoy";
 import { closedLoop, openLoop, quantile } from "../load/client";
 import { startUpstream, type Upstream } from "../load/upstream";
 import { benchWire, type BenchWire, type ProtocolName } from "../load/wire";
-import { type Arm, FLOOR_ARMS, armsOf, benchBootstrap, listenerName } from "./arms";
+import { type Arm, FLOOR_ARMS, ROUTED_LOAD_ARMS, armsOf, benchBootstrap, clusters, listenerName } from "./arms";
 import { PerfRecording } from "./perf";
 import { cpuSeconds, pin } from "./proc";
 
@@ -72,17 +72,19 @@ export async function withBenchEnvoy<T>(
   body: (ctx: BenchEnvoy) => Promise<T>,
 ): Promise<T> {
   const wires = {} as Record<ProtocolName, BenchWire>;
+  const routedWires = {} as Record<ProtocolName, BenchWire>;
   const upstreams = {} as Record<ProtocolName, Upstream>;
   const collector = await startCollector();
   try {
     for (const p of ["thrift", "dubbo"] as const) {
       wires[p] = await benchWire(p);
+      routedWires[p] = await benchWire(p, clusters(p).v1);
       upstreams[p] = await startUpstream(wires[p]);
     }
     const envoy = await Envoy.start({ bootstrap: benchBootstrap({ thrift: upstreams.thrift.port, dubbo: upstreams.dubbo.port }, { protocols, collectorPort: collector.port }), concurrency: workers });
     try {
       const pinned = doPin && pin(envoy.process.pid!, "0") && pin(process.pid, "1");
-      return await body({ envoy, wires, upstreams, pinned, collectorBytes: collector.bytes });
+      return await body({ envoy, wires, routedWires, upstreams, pinned, collectorBytes: collector.bytes });
     } catch (e) {
       console.error(`---- envoy log (${envoy.dir}) ----\n${envoy.log().slice(-4000)}\n---- end of envoy log ----`);
       throw e;
@@ -101,11 +103,20 @@ export async function wasmBytes(envoy: Envoy): Promise<number> {
   return (await envoy.stat("wasmcustom.meltemi_vm_memory_bytes")) ?? NaN;
 }
 
-export interface BenchEnvoy { envoy: Envoy; wires: Record<ProtocolName, BenchWire>; upstreams: Record<ProtocolName, Upstream>; pinned: boolean; collectorBytes: () => number }
+export interface BenchEnvoy {
+  envoy: Envoy;
+  wires: Record<ProtocolName, BenchWire>;
+  /** The same requests carrying Meltemi's routing key to arm 3's v1 (for ROUTED_LOAD_ARMS). */
+  routedWires: Record<ProtocolName, BenchWire>;
+  upstreams: Record<ProtocolName, Upstream>;
+  pinned: boolean;
+  collectorBytes: () => number;
+}
 
 /** Runs the rounds of the arms in the Envoy of withBenchEnvoy. */
 export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<EnvoyRun> {
-  const { envoy, wires, upstreams, pinned } = ctx;
+  const { envoy, wires, routedWires, upstreams, pinned } = ctx;
+  const wireOf = (p: ProtocolName, arm: Arm) => (ROUTED_LOAD_ARMS.includes(arm) ? routedWires[p] : wires[p]);
   {
     const pid = envoy.process.pid!;
     const ports = new Map<string, number>();
@@ -120,7 +131,7 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
           let c1 = 0;
           let rec: PerfRecording | undefined;
           const r = await closedLoop({
-            wire: wires[p], port: ports.get(listenerName(p, arm))!, connections: o.connections, depth: o.depth,
+            wire: wireOf(p, arm), port: ports.get(listenerName(p, arm))!, connections: o.connections, depth: o.depth,
             warmupMs: o.warmupMs, durationMs: o.closedMs,
             onWindow: (e) => {
               if (e === "start") { c0 = cpuSeconds(pid); if (o.perf) rec = new PerfRecording(pid); } else c1 = cpuSeconds(pid);
@@ -142,7 +153,7 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
             let c0 = 0;
             let c1 = 0;
             const r = await openLoop({
-              wire: wires[p], port: ports.get(listenerName(p, arm))!, connections: o.connections, rate,
+              wire: wireOf(p, arm), port: ports.get(listenerName(p, arm))!, connections: o.connections, rate,
               warmupMs: o.warmupMs, durationMs: o.openMs,
               onWindow: (e) => { if (e === "start") c0 = cpuSeconds(pid); else c1 = cpuSeconds(pid); },
             });

@@ -1,7 +1,7 @@
 // The four arms of docs/performance.md for one protocol (and arm 5: arm 4 with tracing; arm 6, Dubbo
-// only: arm 3 routing on an attachment; arms 7 and 8: the floor module in place of Meltemi; arm 9, Dubbo
-// only: the floor in front of arm 6), as Envoy listeners, and ONE bootstrap holding all of them (both
-// protocols: 16 listeners) so that every arm runs in the same Envoy process, with the same workers and
+// only: arm 3 routing on an attachment; arms 7 and 8: the floor module in place of Meltemi; arm 9: the
+// floor in front of arm 4's native proxy), as Envoy listeners, and ONE bootstrap holding all of them (both
+// protocols: 17 listeners) so that every arm runs in the same Envoy process, with the same workers and
 // the same upstreams, and the arms can be interleaved without restarting anything.
 //
 // Every filter comes from the controller's translation (controller/translate/envoy): tcp_proxy with
@@ -24,13 +24,13 @@ import { DUBBO_ROUTE_ATTACHMENT, type ProtocolName } from "../load/wire";
 export const ARMS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
 export type Arm = (typeof ARMS)[number];
 
-/** Arms that only a protocol with attachments has (see ARM_NAMES 6 and 9). */
-const DUBBO_ONLY: readonly Arm[] = [6, 9];
-
-/** The arms a protocol runs, in the order of a round. */
+/** The arms a protocol runs, in the order of a round: arm 6 is Dubbo only (see ARM_NAMES). */
 export function armsOf(p: ProtocolName): readonly Arm[] {
-  return p === "dubbo" ? ARMS : ARMS.filter((a) => !DUBBO_ONLY.includes(a));
+  return p === "dubbo" ? ARMS : ARMS.filter((a) => a !== 6);
 }
+
+/** Arm 9's load carries Meltemi's routing key already (bench/load/wire.ts benchWire's `routedTo`). */
+export const ROUTED_LOAD_ARMS: readonly Arm[] = [9];
 
 export const ARM_NAMES: Record<Arm, string> = {
   1: "tcp_proxy",
@@ -52,10 +52,11 @@ export const ARM_NAMES: Record<Arm, string> = {
   // arm 1 / arm 7 and arm 3 / arm 8 are the highest ratios a Wasm filter can reach in the bars.
   7: "floor module + tcp_proxy",
   8: "floor module + native proxy",
-  // Dubbo only: the floor in front of arm 6's dubbo_proxy (routes that read an attachment). The least
-  // Meltemi's perRequest design can cost: a Wasm filter that looks at every read, and a native router
-  // that routes on a key in the frame, before Meltemi decodes, decides or writes anything.
-  9: "floor module + native proxy routing on an attachment",
+  // The floor in front of arm 4's native proxy (the route table of Meltemi's routing key), with a load
+  // whose requests carry that key already (to arm 3's v1): the least Meltemi's perRequest design can
+  // cost, a Wasm filter that looks at every read and a native router that routes on a key in the
+  // frame, before Meltemi decodes, decides or writes anything. arm 4 - arm 9 is Meltemi's own work.
+  9: "floor module + native proxy routing on Meltemi's key",
 };
 
 /** Arms that measure saturation only: the latency bars compare arms 1 and 2, the floor has none. */
@@ -164,9 +165,7 @@ export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string, floorPat
       return [routedNative(DUBBO_ROUTE_ATTACHMENT)];
     case 7: return [floor(), tcp()];
     case 8: return [floor(), routedNative()];
-    case 9:
-      if (p !== "dubbo") throw new Error("arm 9 is Dubbo only");
-      return [floor(), routedNative(DUBBO_ROUTE_ATTACHMENT)];
+    case 9: return [floor(), nativeFilter(p, statPrefix)];
   }
 }
 

@@ -8,6 +8,7 @@ import hessian from "hessian.js";
 import { decode } from "../../test/codec/harness";
 import { dubboAnswer, dubboRequest } from "../../test/codec/dubbo/frames";
 import { generated, thrift, WIRES } from "../../test/codec/thrift/peers";
+import { DUBBO_CLUSTER_ATTACHMENT, thriftRoutedName } from "../../controller/translate/envoy/routing_key";
 
 export type ProtocolName = "thrift" | "dubbo";
 
@@ -37,15 +38,28 @@ export interface BenchWire {
 
 const FRAMED_BINARY = WIRES.find((w) => w.name === "framed binary")!;
 
-function thriftWire(): BenchWire {
+/** A strict binary framed message with its name replaced by `name` (frame and name lengths fixed). */
+function withThriftName(framed: Buffer, name: string): Buffer {
+  const oldLength = framed.readUInt32BE(8);
+  const n = Buffer.from(name, "utf8");
+  const head = Buffer.alloc(12);
+  head.writeUInt32BE(framed.readUInt32BE(0) - oldLength + n.length, 0);
+  framed.copy(head, 4, 4, 8);
+  head.writeUInt32BE(n.length, 8);
+  return Buffer.concat([head, n, framed.subarray(12 + oldLength)]);
+}
+
+function thriftWire(routedTo?: string): BenchWire {
   const { Greeter } = generated();
   // The generated client writes the request; the generated processor with a real handler answers it.
-  let request = Buffer.alloc(0);
-  const transport = new FRAMED_BINARY.transport(undefined, (b: Buffer) => { request = Buffer.from(b); });
+  let plain = Buffer.alloc(0);
+  const transport = new FRAMED_BINARY.transport(undefined, (b: Buffer) => { plain = Buffer.from(b); });
   const client = new Greeter.Client(transport, FRAMED_BINARY.protocol);
   client._seqid = 0;
   client.send_hello("bench"); // flushes the transport: one framed message
-  const reply = thriftProcess(Greeter, request);
+  const reply = thriftProcess(Greeter, plain);
+  // Carrying Meltemi's routing key: the name as the filter writes it; thrift_proxy strips it again.
+  const request = routedTo === undefined ? plain : withThriftName(plain, thriftRoutedName(routedTo, "hello"));
   // Both decode with the real library: the reply is what the client expects for its call.
   const got = thriftDecodeReply(Greeter, reply);
   if (got.fname !== "hello" || got.result !== "hello bench") throw new Error(`thrift reply template decodes to ${JSON.stringify(got)}`);
@@ -118,8 +132,9 @@ function dubboAttachments(request: Buffer, args: number): Record<string, unknown
   return body.read() as Record<string, unknown>;
 }
 
-function dubboWire(): BenchWire {
-  const request = dubboRequest(0n, "hello", {}, DUBBO_SERVICE, "bench");
+function dubboWire(routedTo?: string): BenchWire {
+  // Carrying Meltemi's routing key: the attachment as the filter writes it.
+  const request = dubboRequest(0n, "hello", routedTo === undefined ? {} : { [DUBBO_CLUSTER_ATTACHMENT]: routedTo }, DUBBO_SERVICE, "bench");
   const attachments = dubboAttachments(request, 1);
   if (attachments[DUBBO_ROUTE_ATTACHMENT.name] !== DUBBO_ROUTE_ATTACHMENT.value) {
     throw new Error(`dubbo request template: attachments ${JSON.stringify(attachments)} lack ${JSON.stringify(DUBBO_ROUTE_ATTACHMENT)} (arm 6 routes on it)`);
@@ -157,19 +172,24 @@ function dubboWire(): BenchWire {
   };
 }
 
-const cache = new Map<ProtocolName, BenchWire>();
+const cache = new Map<string, BenchWire>();
 
-/** The wire of `name`, built once and checked by Meltemi's codec as well. */
-export async function benchWire(name: ProtocolName): Promise<BenchWire> {
-  let w = cache.get(name);
+/**
+ * The wire of `name`, built once and checked by Meltemi's codec as well. With `routedTo`, its requests
+ * already carry Meltemi's perRequest routing key for that cluster (controller/translate/envoy/routing_key.ts),
+ * as if the filter had written it: for a native router behind a filter that writes nothing (arm 9).
+ */
+export async function benchWire(name: ProtocolName, routedTo?: string): Promise<BenchWire> {
+  const key = `${name}|${routedTo ?? ""}`;
+  let w = cache.get(key);
   if (w) return w;
-  w = name === "thrift" ? thriftWire() : dubboWire();
+  w = name === "thrift" ? thriftWire(routedTo) : dubboWire(routedTo);
   for (const [what, frame, kind] of [["request", w.request, "request"], ["reply", w.reply, "response"]] as const) {
     const r = await decode(name, frame);
     if (r.error || r.frames.length !== 1 || r.frames[0].kind !== kind || r.frames[0].frameLength !== frame.length) {
       throw new Error(`Meltemi's ${name} codec does not read the ${what} template as one ${kind}: ${JSON.stringify(r)}`);
     }
   }
-  cache.set(name, w);
+  cache.set(key, w);
   return w;
 }
