@@ -147,3 +147,34 @@ test("access log: off by default; when enabled one line per request in the confi
     "rpc org.example.Greeter adminReset #8 unauthorized 12.000 ms to - (unauthorized) %UNKNOWN%",
   ]);
 });
+
+test("byte counters: exact, handed to Envoy's stats on a root's tick (connection open) and when a connection closes", async () => {
+  const shared = new SharedState();
+  const workers = [await worker(base, shared), await worker(base, shared)];
+  const conns = workers.map((w) => w.connect());
+  let rx = 0;
+  let tx = 0;
+  for (let i = 0; i < 5; i++) {
+    for (const conn of conns) {
+      const req = dubboRequest(BigInt(i + 1), "echo");
+      const answer = dubboAnswer(req);
+      conn.downstream(req);
+      conn.upstream(answer);
+      rx += req.length;
+      tx += answer.length;
+    }
+  }
+  const bytes = () => {
+    const m = workers[0].metrics();
+    return { rx: m.meltemi_downstream_rx_bytes_total ?? 0, tx: m.meltemi_downstream_tx_bytes_total ?? 0 };
+  };
+  // The tick (at least once a second: both workers' roots tick) is the flush point of open connections.
+  shared.advance(1000);
+  assert.deepEqual(bytes(), { rx, tx }, "after a tick, every byte of the open connections");
+  const req = dubboRequest(9n, "echo");
+  conns[0].downstream(req);
+  conns[0].upstream(dubboAnswer(req));
+  conns[0].close(); // a close is a flush point too, before the active-connections gauge drops
+  assert.deepEqual(bytes(), { rx: rx + req.length, tx: tx + dubboAnswer(req).length }, "after the close, its bytes too");
+  assert.equal(workers[0].metrics().meltemi_active_connections, 1);
+});
