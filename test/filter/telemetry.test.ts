@@ -178,3 +178,16 @@ test("byte counters: exact, handed to Envoy's stats on a root's tick (connection
   assert.deepEqual(bytes(), { rx: rx + req.length, tx: tx + dubboAnswer(req).length }, "after the close, its bytes too");
   assert.equal(workers[0].metrics().meltemi_active_connections, 1);
 });
+
+test("one read whose answers end the same method with different statuses counts each status (one flush per read)", async () => {
+  const vm = await worker();
+  const conn = vm.connect();
+  const reqs = [dubboRequest(1n, "echo"), dubboRequest(2n, "echo"), dubboRequest(3n, "echo")];
+  conn.downstream(Buffer.concat(reqs));
+  const err = dubboAnswer(reqs[1]);
+  err[3] = 70; // SERVICE_ERROR
+  conn.upstream(Buffer.concat([dubboAnswer(reqs[0]), err, dubboAnswer(reqs[2])]));
+  const view = prometheusView(vm.metrics());
+  assert.equal(view.get(key("meltemi_requests_total", labels("echo", "ok"))), 2);
+  assert.equal(view.get(key("meltemi_requests_total", labels("echo", "error"))), 1);
+});
