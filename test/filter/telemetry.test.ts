@@ -191,3 +191,22 @@ test("one read whose answers end the same method with different statuses counts 
   assert.equal(view.get(key("meltemi_requests_total", labels("echo", "ok"))), 2);
   assert.equal(view.get(key("meltemi_requests_total", labels("echo", "error"))), 1);
 });
+
+test("host calls per request pair: one histogram record and one request count per answering read, no byte counter per read", async () => {
+  const vm = await WasmHost.load(wasm, { pluginName: "greeter", pluginConfig: JSON.stringify(base), countHostCalls: true });
+  const conn = vm.connect();
+  const pair = (id: bigint) => {
+    const req = dubboRequest(id, "echo");
+    conn.downstream(req);
+    conn.upstream(dubboAnswer(req));
+  };
+  pair(1n); // defines the label set's metrics
+  vm.hostCalls.clear();
+  for (let i = 2n; i < 12n; i++) pair(i);
+  assert.equal(vm.hostCalls.get("proxy_increment_metric"), 10, "the request counter, once per answering read");
+  assert.equal(vm.hostCalls.get("proxy_record_metric"), 10, "the duration, once per request");
+  vm.hostCalls.clear();
+  conn.close();
+  // The close flushes: the byte counters (rx, tx) and the active-connections gauge.
+  assert.equal(vm.hostCalls.get("proxy_increment_metric"), 3);
+});
