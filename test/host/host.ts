@@ -53,6 +53,11 @@ export interface LoadOptions {
   clusters?: readonly string[];
   /** Count every call of the module into the host by import name, in `hostCalls` (for the benchmarks; off: no wrapper). */
   countHostCalls?: boolean;
+  /**
+   * Replaces each `env` import with what this returns for it (given its name and this host's
+   * implementation), e.g. a benchmark's minimal answers to the hot calls (bench/micro/thin-host.ts).
+   */
+  wrapImport?: (name: string, call: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown;
 }
 
 export interface LogEntry {
@@ -204,7 +209,9 @@ export class WasmHost implements Worker, QueueOwner {
     this.grpcClusters = options.grpcClusters ? new Set(options.grpcClusters) : null;
     this.vmMetrics = new VmMetrics(this.shared.metrics, (m) => this.warn(m));
     this.importObject = this.buildImports(module, options.imports ?? {});
-    if (options.countHostCalls) this.countCalls(this.importObject);
+    const env = this.importObject.env as Record<string, (...a: unknown[]) => unknown>;
+    if (options.wrapImport) for (const [name, f] of Object.entries(env)) env[name] = options.wrapImport(name, f);
+    if (options.countHostCalls) this.countCalls(env);
   }
 
   // ---------------------------------------------------------------- public API
@@ -590,8 +597,7 @@ export class WasmHost implements Worker, QueueOwner {
   }
 
   /** Wraps the env imports (the proxy_* calls; buildImports made that object) to count them in hostCalls. */
-  private countCalls(imports: WebAssembly.Imports): void {
-    const env = imports.env as Record<string, (...a: unknown[]) => unknown>;
+  private countCalls(env: Record<string, (...a: unknown[]) => unknown>): void {
     for (const [name, f] of Object.entries(env)) {
       env[name] = (...args: unknown[]) => {
         this.hostCalls.set(name, (this.hostCalls.get(name) ?? 0) + 1);
