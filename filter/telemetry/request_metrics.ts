@@ -3,9 +3,10 @@
 // rpc_status (names with tags: tags.ts).
 //
 // Hot path: a request's (service, method) is interned into a LabelSet (a compare with the set the
-// previous lookup found, else a hash of the metadata bytes and a compare; no allocation once the set exists); each LabelSet defines its metric ids the first time a
-// status is seen and keeps them, so a request costs one histogram record, and its counter increment is
-// added up with the others of the same callback (batchRequestCounts).
+// previous lookup found, else a hash of the metadata bytes and a compare; no allocation once the set
+// exists); each LabelSet defines its metric ids the first time a status is seen and keeps them, so a
+// request costs one histogram record, and its counter increment is added up with the others of the
+// same callback (batchRequestCounts).
 // Cardinality is bounded: after `maxLabelSets` distinct (service, method) pairs in a VM, every new pair
 // is counted under rpc_service = rpc_method = "_overflow" (a client sending random method names cannot
 // create unbounded stats in Envoy). The bound is per VM (one per worker); Envoy's stats are per proxy.
