@@ -15,7 +15,7 @@ import { FilterConfig, defaultConfig, parseConfig } from "./config/config";
 import { globalAnswer, globalClosed, tickGlobal } from "./global/global_root";
 import { Connection } from "./network/connection";
 import { HOLD_TICK_MS, HeldConnections } from "./network/held_connections";
-import { count, metrics, noteMemory } from "./telemetry/metrics";
+import { count, flushByteCounts, metrics, noteMemory } from "./telemetry/metrics";
 import { labelValue } from "./telemetry/label_value";
 import { RequestMetrics } from "./telemetry/request_metrics";
 import { Tracer } from "./trace/tracer";
@@ -97,6 +97,7 @@ export class MeltemiRoot extends RootContext {
   }
 
   onTick(): void {
+    flushByteCounts(); // held in the VM between flush points (telemetry/metrics.ts)
     collectIfOwed();
     const now = nowNanos();
     this.held.onTick(now);

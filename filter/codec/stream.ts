@@ -43,9 +43,14 @@ export class FrameStream {
     this.offset = 0;
   }
 
-  /** Capacity the pending buffer must add to hold `extra` more unread bytes (0 when it fits). */
+  /**
+   * Capacity the pending buffer must add for begin() to take `extra` more bytes (0 when it fits). With
+   * nothing pending, begin() decodes the read in place and copies nothing: 0 (what stays of it is
+   * admitted as restGrowth). Most reads are such: an admission of the whole read would charge, and
+   * then release, the connection's budget on every read for nothing.
+   */
   growthFor(extra: u32): u32 {
-    if (this.inPlace) return 0;
+    if (this.inPlace || this.buffered == 0) return 0;
     const need = this.buffered + extra;
     return need <= this.pending.capacity ? 0 : this.pending.growthFor(need - this.pending.length);
   }

@@ -40,7 +40,7 @@ import { SharedDataStore } from "../limit/shared_data_store";
 import { Caller } from "../policy/authorization";
 import { Random } from "../route/random";
 import { Destination } from "../route/route_table";
-import { count, countDecodeError, countRejection, metrics, noteMemory } from "../telemetry/metrics";
+import { count, countDecodeError, countRejection, countRxBytes, countTxBytes, flushByteCounts, metrics, noteMemory } from "../telemetry/metrics";
 import { LabelSet, STATUS_ERROR, batchRequestCounts, flushRequestCounts, STATUS_FROM_RESPONSE, STATUS_OK, STATUS_ONEWAY, STATUS_UNKNOWN, rejectedStatus, statusName } from "../telemetry/request_metrics";
 import { AccessLogEntry, AccessLogFormat, formatEntry } from "../telemetry/access_log";
 import { OpenSpans } from "../trace/open_spans";
@@ -210,7 +210,7 @@ export class Connection extends StreamContext {
       return FilterStatus.Pause;
     }
     const start = this.heldInEnvoy < length ? this.heldInEnvoy : length;
-    if (length > start) count(metrics.rxBytes, length - start);
+    if (length > start) countRxBytes(length - start);
     if (this.framing === null || length == start) return this.readStatus();
     const f = this.framing as Framing;
     this.clockNs = 0;
@@ -351,7 +351,7 @@ export class Connection extends StreamContext {
   }
 
   private upstreamData(length: u32, endOfStream: bool): FilterStatus {
-    if (length > 0) count(metrics.txBytes, length);
+    if (length > 0) countTxBytes(length);
     // A closing connection: the client gets nothing more (Envoy cannot resume a paused write path, and
     // need not: the connection is going away).
     if (this.closing) return FilterStatus.Pause;
@@ -698,6 +698,7 @@ export class Connection extends StreamContext {
   private close(): void {
     if (!this.open) return;
     this.open = false;
+    flushByteCounts(); // before the gauge: a reader that sees it drop sees this connection's bytes
     count(metrics.activeConnections, -1);
   }
 }

@@ -2,10 +2,11 @@
 // `meltemi_request_duration_milliseconds` by reporter, request_protocol, rpc_service, rpc_method and
 // rpc_status (names with tags: tags.ts).
 //
-// Hot path: a request's (service, method) is interned into a LabelSet (a hash of the metadata bytes and
-// a compare, no allocation once the set exists); each LabelSet defines its metric ids the first time a
-// status is seen and keeps them, so a request costs one histogram record, and its counter increment is
-// added up with the others of the same callback (batchRequestCounts).
+// Hot path: a request's (service, method) is interned into a LabelSet (a compare with the set the
+// previous lookup found, else a hash of the metadata bytes and a compare; no allocation once the set
+// exists); each LabelSet defines its metric ids the first time a status is seen and keeps them, so a
+// request costs one histogram record, and its counter increment is added up with the others of the
+// same callback (batchRequestCounts).
 // Cardinality is bounded: after `maxLabelSets` distinct (service, method) pairs in a VM, every new pair
 // is counted under rpc_service = rpc_method = "_overflow" (a client sending random method names cannot
 // create unbounded stats in Envoy). The bound is per VM (one per worker); Envoy's stats are per proxy.
@@ -52,8 +53,12 @@ const NOT_DEFINED: u32 = u32.MAX_VALUE - 1;
  * are the same. Outside such a callback (batching false) every count goes to Envoy at once.
  */
 let batching = false;
-/** The label sets holding counts not yet handed to Envoy (each at most once). */
-const unflushed: Array<LabelSet> = [];
+/**
+ * The label sets holding counts not yet handed to Envoy (each at most once): the first in a field, the
+ * others in a list, so that the common callback (one method) pushes and clears no array.
+ */
+let firstUnflushed: LabelSet | null = null;
+const moreUnflushed: Array<LabelSet> = [];
 
 /** From here until flushRequestCounts(), request counts are held back (see `batching`). */
 export function batchRequestCounts(): void {
@@ -63,8 +68,13 @@ export function batchRequestCounts(): void {
 /** Hands the counts held back since batchRequestCounts() to Envoy, and stops holding them back. */
 export function flushRequestCounts(): void {
   batching = false;
-  for (let i = 0; i < unflushed.length; i++) unchecked(unflushed[i]).flush();
-  unflushed.length = 0;
+  const first = firstUnflushed;
+  if (first === null) return;
+  first.flush();
+  firstUnflushed = null;
+  if (moreUnflushed.length == 0) return;
+  for (let i = 0; i < moreUnflushed.length; i++) unchecked(moreUnflushed[i]).flush();
+  moreUnflushed.length = 0;
 }
 
 /** One (service, method) pair: its label prefix and, per status, its metric ids (defined lazily). */
@@ -73,7 +83,8 @@ export class LabelSet {
   private durations: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
   /** Per status, requests counted but not yet handed to Envoy (see `batching`). */
   private held: StaticArray<u32> = new StaticArray<u32>(STATUS_COUNT);
-  private queued: bool = false;
+  /** Bit s: held[s] > 0 (flush() visits only those statuses); 0: the set is not queued for a flush. */
+  private heldStatuses: u32 = 0;
   /** What answers taught about this method: CALLS_UNKNOWN, CALLS_ONEWAY or CALLS_TWO_WAY (filter/network/oneway.ts). */
   calls: u8 = 0;
 
@@ -110,7 +121,11 @@ export class LabelSet {
     }
     if (batching) {
       unchecked(this.held[s] += 1);
-      if (!this.queued) { this.queued = true; unflushed.push(this); }
+      if (this.heldStatuses == 0) {
+        if (firstUnflushed === null) firstUnflushed = this;
+        else moreUnflushed.push(this);
+      }
+      this.heldStatuses |= 1 << s;
     } else {
       incrementMetric(c, 1);
     }
@@ -125,14 +140,17 @@ export class LabelSet {
 
   /** Hands the counts held back to Envoy (flushRequestCounts). */
   flush(): void {
-    this.queued = false;
-    for (let s = 0; s < STATUS_COUNT; s++) {
+    let bits = this.heldStatuses;
+    this.heldStatuses = 0;
+    while (bits != 0) {
+      const s = <i32>ctz(bits);
+      bits &= bits - 1;
       const n = unchecked(this.held[s]);
-      if (n == 0) continue;
       unchecked(this.held[s] = 0);
       incrementMetric(unchecked(this.counters[s]), <i64>n);
     }
   }
+
 }
 
 function fnv1a(h: u32, ptr: usize, len: u32): u32 {
@@ -147,6 +165,8 @@ export class RequestMetrics {
   private slots: StaticArray<LabelSet | null> = new StaticArray<LabelSet | null>(64);
   private size: i32 = 0;
   private base: string;
+  /** The set the last lookup found: requests mostly repeat a method, so it is compared before hashing. */
+  private last: LabelSet | null = null;
   readonly overflow: LabelSet;
 
   constructor(
@@ -174,6 +194,8 @@ export class RequestMetrics {
     const sLen = si >= 0 ? md.valueLenAt(si) : 0;
     const mPtr = mi >= 0 ? md.valuePtrAt(mi) : 0;
     const mLen = mi >= 0 ? md.valueLenAt(mi) : 0;
+    const last = this.last;
+    if (last !== null && RequestMetrics.same(last.key, sPtr, sLen, mPtr, mLen)) return last;
     let h = fnv1a(2166136261, sPtr, sLen);
     h = fnv1a(h ^ 0xff, mPtr, mLen);
 
@@ -182,7 +204,10 @@ export class RequestMetrics {
     while (true) {
       const e = unchecked(this.slots[i]);
       if (e === null) break;
-      if (e.hash == h && RequestMetrics.same(e.key, sPtr, sLen, mPtr, mLen)) return e;
+      if (e.hash == h && RequestMetrics.same(e.key, sPtr, sLen, mPtr, mLen)) {
+        this.last = e;
+        return e;
+      }
       i = (i + 1) & mask;
     }
     if (this.size >= this.maxLabelSets) return this.overflow;
@@ -196,6 +221,7 @@ export class RequestMetrics {
     const method = labelValue(mPtr, mLen);
     const set = new LabelSet(h, key, tag(tag(this.base, TAG_SERVICE, service), TAG_METHOD, method), service, method);
     unchecked(this.slots[i] = set);
+    this.last = set;
     this.size++;
     if (this.size * 2 > this.slots.length) this.grow();
     return set;

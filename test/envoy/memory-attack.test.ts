@@ -128,11 +128,13 @@ test("idle connections holding most of a large frame: no trap, a good client nev
       const attackers = attack(port, ATTACKERS);
       await good.during(attackers, port);
       const sockets = await attackers;
-      // Envoy has read everything the attackers sent once rx stops moving; then measure.
+      // Envoy has read everything the attackers sent once rx stops moving; then measure. The filter
+      // hands its byte counts to Envoy on each root tick (once a second, filter/telemetry/metrics.ts):
+      // "not moving" means over more than a tick.
       const rx = async () => (await envoy.prometheus()).get("meltemi_downstream_rx_bytes_total") ?? 0;
       await waitFor("Envoy read the attackers' bytes", async () => {
         const first = await rx();
-        await sleep(100);
+        await sleep(1200);
         return (await rx()) === first ? true : undefined;
       }, 30_000);
       await good.call();

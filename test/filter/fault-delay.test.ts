@@ -49,6 +49,8 @@ test("a delayed request holds the connection until its delay is over, then every
   assert.equal(conn.downstream(dubboRequest(5n, "fast")).status, "continue");
   assert.deepEqual(await ids(conn.forwarded), ["1", "2", "3", "4", "5"]);
   assert.equal(vm.metrics().meltemi_fault_delays_total, 1);
+  // Byte counts reach Envoy at a flush point (telemetry/metrics.ts): the connection's close.
+  conn.close();
   assert.equal(vm.metrics().meltemi_downstream_rx_bytes_total, conn.forwarded.length, "re-delivered bytes are not counted twice");
   assert.deepEqual(vm.warnings, []);
 });

@@ -147,3 +147,66 @@ test("access log: off by default; when enabled one line per request in the confi
     "rpc org.example.Greeter adminReset #8 unauthorized 12.000 ms to - (unauthorized) %UNKNOWN%",
   ]);
 });
+
+test("byte counters: exact, handed to Envoy's stats on a root's tick (connection open) and when a connection closes", async () => {
+  const shared = new SharedState();
+  const workers = [await worker(base, shared), await worker(base, shared)];
+  const conns = workers.map((w) => w.connect());
+  let rx = 0;
+  let tx = 0;
+  for (let i = 0; i < 5; i++) {
+    for (const conn of conns) {
+      const req = dubboRequest(BigInt(i + 1), "echo");
+      const answer = dubboAnswer(req);
+      conn.downstream(req);
+      conn.upstream(answer);
+      rx += req.length;
+      tx += answer.length;
+    }
+  }
+  const bytes = () => {
+    const m = workers[0].metrics();
+    return { rx: m.meltemi_downstream_rx_bytes_total ?? 0, tx: m.meltemi_downstream_tx_bytes_total ?? 0 };
+  };
+  // The tick (at least once a second: both workers' roots tick) is the flush point of open connections.
+  shared.advance(1000);
+  assert.deepEqual(bytes(), { rx, tx }, "after a tick, every byte of the open connections");
+  const req = dubboRequest(9n, "echo");
+  conns[0].downstream(req);
+  conns[0].upstream(dubboAnswer(req));
+  conns[0].close(); // a close is a flush point too, before the active-connections gauge drops
+  assert.deepEqual(bytes(), { rx: rx + req.length, tx: tx + dubboAnswer(req).length }, "after the close, its bytes too");
+  assert.equal(workers[0].metrics().meltemi_active_connections, 1);
+});
+
+test("one read whose answers end the same method with different statuses counts each status (one flush per read)", async () => {
+  const vm = await worker();
+  const conn = vm.connect();
+  const reqs = [dubboRequest(1n, "echo"), dubboRequest(2n, "echo"), dubboRequest(3n, "echo")];
+  conn.downstream(Buffer.concat(reqs));
+  const err = dubboAnswer(reqs[1]);
+  err[3] = 70; // SERVICE_ERROR
+  conn.upstream(Buffer.concat([dubboAnswer(reqs[0]), err, dubboAnswer(reqs[2])]));
+  const view = prometheusView(vm.metrics());
+  assert.equal(view.get(key("meltemi_requests_total", labels("echo", "ok"))), 2);
+  assert.equal(view.get(key("meltemi_requests_total", labels("echo", "error"))), 1);
+});
+
+test("host calls per request pair: one histogram record and one request count per answering read, no byte counter per read", async () => {
+  const vm = await WasmHost.load(wasm, { pluginName: "greeter", pluginConfig: JSON.stringify(base), countHostCalls: true });
+  const conn = vm.connect();
+  const pair = (id: bigint) => {
+    const req = dubboRequest(id, "echo");
+    conn.downstream(req);
+    conn.upstream(dubboAnswer(req));
+  };
+  pair(1n); // defines the label set's metrics
+  vm.hostCalls.clear();
+  for (let i = 2n; i < 12n; i++) pair(i);
+  assert.equal(vm.hostCalls.get("proxy_increment_metric"), 10, "the request counter, once per answering read");
+  assert.equal(vm.hostCalls.get("proxy_record_metric"), 10, "the duration, once per request");
+  vm.hostCalls.clear();
+  conn.close();
+  // The close flushes: the byte counters (rx, tx) and the active-connections gauge.
+  assert.equal(vm.hostCalls.get("proxy_increment_metric"), 3);
+});

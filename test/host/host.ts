@@ -51,6 +51,13 @@ export interface LoadOptions {
   grpcClusters?: readonly string[];
   /** Clusters proxy_http_call may name (http-call.ts); a call to another is refused with BadArgument. */
   clusters?: readonly string[];
+  /** Count every call of the module into the host by import name, in `hostCalls` (for the benchmarks; off: no wrapper). */
+  countHostCalls?: boolean;
+  /**
+   * Replaces each `env` import with what this returns for it (given its name and this host's
+   * implementation), e.g. a benchmark's minimal answers to the hot calls (bench/micro/thin-host.ts).
+   */
+  wrapImport?: (name: string, call: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown;
 }
 
 export interface LogEntry {
@@ -122,6 +129,8 @@ export class WasmHost implements Worker, QueueOwner {
   readonly foreignFunctions: Map<string, ForeignFunction>;
   /** Every proxy_set_property. */
   readonly propertyWrites: PropertyWrite[] = [];
+  /** With `countHostCalls`: calls of the module into the host so far, by import name (a test may clear it). */
+  readonly hostCalls = new Map<string, number>();
   /** Calls a network filter cannot use in Envoy (header maps, local replies, callouts), by import name. */
   readonly unsupportedCalls: Array<{ name: string; contextId: number }> = [];
   /** Imports the module declares that the host does not know ("module.name"); they are stubbed. */
@@ -200,6 +209,9 @@ export class WasmHost implements Worker, QueueOwner {
     this.grpcClusters = options.grpcClusters ? new Set(options.grpcClusters) : null;
     this.vmMetrics = new VmMetrics(this.shared.metrics, (m) => this.warn(m));
     this.importObject = this.buildImports(module, options.imports ?? {});
+    const env = this.importObject.env as Record<string, (...a: unknown[]) => unknown>;
+    if (options.wrapImport) for (const [name, f] of Object.entries(env)) env[name] = options.wrapImport(name, f);
+    if (options.countHostCalls) this.countCalls(env);
   }
 
   // ---------------------------------------------------------------- public API
@@ -582,6 +594,16 @@ export class WasmHost implements Worker, QueueOwner {
   private assertUsable(what: string): void {
     if (this.failure) throw new VmFailedError(this.name, this.failure);
     if (this.deleted) throw new Error(`${this.name}: ${what}() after shutdown()`);
+  }
+
+  /** Wraps the env imports (the proxy_* calls; buildImports made that object) to count them in hostCalls. */
+  private countCalls(env: Record<string, (...a: unknown[]) => unknown>): void {
+    for (const [name, f] of Object.entries(env)) {
+      env[name] = (...args: unknown[]) => {
+        this.hostCalls.set(name, (this.hostCalls.get(name) ?? 0) + 1);
+        return f(...args);
+      };
+    }
   }
 
   private buildImports(module: WebAssembly.Module, extra: WebAssembly.Imports): WebAssembly.Imports {

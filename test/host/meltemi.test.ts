@@ -137,3 +137,29 @@ test("meltemi_vm_memory_bytes is the largest linear memory of the proxy's VMs, a
   a.connect().downstream(Buffer.from("y"));
   assert.equal(a.metrics().meltemi_vm_memory_bytes, memoryOf(b));
 });
+
+test("wrapImport replaces the module's env imports: a wrapped clock times the request; countHostCalls counts the calls", { skip: !existsSync(WASM) && "build/meltemi.wasm missing" }, async () => {
+  const { dubboAnswer, dubboRequest } = await import("../codec/dubbo/frames");
+  let clockMs = 0;
+  const vm = await WasmHost.load(WASM, {
+    pluginConfig: JSON.stringify({ version: 1, name: "greeter", protocol: "dubbo" }),
+    countHostCalls: true,
+    wrapImport: (name, call) => name !== "proxy_get_current_time_nanoseconds" ? call : (ptr) => {
+      clockMs += 7; // every clock read is 7 ms after the previous one
+      new DataView((vm.exports.memory as WebAssembly.Memory).buffer).setBigUint64(ptr as number, BigInt(clockMs) * 1_000_000n, true);
+      return 0;
+    },
+  });
+  const conn = vm.connect();
+  const pair = (id: bigint) => {
+    const req = dubboRequest(id, "echo");
+    conn.downstream(req);
+    conn.upstream(dubboAnswer(req));
+  };
+  pair(1n); // also seeds the VM's random generator from the clock
+  vm.hostCalls.clear();
+  pair(2n);
+  const durations = [...prometheusView(vm.metrics())].filter(([k]) => k.startsWith("meltemi_request_duration_milliseconds{"));
+  assert.deepEqual(durations.map(([, v]) => v), [[7, 7]], "one clock read per callback: the answer's is 7 ms after the request's");
+  assert.equal(vm.hostCalls.get("proxy_get_current_time_nanoseconds"), 2);
+});
