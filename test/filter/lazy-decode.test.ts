@@ -95,3 +95,30 @@ test("rpc_service is the body's service path, never a `service` attachment", asy
   assert.equal(sumOf(view, "meltemi_requests_total", { rpc_service: "org.example.Greeter", rpc_method: "greet" }), 1);
   assert.equal(sumOf(view, "meltemi_requests_total", { rpc_service: "spoofed" }), 0);
 });
+
+// A full decode refuses a frame with a broken rest before the decision: it takes no token and counts
+// no hit. Lazily, the rest is found broken by a lookup during the decision (here the route's, after
+// the rate limit): the limit must not have been drawn on by then, or every malformed request would
+// spend a token that a valid one then misses.
+test("a request refused for its lazily decoded rest spends no rate-limit token, as with a full decode", async () => {
+  const oneToken = { localRateLimit: { tokenBucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 3_600_000 } } };
+  const lazy = ON_ATTACHMENT;
+  const whole = ON_ATTACHMENT.map((r) => ({ ...r, requestMutation: [{ key: "x-seen", value: "1" }] }));
+  for (const [name, routes] of [["lazy", lazy], ["full decode", whole]] as const) {
+    const vm = await load(routes, oneToken);
+    const refused = vm.connect().downstream(brokenAttachments(7n));
+    assert.deepEqual((await decode("dubbo", refused.forwarded)).frames.map((f) => f.kind), ["heartbeat"], name + ": refused");
+    const valid = vm.connect().downstream(dubboRequest(8n, "greet", { "x-user": "alice" }));
+    const sent = await decode("dubbo", valid.forwarded);
+    assert.deepEqual(sent.frames.map((f) => [f.kind, f.requestId]), [["request", "8"]], name + ": the valid request still has its token");
+  }
+});
+
+test("with a rate limit, a rest no lookup can need is still left undecoded", async () => {
+  const vm = await load([{ name: "greet", match: { method: { exact: "greet" } }, destinations: [{ cluster: V2 }] }],
+    { localRateLimit: { conditions: [{ match: { method: { exact: "greet" } }, tokenBucket: { maxTokens: 5, fillIntervalMs: 3_600_000 } }] } });
+  const conn = vm.connect();
+  const frame = brokenAttachments(5n);
+  assert.deepEqual(conn.downstream(frame).forwarded, frame);
+  assert.equal(conn.closed, false);
+});
