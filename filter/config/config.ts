@@ -568,6 +568,8 @@ export function parseConfig(text: string): ConfigResult {
     else if (config.routingMode == RoutingMode.PerRequest && codec.nativeRouter.length == 0) {
       c.fail("routingMode", "perRequest needs a native Envoy router behind the filter, which codec \"" + config.protocol + "\" has not");
     }
+    // Authorization's `interfaces` match the protocol's own service field.
+    if (codec !== null) config.authorizer.serviceKey = codec.serviceKey;
   }
   const limits = root.get("limits");
   if (limits !== null && !c.failed) parseLimits(c, limits, config.limits);
