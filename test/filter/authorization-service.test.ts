@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import hessian from "hessian.js";
 import { WasmHost } from "../host/index";
 import { asHeader } from "../codec/thrift/harness";
 import { WIRES, encodeWith, thrift } from "../codec/thrift/peers";
@@ -64,4 +65,24 @@ test("the protocol's service field is what `interfaces` matches: the call to Pub
     const call = trpcRequest(3, "/Public/get", { transInfo: { interface: "Admin" } });
     assert.deepEqual(trpc.connect().downstream(call).forwarded, call);
   }
+});
+
+/** A Dubbo two-way request whose body names no service (a null path), with `attachments`. */
+function dubboNoPath(id: bigint, attachments: Record<string, string>): Buffer {
+  const enc = new hessian.EncoderV2();
+  for (const v of ["2.0.2", null, "0.0.0", "get", "", attachments]) enc.write(v);
+  const body = enc.get();
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0xc2; // request, two-way, hessian2
+  header.writeBigInt64BE(id, 4);
+  header.writeUInt32BE(body.length, 12);
+  return Buffer.concat([header, body]);
+}
+
+test("Dubbo: an attachment `service` does not stand in for a body that names no service", async () => {
+  const vm = await load("dubbo", [{ name: "public", action: "ALLOW", rules: [{ to: [{ interfaces: ["org.example.Public"] }] }] }]);
+  const request = dubboNoPath(1n, { service: "org.example.Public" });
+  assert.notDeepEqual(vm.connect().downstream(request).forwarded, request);
+  assert.equal(unauthorized(vm), 1);
 });
