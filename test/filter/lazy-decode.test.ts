@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import hessian from "hessian.js";
-import { WasmHost } from "../host/index";
+import { SharedState, WasmHost } from "../host/index";
 import { decode } from "../codec/harness";
 import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
 import { prometheusView, sumOf } from "../support/stats_tags";
@@ -121,4 +121,43 @@ test("with a rate limit, a rest no lookup can need is still left undecoded", asy
   const frame = brokenAttachments(5n);
   assert.deepEqual(conn.downstream(frame).forwarded, frame);
   assert.equal(conn.closed, false);
+});
+
+/** A Dubbo OK answer to `id` with a string value and attachments (flag 4: value with attachments). */
+function answerWithAttachments(id: bigint, attachments: Record<string, string>): Buffer {
+  const enc = new hessian.EncoderV2();
+  for (const v of [4, "hello", attachments]) enc.write(v);
+  const body = enc.get();
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0x02; // response, hessian2
+  header[3] = 20; // OK
+  header.writeBigInt64BE(id, 4);
+  header.writeUInt32BE(body.length, 12);
+  return Buffer.concat([header, body]);
+}
+
+// A request tracked under a configuration with a response mutation, answered after the connection
+// followed one that decodes lazily: the answer is decoded lazily, and its mutation still applies
+// (DubboCodec.encodeMutated decodes the rest first), as under the first configuration.
+test("an answer decoded lazily after a configuration change still gets its request's response mutation", async () => {
+  const mutating = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection",
+    routes: [{ name: "all", destinations: [{ cluster: V1 }], responseMutation: [{ key: "x-served", value: "m" }] }] };
+  const lazyConfig = { ...mutating, routes: [{ name: "all", destinations: [{ cluster: V1 }] }] };
+  const shared = new SharedState();
+  const old = await WasmHost.load(wasm, { shared, name: "old", pluginName: "greeter", pluginConfig: JSON.stringify(mutating) });
+  const conn = old.connect();
+  conn.downstream(dubboRequest(1n, "greet"));
+  await WasmHost.load(wasm, { shared, name: "new", pluginName: "greeter", pluginConfig: JSON.stringify(lazyConfig) });
+  shared.advance(1000);
+  assert.equal(old.metrics().meltemi_config_followed_total, 1);
+  conn.downstream(dubboRequest(2n, "greet"));
+  const back = conn.upstream(Buffer.concat([answerWithAttachments(1n, { a: "b" }), answerWithAttachments(2n, { a: "c" })]));
+  const frames = await decode("dubbo", back.written);
+  assert.equal(frames.error, "");
+  assert.deepEqual(frames.frames.map((f) => [f.requestId, f.metadata]), [
+    ["1", { a: "b", "x-served": "m" }],
+    ["2", { a: "c" }],
+  ]);
+  assert.equal(sumOf(prometheusView(old.metrics()), "meltemi_response_mutation_failures_total"), 0);
 });
