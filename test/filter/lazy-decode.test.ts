@@ -161,3 +161,25 @@ test("an answer decoded lazily after a configuration change still gets its reque
   ]);
   assert.equal(sumOf(prometheusView(old.metrics()), "meltemi_response_mutation_failures_total"), 0);
 });
+
+test("an answer whose lazily decoded rest a response mutation must read, and cannot, closes the connection as a decode error", async () => {
+  const mutating = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection",
+    routes: [{ name: "all", destinations: [{ cluster: V1 }], responseMutation: [{ key: "x-served", value: "m" }] }] };
+  const lazyConfig = { ...mutating, routes: [{ name: "all", destinations: [{ cluster: V1 }] }] };
+  const shared = new SharedState();
+  const old = await WasmHost.load(wasm, { shared, name: "old", pluginName: "greeter", pluginConfig: JSON.stringify(mutating) });
+  const conn = old.connect();
+  conn.downstream(dubboRequest(1n, "greet"));
+  await WasmHost.load(wasm, { shared, name: "new", pluginName: "greeter", pluginConfig: JSON.stringify(lazyConfig) });
+  shared.advance(1000);
+  const enc = new hessian.EncoderV2();
+  enc.write(4);
+  enc.write("hello");
+  const body = Buffer.concat([enc.get(), Buffer.from([0x48, 0x01, 0x61, 0x40, 0x5a])]); // H "a" <0x40> Z
+  const broken = Buffer.concat([answerWithAttachments(1n, {}).subarray(0, 16), body]);
+  broken.writeUInt32BE(body.length, 12);
+  conn.upstream(broken);
+  old.advance(10);
+  assert.equal(conn.closedBy, "filter", "as a full decode refuses it");
+  assert.equal(sumOf(prometheusView(old.metrics()), "meltemi_response_mutation_failures_total"), 0);
+});
