@@ -76,6 +76,13 @@ export class Metadata {
   /** Whether part of the frame is still undecoded. */
   @inline get hasLater(): bool { return this.later !== null; }
 
+  /** Whether a lookup of `key` would decode the frame's undecoded part (it may hold the key). */
+  mayDecodeFor(key: ArrayBuffer): bool {
+    const part = this.later;
+    return part !== null && this.indexOfDecoded(changetype<usize>(key), <u32>key.byteLength) < 0 &&
+      part.mayHoldLater(changetype<usize>(key), <u32>key.byteLength);
+  }
+
   /**
    * Decodes the undecoded part now, if any (a reader that walks every entry, not one key, calls this
    * first). False when the frame turned out invalid (laterFailed).

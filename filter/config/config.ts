@@ -62,6 +62,12 @@ export class FilterConfig {
    * happens in decide(), after which the filter checks Metadata.laterFailed (network/connection.ts).
    */
   decodesLazily: bool = false;
+  /**
+   * With decodesLazily and a rate limit: every metadata key the decision may look up once a limit is
+   * drawn on (limit conditions and descriptors, faults, routes, hash keys). decision.ts decodes the
+   * part of a frame that may hold one of them before the first draw (see limitsMayDraw there).
+   */
+  keysReadWithLimits: Array<ArrayBuffer> = [];
 
   /** Whether any request can draw from a token bucket or a global limit (only then does a decision need the clock). */
   get hasRateLimit(): bool { return this.defaultBucket !== null || this.rateLimitConditions.length > 0 || this.globalLimits.length > 0; }
@@ -562,6 +568,8 @@ export function parseConfig(text: string): ConfigResult {
     else if (config.routingMode == RoutingMode.PerRequest && codec.nativeRouter.length == 0) {
       c.fail("routingMode", "perRequest needs a native Envoy router behind the filter, which codec \"" + config.protocol + "\" has not");
     }
+    // Authorization's `interfaces` match the protocol's own service field.
+    if (codec !== null) config.authorizer.serviceKey = codec.serviceKey;
   }
   const limits = root.get("limits");
   if (limits !== null && !c.failed) parseLimits(c, limits, config.limits);
@@ -623,6 +631,7 @@ export function parseConfig(text: string): ConfigResult {
   if (c.failed) { result.error = c.error; return result; }
   if (config.accessLog) config.accessLogParsed = AccessLogFormat.parse(config.accessLogFormat.length > 0 ? config.accessLogFormat : DEFAULT_ACCESS_LOG_FORMAT);
   config.decodesLazily = decodesLazily(config);
+  if (config.decodesLazily && config.hasRateLimit) config.keysReadWithLimits = keysReadWithLimits(config);
   result.config = config;
   return result;
 }
@@ -634,4 +643,24 @@ function decodesLazily(config: FilterConfig): bool {
     if (!r.requestMutation.isEmpty || !r.responseMutation.isEmpty) return false;
   }
   return true;
+}
+
+function keysReadWithLimits(config: FilterConfig): Array<ArrayBuffer> {
+  const keys: Array<ArrayBuffer> = [];
+  for (let i = 0; i < config.rateLimitConditions.length; i++) unchecked(config.rateLimitConditions[i]).match.collectKeys(keys);
+  for (let i = 0; i < config.globalLimits.length; i++) {
+    const g = unchecked(config.globalLimits[i]);
+    g.match.collectKeys(keys);
+    for (let j = 0; j < g.entries.length; j++) {
+      const e = unchecked(g.entries[j]);
+      if (e.fromMetadata) keys.push(e.metadataKeyUtf8);
+    }
+  }
+  for (let i = 0; i < config.faults.length; i++) unchecked(config.faults[i]).match.collectKeys(keys);
+  for (let i = 0; i < config.routes.routes.length; i++) {
+    const r = unchecked(config.routes.routes[i]);
+    r.match.collectKeys(keys);
+    if (r.hashKey !== null) keys.push(r.hashKey as ArrayBuffer);
+  }
+  return keys;
 }

@@ -16,6 +16,11 @@ export class MetadataMatch {
 
   get isEmpty(): bool { return this.keys.length == 0; }
 
+  /** Appends the keys this match looks up to `into`. */
+  collectKeys(into: Array<ArrayBuffer>): void {
+    for (let i = 0; i < this.keys.length; i++) into.push(unchecked(this.keys[i]));
+  }
+
   matches(md: Metadata): bool {
     for (let i = 0; i < this.keys.length; i++) {
       const at = md.indexOf(unchecked(this.keys[i]));

@@ -386,7 +386,11 @@ export class Connection extends StreamContext {
       const md = f.responseMd;
       const answer = md.kind != MessageKind.Request && md.kind != MessageKind.Oneway;
       const mutation = answer ? this.finish(f, md) : null;
-      if (md.laterFailed) { // as a decode error (lazy decode: no reader of answers needs their rest today)
+      // A mutation rewrites the attachments: a lazily decoded answer's rest is read (and checked) first,
+      // so that an invalid one is refused as a full decode refuses it (a request tracked with a response
+      // mutation, answered after the connection followed a configuration that decodes lazily).
+      if (mutation !== null) md.complete();
+      if (md.laterFailed) { // as a decode error
         this.decodeFailed(f, "response");
         output.keep(f.responses.head, f.responses.buffered);
         f.responses.clear();

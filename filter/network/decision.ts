@@ -53,12 +53,30 @@ function bucketFor(config: FilterConfig, md: Metadata): TokenBucket | null {
   return config.defaultBucket;
 }
 
+/**
+ * Whether the limits may be drawn on for this frame. Lazy decode (Codec.lazy): a lookup may find the
+ * frame's undecoded part invalid, and the filter then refuses the frame (network/connection.ts) as a
+ * full decode would have before any decision. So that such a frame spends no token and counts no hit
+ * (a full decode refuses it before the decision: a valid request must not miss its token for it), the
+ * part any later lookup may need is decoded before the first draw. False: the frame is refused.
+ */
+function limitsMayDraw(config: FilterConfig, md: Metadata): bool {
+  if (md.laterFailed) return false; // found by authorization's lookups
+  if (!md.hasLater) return true;
+  const keys = config.keysReadWithLimits;
+  for (let i = 0; i < keys.length; i++) {
+    if (md.mayDecodeFor(unchecked(keys[i]))) return md.complete();
+  }
+  return true;
+}
+
 export function decide(config: FilterConfig, md: Metadata, caller: Caller, store: CasStore, nowNs: u64, random: Random, out: Decision): void {
   out.reset();
   if (!config.authorizer.allows(md, caller)) {
     out.reject(ErrorKind.Unauthorized, "meltemi: unauthorized (" + config.authorizer.deniedBy + ")");
     return;
   }
+  if (config.hasRateLimit && !limitsMayDraw(config, md)) return;
   const bucket = bucketFor(config, md);
   if (bucket !== null) {
     const admit = bucket.take(store, nowNs);

@@ -7,8 +7,10 @@
 // - a request is denied when any DENY policy has a matching rule; otherwise, when ALLOW policies
 //   exist, it is allowed only if one of them has a matching rule; with no policy it is allowed.
 // Strings match exactly, by prefix (`abc*`), by suffix (`*abc`), or anything (`*`).
-// `interfaces` matches the metadata key `interface` (Dubbo) or `service` (Thrift's multiplexed name).
-import { Metadata, KEY_INTERFACE, KEY_METHOD, KEY_SERVICE } from "../codec/metadata";
+// `interfaces` matches the protocol's own service field, the codec's serviceKey (Dubbo's body path
+// `interface`, Thrift's multiplexed `service`, ...) and nothing else: a header or attachment the client
+// names after the other key (a THeader header `interface`, a Dubbo attachment `service`) is no service.
+import { Metadata, KEY_INTERFACE, KEY_METHOD } from "../codec/metadata";
 import { StringMatch } from "../match/string_match";
 import { MetadataMatch } from "../match/metadata_match";
 
@@ -83,10 +85,9 @@ export class Source {
   }
 }
 
-function metadataHolds(list: PatternList, md: Metadata, key: ArrayBuffer, alt: ArrayBuffer | null, negate: bool): bool {
+function metadataHolds(list: PatternList, md: Metadata, key: ArrayBuffer, negate: bool): bool {
   if (list.isEmpty) return true;
-  let at = md.indexOf(key);
-  if (at < 0 && alt !== null) at = md.indexOf(alt);
+  const at = md.indexOf(key);
   const hit = at >= 0 && list.anyMatches(md.valuePtrAt(at), md.valueLenAt(at));
   return negate ? !hit : hit;
 }
@@ -99,11 +100,11 @@ export class Operation {
   /** Meltemi's extension: any other metadata conditions (AND). */
   metadata: MetadataMatch = new MetadataMatch();
 
-  matches(md: Metadata): bool {
-    return metadataHolds(this.interfaces, md, KEY_INTERFACE, KEY_SERVICE, false)
-      && metadataHolds(this.notInterfaces, md, KEY_INTERFACE, KEY_SERVICE, true)
-      && metadataHolds(this.methods, md, KEY_METHOD, null, false)
-      && metadataHolds(this.notMethods, md, KEY_METHOD, null, true)
+  matches(md: Metadata, serviceKey: ArrayBuffer): bool {
+    return metadataHolds(this.interfaces, md, serviceKey, false)
+      && metadataHolds(this.notInterfaces, md, serviceKey, true)
+      && metadataHolds(this.methods, md, KEY_METHOD, false)
+      && metadataHolds(this.notMethods, md, KEY_METHOD, true)
       && this.metadata.matches(md);
   }
 }
@@ -112,12 +113,12 @@ export class Rule {
   from: Array<Source> = [];
   to: Array<Operation> = [];
 
-  matches(md: Metadata, caller: Caller): bool {
+  matches(md: Metadata, caller: Caller, serviceKey: ArrayBuffer): bool {
     let fromOk = this.from.length == 0;
     for (let i = 0; i < this.from.length && !fromOk; i++) fromOk = unchecked(this.from[i]).matches(caller);
     if (!fromOk) return false;
     if (this.to.length == 0) return true;
-    for (let i = 0; i < this.to.length; i++) if (unchecked(this.to[i]).matches(md)) return true;
+    for (let i = 0; i < this.to.length; i++) if (unchecked(this.to[i]).matches(md, serviceKey)) return true;
     return false;
   }
 }
@@ -127,8 +128,8 @@ export enum Action { Allow, Deny }
 export class Policy {
   rules: Array<Rule> = [];
   constructor(public readonly name: string, public readonly action: Action) {}
-  matches(md: Metadata, caller: Caller): bool {
-    for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).matches(md, caller)) return true;
+  matches(md: Metadata, caller: Caller, serviceKey: ArrayBuffer): bool {
+    for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).matches(md, caller, serviceKey)) return true;
     return false;
   }
 }
@@ -137,18 +138,20 @@ export class Authorizer {
   policies: Array<Policy> = [];
   /** Name of the policy that decided the last denial (for logs and access logs). */
   deniedBy: string = "";
+  /** The metadata key of the protocol's service field (Codec.serviceKey; config.ts sets it from the protocol's codec). */
+  serviceKey: ArrayBuffer = KEY_INTERFACE;
 
   allows(md: Metadata, caller: Caller): bool {
     let hasAllow = false;
     for (let i = 0; i < this.policies.length; i++) {
       const p = unchecked(this.policies[i]);
-      if (p.action == Action.Deny && p.matches(md, caller)) { this.deniedBy = p.name; return false; }
+      if (p.action == Action.Deny && p.matches(md, caller, this.serviceKey)) { this.deniedBy = p.name; return false; }
       if (p.action == Action.Allow) hasAllow = true;
     }
     if (!hasAllow) return true;
     for (let i = 0; i < this.policies.length; i++) {
       const p = unchecked(this.policies[i]);
-      if (p.action == Action.Allow && p.matches(md, caller)) return true;
+      if (p.action == Action.Allow && p.matches(md, caller, this.serviceKey)) return true;
     }
     this.deniedBy = "no ALLOW policy matched";
     return false;

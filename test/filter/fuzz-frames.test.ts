@@ -9,7 +9,8 @@
 // perRequest routing (the routing key, probes for rejections),
 // perConnection with a request mutation, a response mutation, a deny rule and a rate limit,
 // and perConnection decoded lazily (no mutation: Codec.lazy) with a route on a key outside the body's
-// own fields, so that the rest of every request is decoded on demand during the decision.
+// own fields and a rate limit, so that the rest of every request is decoded on demand during the decision
+// (before the limit's draw).
 //
 // Counted: a frame is counted when all of its bytes reached the filter. A connection carries valid
 // frames and, most of the time, one damaged frame last (nothing after it: a frame after one that
@@ -191,6 +192,8 @@ function configs(protocol: string): object[] {
         { name: "rest", destinations: [{ cluster: clusters[0] }] },
       ],
       authorization: [{ name: "no-admin", action: "DENY", rules: [{ to: [{ methods: ["admin"] }] }] }],
+      // Never reached: with a limit, the rest a later lookup may need is decoded before the draw (decision.ts).
+      localRateLimit: { tokenBucket: { maxTokens: 1_000_000, fillIntervalMs: 3_600_000 } },
       randomSeed: SEED,
     },
   ];

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import hessian from "hessian.js";
-import { WasmHost } from "../host/index";
+import { SharedState, WasmHost } from "../host/index";
 import { decode } from "../codec/harness";
 import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
 import { prometheusView, sumOf } from "../support/stats_tags";
@@ -94,4 +94,92 @@ test("rpc_service is the body's service path, never a `service` attachment", asy
   const view = prometheusView(vm.metrics());
   assert.equal(sumOf(view, "meltemi_requests_total", { rpc_service: "org.example.Greeter", rpc_method: "greet" }), 1);
   assert.equal(sumOf(view, "meltemi_requests_total", { rpc_service: "spoofed" }), 0);
+});
+
+// A full decode refuses a frame with a broken rest before the decision: it takes no token and counts
+// no hit. Lazily, the rest is found broken by a lookup during the decision (here the route's, after
+// the rate limit): the limit must not have been drawn on by then, or every malformed request would
+// spend a token that a valid one then misses.
+test("a request refused for its lazily decoded rest spends no rate-limit token, as with a full decode", async () => {
+  const oneToken = { localRateLimit: { tokenBucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 3_600_000 } } };
+  const lazy = ON_ATTACHMENT;
+  const whole = ON_ATTACHMENT.map((r) => ({ ...r, requestMutation: [{ key: "x-seen", value: "1" }] }));
+  for (const [name, routes] of [["lazy", lazy], ["full decode", whole]] as const) {
+    const vm = await load(routes, oneToken);
+    const refused = vm.connect().downstream(brokenAttachments(7n));
+    assert.deepEqual((await decode("dubbo", refused.forwarded)).frames.map((f) => f.kind), ["heartbeat"], name + ": refused");
+    const valid = vm.connect().downstream(dubboRequest(8n, "greet", { "x-user": "alice" }));
+    const sent = await decode("dubbo", valid.forwarded);
+    assert.deepEqual(sent.frames.map((f) => [f.kind, f.requestId]), [["request", "8"]], name + ": the valid request still has its token");
+  }
+});
+
+test("with a rate limit, a rest no lookup can need is still left undecoded", async () => {
+  const vm = await load([{ name: "greet", match: { method: { exact: "greet" } }, destinations: [{ cluster: V2 }] }],
+    { localRateLimit: { conditions: [{ match: { method: { exact: "greet" } }, tokenBucket: { maxTokens: 5, fillIntervalMs: 3_600_000 } }] } });
+  const conn = vm.connect();
+  const frame = brokenAttachments(5n);
+  assert.deepEqual(conn.downstream(frame).forwarded, frame);
+  assert.equal(conn.closed, false);
+});
+
+/** A Dubbo OK answer to `id` with a string value and attachments (flag 4: value with attachments). */
+function answerWithAttachments(id: bigint, attachments: Record<string, string>): Buffer {
+  const enc = new hessian.EncoderV2();
+  for (const v of [4, "hello", attachments]) enc.write(v);
+  const body = enc.get();
+  const header = Buffer.alloc(16);
+  header.writeUInt16BE(0xdabb, 0);
+  header[2] = 0x02; // response, hessian2
+  header[3] = 20; // OK
+  header.writeBigInt64BE(id, 4);
+  header.writeUInt32BE(body.length, 12);
+  return Buffer.concat([header, body]);
+}
+
+// A request tracked under a configuration with a response mutation, answered after the connection
+// followed one that decodes lazily: the answer is decoded lazily, and its mutation still applies
+// (DubboCodec.encodeMutated decodes the rest first), as under the first configuration.
+test("an answer decoded lazily after a configuration change still gets its request's response mutation", async () => {
+  const mutating = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection",
+    routes: [{ name: "all", destinations: [{ cluster: V1 }], responseMutation: [{ key: "x-served", value: "m" }] }] };
+  const lazyConfig = { ...mutating, routes: [{ name: "all", destinations: [{ cluster: V1 }] }] };
+  const shared = new SharedState();
+  const old = await WasmHost.load(wasm, { shared, name: "old", pluginName: "greeter", pluginConfig: JSON.stringify(mutating) });
+  const conn = old.connect();
+  conn.downstream(dubboRequest(1n, "greet"));
+  await WasmHost.load(wasm, { shared, name: "new", pluginName: "greeter", pluginConfig: JSON.stringify(lazyConfig) });
+  shared.advance(1000);
+  assert.equal(old.metrics().meltemi_config_followed_total, 1);
+  conn.downstream(dubboRequest(2n, "greet"));
+  const back = conn.upstream(Buffer.concat([answerWithAttachments(1n, { a: "b" }), answerWithAttachments(2n, { a: "c" })]));
+  const frames = await decode("dubbo", back.written);
+  assert.equal(frames.error, "");
+  assert.deepEqual(frames.frames.map((f) => [f.requestId, f.metadata]), [
+    ["1", { a: "b", "x-served": "m" }],
+    ["2", { a: "c" }],
+  ]);
+  assert.equal(sumOf(prometheusView(old.metrics()), "meltemi_response_mutation_failures_total"), 0);
+});
+
+test("an answer whose lazily decoded rest a response mutation must read, and cannot, closes the connection as a decode error", async () => {
+  const mutating = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection",
+    routes: [{ name: "all", destinations: [{ cluster: V1 }], responseMutation: [{ key: "x-served", value: "m" }] }] };
+  const lazyConfig = { ...mutating, routes: [{ name: "all", destinations: [{ cluster: V1 }] }] };
+  const shared = new SharedState();
+  const old = await WasmHost.load(wasm, { shared, name: "old", pluginName: "greeter", pluginConfig: JSON.stringify(mutating) });
+  const conn = old.connect();
+  conn.downstream(dubboRequest(1n, "greet"));
+  await WasmHost.load(wasm, { shared, name: "new", pluginName: "greeter", pluginConfig: JSON.stringify(lazyConfig) });
+  shared.advance(1000);
+  const enc = new hessian.EncoderV2();
+  enc.write(4);
+  enc.write("hello");
+  const body = Buffer.concat([enc.get(), Buffer.from([0x48, 0x01, 0x61, 0x40, 0x5a])]); // H "a" <0x40> Z
+  const broken = Buffer.concat([answerWithAttachments(1n, {}).subarray(0, 16), body]);
+  broken.writeUInt32BE(body.length, 12);
+  conn.upstream(broken);
+  old.advance(10);
+  assert.equal(conn.closedBy, "filter", "as a full decode refuses it");
+  assert.equal(sumOf(prometheusView(old.metrics()), "meltemi_response_mutation_failures_total"), 0);
 });

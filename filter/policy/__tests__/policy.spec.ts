@@ -1,4 +1,5 @@
 import { mdOf } from "../../__tests__/metadata.include";
+import { KEY_SERVICE } from "../../codec/metadata";
 import { Action, Authorizer, Caller, Operation, PatternList, Policy, Rule, Source } from "../authorization";
 import { Fault, FaultDecision, MILLION, decideFault } from "../fault";
 import { MetadataMatch } from "../../match/metadata_match";
@@ -51,7 +52,7 @@ describe("Authorizer (Aeraki DubboAuthorizationPolicy semantics)", () => {
     expect(a.deniedBy).toBe("no-admin");
   });
 
-  it("matches interfaces on `interface` or Thrift's `service`, and honours not-lists", () => {
+  it("matches interfaces on the protocol's service key (Dubbo `interface`, Thrift `service`) only, and honours not-lists", () => {
     const p = new Policy("not-batch-ns", Action.Deny);
     const r = new Rule();
     const s = new Source();
@@ -65,8 +66,14 @@ describe("Authorizer (Aeraki DubboAuthorizationPolicy semantics)", () => {
     a.policies.push(p);
     expect(a.allows(hello, batch)).toBe(false);
     expect(a.allows(hello, frontend)).toBe(true);
+    // An entry named after the other protocol's key is no service (a client-chosen header or attachment).
+    expect(a.allows(mdOf(["service", "Calculator", "method", "add"]), batch)).toBe(true);
+    expect(a.allows(mdOf(["interface", "Other", "service", "Calculator"]), batch)).toBe(true);
+    a.serviceKey = KEY_SERVICE;
     expect(a.allows(mdOf(["service", "Calculator", "method", "add"]), batch)).toBe(false);
     expect(a.allows(mdOf(["service", "Other", "method", "add"]), batch)).toBe(true);
+    expect(a.allows(mdOf(["interface", "Other", "service", "Calculator"]), batch)).toBe(false);
+    expect(a.allows(mdOf(["interface", "Calculator", "service", "Other"]), batch)).toBe(true);
   });
 });
 
