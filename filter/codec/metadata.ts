@@ -23,7 +23,10 @@ export enum MessageKind { Request = 0, Oneway = 1, Response = 2, Error = 3, Hear
  * nobody asks about costs only its eager part (the header and the fields every request needs).
  */
 export abstract class LaterPart {
-  /** Whether the undecoded part may hold `key` (keys decoded eagerly win over later ones of the same name). */
+  /**
+   * Whether the undecoded part may hold `key`, or contradict its entry decoded up front (a lookup then
+   * decodes the rest first, and a contradiction makes the frame invalid).
+   */
   abstract mayHoldLater(keyPtr: usize, keyLen: u32): bool;
   /** Decodes the rest of the frame `md` came from into `md`; false when it is invalid (the codec's error says why). */
   abstract decodeLater(md: Metadata): bool;
@@ -76,11 +79,10 @@ export class Metadata {
   /** Whether part of the frame is still undecoded. */
   @inline get hasLater(): bool { return this.later !== null; }
 
-  /** Whether a lookup of `key` would decode the frame's undecoded part (it may hold the key). */
+  /** Whether a lookup of `key` would decode the frame's undecoded part (it may hold or contradict the key). */
   mayDecodeFor(key: ArrayBuffer): bool {
     const part = this.later;
-    return part !== null && this.indexOfDecoded(changetype<usize>(key), <u32>key.byteLength) < 0 &&
-      part.mayHoldLater(changetype<usize>(key), <u32>key.byteLength);
+    return part !== null && part.mayHoldLater(changetype<usize>(key), <u32>key.byteLength);
   }
 
   /**
@@ -119,12 +121,22 @@ export class Metadata {
     return this.add(changetype<usize>(key), <u32>key.byteLength, valPtr, valLen);
   }
 
-  /** The entry holding key [ptr, ptr+len), or -1; decodes the frame's undecoded part first when it may hold the key. */
+  /**
+   * The entry holding key [ptr, ptr+len), or -1. Decodes the frame's undecoded part first when it may
+   * hold the key or contradict an entry decoded up front (LaterPart.mayHoldLater), even if one is found.
+   */
   indexOfSpan(ptr: usize, len: u32): i32 {
-    const i = this.indexOfDecoded(ptr, len);
-    if (i >= 0 || this.later === null) return i;
-    if (!(this.later as LaterPart).mayHoldLater(ptr, len) || !this.complete()) return -1;
+    const part = this.later;
+    if (part !== null && part.mayHoldLater(ptr, len) && !this.complete()) return -1;
     return this.indexOfDecoded(ptr, len);
+  }
+
+  /**
+   * `key`'s entry among those decoded so far, never decoding more: for telemetry, whose labels must not
+   * cost a decode (a frame whose rest contradicts them is refused if a decision reads it).
+   */
+  @inline indexOfDecodedKey(key: ArrayBuffer): i32 {
+    return this.indexOfDecoded(changetype<usize>(key), <u32>key.byteLength);
   }
 
   /** indexOfSpan among the entries decoded so far (what a codec uses while it adds them). */

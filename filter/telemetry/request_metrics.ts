@@ -188,7 +188,8 @@ export class RequestMetrics {
    * codec's (Codec.serviceKey), a field it decodes up front.
    */
   labelsFor(md: Metadata, serviceKey: ArrayBuffer): LabelSet {
-    const si = md.indexOf(serviceKey);
+    // Never a decode of the frame's rest (Metadata.indexOfDecodedKey): both are fields decoded up front.
+    const si = md.indexOfDecodedKey(serviceKey);
     const mi = md.indexOf(KEY_METHOD);
     const sPtr = si >= 0 ? md.valuePtrAt(si) : 0;
     const sLen = si >= 0 ? md.valueLenAt(si) : 0;

@@ -13,6 +13,8 @@ import { asHeader } from "../codec/thrift/harness";
 import { WIRES, encodeWith, thrift } from "../codec/thrift/peers";
 import { trpcRequest } from "../codec/trpc/frames";
 import { prometheusView } from "../support/stats_tags";
+import { decode } from "../codec/harness";
+import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
 
@@ -85,4 +87,30 @@ test("Dubbo: an attachment `service` does not stand in for a body that names no 
   const request = dubboNoPath(1n, { service: "org.example.Public" });
   assert.notDeepEqual(vm.connect().downstream(request).forwarded, request);
   assert.equal(unauthorized(vm), 1);
+});
+
+test("Dubbo: a `path` or `version` attachment other than the body's is refused (a provider would serve the attachment's), lazily decoded or not", async () => {
+  // A provider puts every attachment over the body's fields and looks the service up by `path` and
+  // `version` (Dubbo DecodeableRpcInvocation, DubboProtocol.getInvoker): the body's Public would pass
+  // the policy while the provider runs Admin.
+  for (const mode of ["perConnection", "perRequest"]) {
+    const config = {
+      version: 1, name: "svc", protocol: "dubbo", routingMode: mode,
+      routes: [{ name: "all", destinations: [{ cluster: "outbound|20880||svc" }] }],
+      authorization: [{ name: "public", action: "ALLOW", rules: [{ to: [{ interfaces: ["org.example.Public"] }] }] }],
+    };
+    const vm = await WasmHost.load(wasm, { pluginName: "svc", pluginConfig: JSON.stringify(config) });
+    for (const attachments of [{ path: "org.example.Admin" }, { version: "9.9.9" }]) {
+      const request = dubboRequest(5n, "get", attachments, "org.example.Public");
+      const conn = vm.connect();
+      const r = conn.downstream(request);
+      assert.deepEqual((await decode("dubbo", r.forwarded)).frames.map((f) => f.kind), ["heartbeat"], `${mode} ${JSON.stringify(attachments)}: a probe, not the request`);
+      const answer = conn.upstream(dubboAnswer(r.forwarded));
+      assert.equal(answer.written[3], 40, "BAD_REQUEST");
+      assert.match(answer.written.toString("latin1"), /attachment differs from the request body/);
+    }
+    // The same request with attachments that agree with its body goes through.
+    const ok = dubboRequest(6n, "get", { path: "org.example.Public", version: "0.0.0" }, "org.example.Public");
+    assert.equal((await decode("dubbo", vm.connect().downstream(ok).forwarded)).frames[0].kind, "request", mode);
+  }
 });

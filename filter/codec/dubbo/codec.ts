@@ -18,7 +18,7 @@
 // most of a request's decode time goes (the arguments are walked to reach the attachments). A frame
 // nobody asks about is then forwarded with its header and body fields checked, the rest unread, as
 // dubbo_proxy does (it reads attachments only for a route that matches one).
-import { ByteWriter, bytesEqual } from "../bytes";
+import { ByteWriter, bytesEqual, sameMemory, utf8Of } from "../bytes";
 import { Codec, DecodeError, DecodeStatus, Direction, EncodeContext, Encoded, ErrorKind, Limits, Mutation, ROUTING_KEY, withRoutingKey } from "../codec";
 import { KEY_INTERFACE, KEY_METHOD, KEY_VERSION, Metadata, MessageKind } from "../metadata";
 import { countParameters } from "./descriptor";
@@ -31,6 +31,8 @@ import {
 
 /** Largest body the header's signed 32-bit length can announce. */
 const MAX_BODY: u32 = 0x7fffffff;
+/** The attachment a provider takes the service path from (Dubbo CommonConstants.PATH_KEY). */
+const KEY_PATH = utf8Of("path");
 /** deferRest's mark for a request's rest (a response's is its flag, >= 0). */
 const REQUEST_REST: i32 = -1;
 /** encodeMutated tracks applied keys in a 64-bit mask. */
@@ -159,7 +161,7 @@ export class DubboCodec extends Codec {
     }
     // Dubbo always writes the attachments; an older peer may end the body after the arguments.
     if (b.atEnd) return DecodeStatus.Frame;
-    return this.decodeAttachments(md);
+    return this.decodeAttachments(md, true);
   }
 
   private decodeResponseBody(md: Metadata): DecodeStatus {
@@ -179,7 +181,7 @@ export class DubboCodec extends Codec {
   private decodeResponseRest(md: Metadata, flag: i32): DecodeStatus {
     const b = this.body;
     if (flag != ResponseFlag.NULL_VALUE_WITH_ATTACHMENTS && !b.skipValue()) return this.bodyError();
-    return this.decodeAttachments(md);
+    return this.decodeAttachments(md, false);
   }
 
   /**
@@ -195,9 +197,13 @@ export class DubboCodec extends Codec {
     return DecodeStatus.Frame;
   }
 
-  /** The body's own fields (interface, version, method) are decoded eagerly and win over attachments. */
+  /**
+   * Every key but the method may be in the rest or contradicted by it: attachments, and the `path` and
+   * `version` attachments that a provider serves instead of the body's service and version (checked
+   * against them in decodeAttachments).
+   */
   mayHoldLater(keyPtr: usize, keyLen: u32): bool {
-    return !isBodyKey(keyPtr, keyLen);
+    return !bytesEqual(keyPtr, keyLen, KEY_METHOD);
   }
 
   decodeLater(md: Metadata): bool {
@@ -216,7 +222,7 @@ export class DubboCodec extends Codec {
   }
 
   /** attachments ::= map of string keys to (mostly string) values, or null. */
-  private decodeAttachments(md: Metadata): DecodeStatus {
+  private decodeAttachments(md: Metadata, request: bool): DecodeStatus {
     const b = this.body;
     const offset = HEADER_SIZE + b.pos;
     if (b.peek() == <i32>Tag.NULL) { b.skipValue(); md.codecFlags = offset; return DecodeStatus.Frame; }
@@ -235,6 +241,15 @@ export class DubboCodec extends Codec {
       if (key == StringKind.Chunked) return this.chunkedMetadata(keyLen);
 
       const value = b.readString();
+      // A provider serves the service and version its `path` and `version` attachments name: it puts
+      // every attachment over the body's fields (Dubbo DecodeableRpcInvocation.decode) and looks the
+      // exporter up by them (DubboProtocol.getInvoker). Where they differ from the body's, routes and
+      // policies would judge another call than the provider runs, so the request is refused. A consumer
+      // writes both from the same values (DubboCodec.encodeRequestData).
+      if (request && key == StringKind.Contiguous && !this.servedAsBodySays(md, keyPtr, keyLen, value)) {
+        return value == StringKind.Invalid ? this.bodyError()
+          : this.fail(DecodeError.Malformed, "Dubbo `path` or `version` attachment differs from the request body's");
+      }
       if (value == StringKind.Invalid) return this.bodyError();
       if (value == StringKind.Other) {
         if (!b.skipValue()) return this.bodyError();
@@ -250,6 +265,22 @@ export class DubboCodec extends Codec {
     if (b.failed) return this.bodyError();
     md.codecFlags = offset;
     return DecodeStatus.Frame;
+  }
+
+  /**
+   * False when the attachment [keyPtr, keyLen) just read is `path` or `version` and its value (the
+   * reader's span, of kind `value`) is not the body's service path or version; true for other keys.
+   */
+  private servedAsBodySays(md: Metadata, keyPtr: usize, keyLen: u32, value: StringKind): bool {
+    let bodyKey: ArrayBuffer;
+    if (bytesEqual(keyPtr, keyLen, KEY_PATH)) bodyKey = KEY_INTERFACE;
+    else if (bytesEqual(keyPtr, keyLen, KEY_VERSION)) bodyKey = KEY_VERSION;
+    else return true;
+    const at = md.indexOfDecodedKey(bodyKey);
+    if (value == StringKind.Null) return at < 0; // both null (a service without a version)
+    if (value != StringKind.Contiguous || at < 0) return false;
+    const b = this.body;
+    return md.valueLenAt(at) == b.spanLen && sameMemory(md.valuePtrAt(at), b.spanPtr, b.spanLen);
   }
 
   /** Reads a string field of the body and, when `key` is given and the field is not null, adds it. */

@@ -449,7 +449,7 @@ function entries(md: Metadata): string {
 }
 
 describe("DubboCodec, lazily (Codec.lazy)", () => {
-  it("stops after a request's method; a body field's lookup leaves the rest, an attachment's decodes it", () => {
+  it("stops after a request's method; the method's lookup leaves the rest, the service's or an attachment's decodes it", () => {
     const c = lazyCodec();
     const md = new Metadata();
     const f = greetRequest(5);
@@ -459,10 +459,10 @@ describe("DubboCodec, lazily (Codec.lazy)", () => {
     expect(md.hasLater).toBe(true);
     expect(md.count).toBe(3, "interface, version, method");
     expect(md.get("method")!).toBe("greet");
+    expect(md.hasLater).toBe(true, "the method is the body's alone");
     expect(md.get("interface")!).toBe("org.example.Greeter", "an attachment of a body field's name cannot win");
-    expect(md.hasLater).toBe(true, "body fields never need the rest");
+    expect(md.hasLater).toBe(false, "the service is checked against the `path` attachment");
     expect(md.get("x-user")!).toBe("alice");
-    expect(md.hasLater).toBe(false);
     expect(md.laterFailed).toBe(false);
     const full = new Metadata();
     expect(decodeOne(codec(), f, full)).toBe(DecodeStatus.Frame);
@@ -545,5 +545,35 @@ describe("DubboCodec, lazily (Codec.lazy)", () => {
       if (sf == DecodeStatus.Frame) { frames++; expect(entries(b)).toBe(entries(a), i.toString()); }
     }
     expect(frames > 1000 && failedLater > 100).toBe(true, "both outcomes exercised");
+  });
+});
+
+describe("DubboCodec: the service and version a provider serves", () => {
+  it("refuses a request whose `path` or `version` attachment differs from its body, lazily or not", () => {
+    const bad: H[] = [
+      frame(REQ_TWO_WAY, 0, 1, requestBody("m", "", null, attachments(["path"], ["org.example.Admin"]))),
+      frame(REQ_TWO_WAY, 0, 2, requestBody("m", "", null, attachments(["version"], ["2.0.0"]))),
+      frame(REQ_TWO_WAY, 0, 3, requestBody("m", "", null, new H().map().s("path").int(1).end())),
+    ];
+    for (let i = 0; i < bad.length; i++) {
+      const md = new Metadata();
+      expect(decodeOne(codec(), bad[i], md)).toBe(DecodeStatus.Invalid, i.toString());
+      const lazy = lazyCodec();
+      expect(decodeOne(lazy, bad[i], md)).toBe(DecodeStatus.Frame);
+      expect(md.get("method")!).toBe("m", "the method alone does not decode the rest");
+      expect(md.get("interface") === null).toBe(true, i.toString());
+      expect(md.laterFailed).toBe(true);
+      expect(lazy.error).toBe(DecodeError.Malformed);
+    }
+  });
+
+  it("accepts `path` and `version` attachments equal to the body's, and a null version in both", () => {
+    const same = frame(REQ_TWO_WAY, 0, 1, requestBody("m", "", null, attachments(["path", "version"], ["org.example.Greeter", "1.0.0"])));
+    const md = new Metadata();
+    expect(decodeOne(codec(), same, md)).toBe(DecodeStatus.Frame);
+    expect(md.get("path")!).toBe("org.example.Greeter");
+    const body = new H().s("2.0.2").s("org.example.Greeter").nul().s("m").s("").raw(new H().map().s("version").nul().end());
+    expect(decodeOne(codec(), frame(REQ_TWO_WAY, 0, 2, body), md)).toBe(DecodeStatus.Frame);
+    expect(md.get("version") === null).toBe(true);
   });
 });
