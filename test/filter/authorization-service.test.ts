@@ -101,7 +101,7 @@ test("Dubbo: a `path` or `version` attachment other than the body's is refused (
     };
     const vm = await WasmHost.load(wasm, { pluginName: "svc", pluginConfig: JSON.stringify(config) });
     for (const attachments of [{ path: "org.example.Admin" }, { version: "9.9.9" }]) {
-      const request = dubboRequest(5n, "get", attachments, "org.example.Public");
+      const request = dubboRequest(5n, "get", attachments, "org.example.Public", "hi", "0.0.0");
       const conn = vm.connect();
       const r = conn.downstream(request);
       assert.deepEqual((await decode("dubbo", r.forwarded)).frames.map((f) => f.kind), ["heartbeat"], `${mode} ${JSON.stringify(attachments)}: a probe, not the request`);

@@ -11,10 +11,13 @@ function frame(flags: number, status: number, id: bigint, body: Buffer): Buffer 
   return Buffer.concat([header, body]);
 }
 
-/** A two-way request to `service.method(String)` with `attachments`. */
-export function dubboRequest(id: bigint, method: string, attachments: Record<string, string> = {}, service = "org.example.Greeter", arg = "hi"): Buffer {
+/**
+ * A two-way request to `service.method(String)` with `attachments`. Its body's version is the `version`
+ * attachment's, as a consumer writes it (else 0.0.0); `bodyVersion` makes them differ.
+ */
+export function dubboRequest(id: bigint, method: string, attachments: Record<string, string> = {}, service = "org.example.Greeter", arg = "hi", bodyVersion = attachments.version ?? "0.0.0"): Buffer {
   const enc = new hessian.EncoderV2();
-  for (const s of ["2.0.2", service, "0.0.0", method, "Ljava/lang/String;", arg]) enc.write(s);
+  for (const s of ["2.0.2", service, bodyVersion, method, "Ljava/lang/String;", arg]) enc.write(s);
   enc.write({ path: service, interface: service, ...attachments });
   return frame(0x80 | 0x40, 0, id, enc.get());
 }
