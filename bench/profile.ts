@@ -14,7 +14,7 @@ import { repoRoot } from "../test/envoy/envoy";
 import { armsOf, listenerName, meltemiConfig } from "./envoy/arms";
 import { withBenchEnvoy } from "./envoy/arms-run";
 import { closedLoop } from "./load/client";
-import { benchWire, type ProtocolName } from "./load/wire";
+import { WireBatch, benchWire, type ProtocolName } from "./load/wire";
 import { profile, selfTimeText } from "./micro/profiler";
 
 const OUT = path.join(repoRoot, "build/bench/profiles");
@@ -50,19 +50,14 @@ async function hostProfile(p: ProtocolName): Promise<string> {
   };
   const vm = await WasmHost.load(NAMED, { shared: new SharedState(), pluginConfig: JSON.stringify(config) });
   const K = 16;
-  const reqs = Buffer.concat(Array.from({ length: K }, () => wire.request));
-  const reps = Buffer.concat(Array.from({ length: K }, () => wire.reply));
-  let id = 1;
+  const batch = new WireBatch(wire, K);
   const run = (n: number) => {
     let conn = vm.connect();
     for (let i = 0; i < n; i += K) {
       if (i % 4096 === 0) { conn.close(); conn = vm.connect(); }
-      for (let k = 0; k < K; k++, id++) {
-        wire.writeId(reqs, k * wire.request.length, wire.requestIdOffset, id);
-        wire.writeId(reps, k * wire.reply.length, wire.replyIdOffset, id);
-      }
-      conn.downstream(reqs);
-      conn.upstream(reps);
+      batch.next();
+      conn.downstream(batch.requests);
+      conn.upstream(batch.replies);
     }
     conn.close();
   };
@@ -71,7 +66,7 @@ async function hostProfile(p: ProtocolName): Promise<string> {
 }
 
 async function codecProfile(): Promise<string> {
-  build(CODEC_NAMED, ["bench/micro/codec/index.ts", "--runtime", "incremental", "-O3", "--shrinkLevel", "1", "--converge", "--noAssert"]);
+  build(CODEC_NAMED, ["bench/micro/codec/index.ts", "--runtime", "minimal", "-O3", "--shrinkLevel", "1", "--converge", "--noAssert"]);
   const module = await WebAssembly.compile(fs.readFileSync(CODEC_NAMED));
   const env: Record<string, () => number> = {};
   for (const i of WebAssembly.Module.imports(module)) if (i.kind === "function") env[i.name] = () => 0;

@@ -193,3 +193,27 @@ export async function benchWire(name: ProtocolName, routedTo?: string): Promise<
   cache.set(key, w);
   return w;
 }
+
+/**
+ * `size` copies of a wire's request and of its reply, back to back (one read's worth for the Node host
+ * benchmarks); next() gives each pair a fresh id, the same in the request and in its reply.
+ */
+export class WireBatch {
+  readonly requests: Buffer;
+  readonly replies: Buffer;
+  private id = 1;
+
+  constructor(private readonly wire: BenchWire, readonly size: number) {
+    this.requests = Buffer.concat(Array.from({ length: size }, () => wire.request));
+    this.replies = Buffer.concat(Array.from({ length: size }, () => wire.reply));
+  }
+
+  next(): this {
+    const w = this.wire;
+    for (let k = 0; k < this.size; k++, this.id++) {
+      w.writeId(this.requests, k * w.request.length, w.requestIdOffset, this.id);
+      w.writeId(this.replies, k * w.reply.length, w.replyIdOffset, this.id);
+    }
+    return this;
+  }
+}

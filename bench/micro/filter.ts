@@ -16,7 +16,7 @@ import path from "node:path";
 import { SharedState, WasmHost } from "../../test/host/index";
 import { repoRoot } from "../../test/envoy/envoy";
 import { meltemiConfig } from "../envoy/arms";
-import { benchWire, type ProtocolName } from "../load/wire";
+import { WireBatch, benchWire, type ProtocolName } from "../load/wire";
 import { profile } from "./profiler";
 import { nsPerOp } from "./timing";
 
@@ -74,10 +74,8 @@ export async function filterBenchmarks(opts: { requests: number; batches: number
       const vm = await WasmHost.load(wasm, { shared: new SharedState(), pluginConfig: JSON.stringify(config), clusters: [COLLECTOR] });
       if (!vm.configured) throw new Error(`${p} ${name}: configuration not accepted: ${vm.logs.map((l) => l.message).join("; ")}`);
       for (const perCallback of [1, 16]) {
-        const reqs = Buffer.alloc(wire.request.length * perCallback);
-        const reps = Buffer.alloc(wire.reply.length * perCallback);
+        const batch = new WireBatch(wire, perCallback);
         let conn = vm.connect();
-        let id = 1;
         let sinceConnect = 0;
         const body = (n: number) => {
           for (let i = 0; i < n; i += perCallback) {
@@ -88,15 +86,10 @@ export async function filterBenchmarks(opts: { requests: number; batches: number
               conn = vm.connect();
               sinceConnect = 0;
             }
-            for (let k = 0; k < perCallback; k++, id++) {
-              wire.request.copy(reqs, k * wire.request.length);
-              wire.writeId(reqs, k * wire.request.length, wire.requestIdOffset, id);
-              wire.reply.copy(reps, k * wire.reply.length);
-              wire.writeId(reps, k * wire.reply.length, wire.replyIdOffset, id);
-            }
-            const f = conn.downstream(reqs);
-            const w = conn.upstream(reps);
-            if (f.forwarded.length === 0 || w.written.length !== reps.length) throw new Error(`${p} ${name}: request or reply not passed on`);
+            batch.next();
+            const f = conn.downstream(batch.requests);
+            const w = conn.upstream(batch.replies);
+            if (f.forwarded.length === 0 || w.written.length !== batch.replies.length) throw new Error(`${p} ${name}: request or reply not passed on`);
             sinceConnect += perCallback;
           }
         };

@@ -9,7 +9,7 @@ import path from "node:path";
 import { SharedState, WasmHost } from "../../test/host/index";
 import { repoRoot } from "../../test/envoy/envoy";
 import { meltemiConfig } from "../envoy/arms";
-import { benchWire, type ProtocolName } from "../load/wire";
+import { WireBatch, benchWire, type ProtocolName } from "../load/wire";
 
 const REQUESTS = 4096;
 
@@ -17,21 +17,14 @@ export async function hostCallsPerRequest(wasm: string, p: ProtocolName, mode: "
   const wire = await benchWire(p);
   const vm = await WasmHost.load(wasm, { shared: new SharedState(), pluginConfig: JSON.stringify(meltemiConfig(p, mode)), countHostCalls: true });
   if (!vm.configured) throw new Error(`${p} ${mode}: configuration not accepted`);
-  const reqs = Buffer.alloc(wire.request.length * perCallback);
-  const reps = Buffer.alloc(wire.reply.length * perCallback);
-  let id = 1;
+  const batch = new WireBatch(wire, perCallback);
   const run = (n: number) => {
     const conn = vm.connect();
     for (let i = 0; i < n; i += perCallback) {
-      for (let k = 0; k < perCallback; k++, id++) {
-        wire.request.copy(reqs, k * wire.request.length);
-        wire.writeId(reqs, k * wire.request.length, wire.requestIdOffset, id);
-        wire.reply.copy(reps, k * wire.reply.length);
-        wire.writeId(reps, k * wire.reply.length, wire.replyIdOffset, id);
-      }
-      const f = conn.downstream(reqs);
-      const w = conn.upstream(reps);
-      if (f.forwarded.length === 0 || w.written.length !== reps.length) throw new Error(`${p} ${mode}: request or reply not passed on`);
+      batch.next();
+      const f = conn.downstream(batch.requests);
+      const w = conn.upstream(batch.replies);
+      if (f.forwarded.length === 0 || w.written.length !== batch.replies.length) throw new Error(`${p} ${mode}: request or reply not passed on`);
     }
     conn.close();
   };

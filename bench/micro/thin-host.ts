@@ -10,7 +10,7 @@
 // perRequest: Envoy's set_buffer_bytes of a rewritten read is answered Ok and the bytes dropped.
 import { SharedState, WasmHost } from "../../test/host/index";
 import { meltemiConfig } from "../envoy/arms";
-import { benchWire, type ProtocolName } from "../load/wire";
+import { WireBatch, benchWire, type ProtocolName } from "../load/wire";
 import { profile, selfTimeText } from "./profiler";
 import { nsPerOp } from "./timing";
 
@@ -59,26 +59,18 @@ export async function thinHost(wasm: string, p: ProtocolName, mode: "perConnecti
   memory = exports.memory;
   malloc = exports.malloc;
   const wire = await benchWire(p);
-  const reqs = Buffer.alloc(wire.request.length * perCallback);
-  const reps = Buffer.alloc(wire.reply.length * perCallback);
-  let id = 1;
-  const fill = () => {
-    for (let k = 0; k < perCallback; k++, id++) {
-      wire.request.copy(reqs, k * wire.request.length);
-      wire.writeId(reqs, k * wire.request.length, wire.requestIdOffset, id);
-      wire.reply.copy(reps, k * wire.reply.length);
-      wire.writeId(reps, k * wire.reply.length, wire.replyIdOffset, id);
-    }
-  };
+  const batch = new WireBatch(wire, perCallback);
+  const reqs = batch.requests;
+  const reps = batch.replies;
   const conn = vm.connect();
-  fill();
+  batch.next();
   conn.downstream(reqs);
   conn.upstream(reps);
   const body = (n: number) => {
     thin = true;
     try {
       for (let i = 0; i < n; i += perCallback) {
-        fill();
+        batch.next();
         current = reqs;
         if (exports.proxy_on_downstream_data(conn.id, reqs.length, 0) !== 0) throw new Error("the request read did not continue");
         current = reps;

@@ -14,7 +14,7 @@ import { WIRES, encodeWith, thrift } from "../codec/thrift/peers";
 import { trpcRequest } from "../codec/trpc/frames";
 import { prometheusView } from "../support/stats_tags";
 import { decode } from "../codec/harness";
-import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
+import { dubboAnswer, dubboFrame, dubboRequest } from "../codec/dubbo/frames";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
 
@@ -73,13 +73,7 @@ test("the protocol's service field is what `interfaces` matches: the call to Pub
 function dubboNoPath(id: bigint, attachments: Record<string, string>): Buffer {
   const enc = new hessian.EncoderV2();
   for (const v of ["2.0.2", null, "0.0.0", "get", "", attachments]) enc.write(v);
-  const body = enc.get();
-  const header = Buffer.alloc(16);
-  header.writeUInt16BE(0xdabb, 0);
-  header[2] = 0xc2; // request, two-way, hessian2
-  header.writeBigInt64BE(id, 4);
-  header.writeUInt32BE(body.length, 12);
-  return Buffer.concat([header, body]);
+  return dubboFrame(0xc0, 0, id, enc.get()); // request, two-way
 }
 
 test("Dubbo: an attachment `service` does not stand in for a body that names no service", async () => {

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import hessian from "hessian.js";
 import { SharedState, WasmHost } from "../host/index";
 import { decode } from "../codec/harness";
-import { dubboAnswer, dubboRequest } from "../codec/dubbo/frames";
+import { dubboAnswer, dubboFrame, dubboRequest } from "../codec/dubbo/frames";
 import { prometheusView, sumOf } from "../support/stats_tags";
 
 const wasm = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/meltemi.wasm");
@@ -28,14 +28,11 @@ function load(routes: object[], extra: object = {}) {
 function brokenAttachments(id: bigint): Buffer {
   const enc = new hessian.EncoderV2();
   for (const s of ["2.0.2", "org.example.Greeter", "0.0.0", "greet", "Ljava/lang/String;", "hi"]) enc.write(s);
-  const body = Buffer.concat([enc.get(), Buffer.from([0x48, 0x01, 0x61, 0x40, 0x5a])]); // H "a" <0x40> Z
-  const header = Buffer.alloc(16);
-  header.writeUInt16BE(0xdabb, 0);
-  header[2] = 0xc2; // request, two-way, hessian2
-  header.writeBigInt64BE(id, 4);
-  header.writeUInt32BE(body.length, 12);
-  return Buffer.concat([header, body]);
+  return dubboFrame(0xc0, 0, id, Buffer.concat([enc.get(), BROKEN_MAP])); // request, two-way
 }
+
+/** An attachments map whose value is a reserved hessian2 code: H "a" <0x40> Z. */
+const BROKEN_MAP = Buffer.from([0x48, 0x01, 0x61, 0x40, 0x5a]);
 
 const ON_ATTACHMENT = [
   { name: "alice", match: { "x-user": { exact: "alice" } }, destinations: [{ cluster: V2 }] },
@@ -127,20 +124,14 @@ test("with a rate limit, a rest no lookup can need is still left undecoded", asy
 function answerWithAttachments(id: bigint, attachments: Record<string, string>): Buffer {
   const enc = new hessian.EncoderV2();
   for (const v of [4, "hello", attachments]) enc.write(v);
-  const body = enc.get();
-  const header = Buffer.alloc(16);
-  header.writeUInt16BE(0xdabb, 0);
-  header[2] = 0x02; // response, hessian2
-  header[3] = 20; // OK
-  header.writeBigInt64BE(id, 4);
-  header.writeUInt32BE(body.length, 12);
-  return Buffer.concat([header, body]);
+  return dubboFrame(0, 20, id, enc.get());
 }
 
-// A request tracked under a configuration with a response mutation, answered after the connection
-// followed one that decodes lazily: the answer is decoded lazily, and its mutation still applies
-// (DubboCodec.encodeMutated decodes the rest first), as under the first configuration.
-test("an answer decoded lazily after a configuration change still gets its request's response mutation", async () => {
+/**
+ * A connection with request 1 tracked under a configuration whose route has a response mutation, after
+ * the plugin followed a configuration without one (which decodes lazily).
+ */
+async function trackedBeforeLazyConfig() {
   const mutating = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection",
     routes: [{ name: "all", destinations: [{ cluster: V1 }], responseMutation: [{ key: "x-served", value: "m" }] }] };
   const lazyConfig = { ...mutating, routes: [{ name: "all", destinations: [{ cluster: V1 }] }] };
@@ -150,6 +141,14 @@ test("an answer decoded lazily after a configuration change still gets its reque
   conn.downstream(dubboRequest(1n, "greet"));
   await WasmHost.load(wasm, { shared, name: "new", pluginName: "greeter", pluginConfig: JSON.stringify(lazyConfig) });
   shared.advance(1000);
+  return { old, conn };
+}
+
+// A request tracked under a configuration with a response mutation, answered after the connection
+// followed one that decodes lazily: the answer is decoded lazily, and its mutation still applies
+// (DubboCodec.encodeMutated decodes the rest first), as under the first configuration.
+test("an answer decoded lazily after a configuration change still gets its request's response mutation", async () => {
+  const { old, conn } = await trackedBeforeLazyConfig();
   assert.equal(old.metrics().meltemi_config_followed_total, 1);
   conn.downstream(dubboRequest(2n, "greet"));
   const back = conn.upstream(Buffer.concat([answerWithAttachments(1n, { a: "b" }), answerWithAttachments(2n, { a: "c" })]));
@@ -163,22 +162,11 @@ test("an answer decoded lazily after a configuration change still gets its reque
 });
 
 test("an answer whose lazily decoded rest a response mutation must read, and cannot, closes the connection as a decode error", async () => {
-  const mutating = { version: 1, name: "greeter", protocol: "dubbo", routingMode: "perConnection",
-    routes: [{ name: "all", destinations: [{ cluster: V1 }], responseMutation: [{ key: "x-served", value: "m" }] }] };
-  const lazyConfig = { ...mutating, routes: [{ name: "all", destinations: [{ cluster: V1 }] }] };
-  const shared = new SharedState();
-  const old = await WasmHost.load(wasm, { shared, name: "old", pluginName: "greeter", pluginConfig: JSON.stringify(mutating) });
-  const conn = old.connect();
-  conn.downstream(dubboRequest(1n, "greet"));
-  await WasmHost.load(wasm, { shared, name: "new", pluginName: "greeter", pluginConfig: JSON.stringify(lazyConfig) });
-  shared.advance(1000);
+  const { old, conn } = await trackedBeforeLazyConfig();
   const enc = new hessian.EncoderV2();
   enc.write(4);
   enc.write("hello");
-  const body = Buffer.concat([enc.get(), Buffer.from([0x48, 0x01, 0x61, 0x40, 0x5a])]); // H "a" <0x40> Z
-  const broken = Buffer.concat([answerWithAttachments(1n, {}).subarray(0, 16), body]);
-  broken.writeUInt32BE(body.length, 12);
-  conn.upstream(broken);
+  conn.upstream(dubboFrame(0, 20, 1n, Buffer.concat([enc.get(), BROKEN_MAP])));
   old.advance(10);
   assert.equal(conn.closedBy, "filter", "as a full decode refuses it");
   assert.equal(sumOf(prometheusView(old.metrics()), "meltemi_response_mutation_failures_total"), 0);

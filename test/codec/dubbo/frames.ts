@@ -1,7 +1,8 @@
 // Dubbo frames for tests, written with hessian.js (an independent hessian2 implementation).
 import hessian from "hessian.js";
 
-function frame(flags: number, status: number, id: bigint, body: Buffer): Buffer {
+/** A Dubbo frame: the 16-byte header (magic, `flags` with serialization id 2: hessian2, `status`, `id`, length) and `body`. */
+export function dubboFrame(flags: number, status: number, id: bigint, body: Buffer): Buffer {
   const header = Buffer.alloc(16);
   header.writeUInt16BE(0xdabb, 0);
   header[2] = flags | 2; // serialization id 2: hessian2
@@ -19,7 +20,7 @@ export function dubboRequest(id: bigint, method: string, attachments: Record<str
   const enc = new hessian.EncoderV2();
   for (const s of ["2.0.2", service, bodyVersion, method, "Ljava/lang/String;", arg]) enc.write(s);
   enc.write({ path: service, interface: service, ...attachments });
-  return frame(0x80 | 0x40, 0, id, enc.get());
+  return dubboFrame(0x80 | 0x40, 0, id, enc.get());
 }
 
 /** What a provider answers: OK with a string value for a request, the heartbeat reply for a heartbeat. */
@@ -29,7 +30,7 @@ export function dubboAnswer(request: Buffer): Buffer {
   const enc = new hessian.EncoderV2();
   if (heartbeat) enc.write(null);
   else { enc.write(1); enc.write("hello"); }
-  return frame(heartbeat ? 0x20 : 0, 20, id, enc.get());
+  return dubboFrame(heartbeat ? 0x20 : 0, 20, id, enc.get());
 }
 
 /** Cuts a Dubbo byte stream into frames on the test's side (16-byte header, body length at offset 12). */
