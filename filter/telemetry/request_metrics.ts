@@ -150,7 +150,6 @@ export class LabelSet {
       incrementMetric(unchecked(this.counters[s]), <i64>n);
     }
   }
-
 }
 
 function fnv1a(h: u32, ptr: usize, len: u32): u32 {

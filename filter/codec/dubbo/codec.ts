@@ -334,9 +334,12 @@ export class DubboCodec extends Codec {
     // The map's entries may refer to class definitions made earlier in the body: the body reader holds
     // them when the frame at `ptr` is the one this codec decoded last (the filter encodes a frame right
     // after decoding it); otherwise decode again, which finds the attachments and rebuilds them.
-    if (ptr == this.decodedPtr && frameLength == this.decodedLength && md.hasLater && !md.complete()) return false;
-    let mapOffset = this.decodedMapOffset;
-    if (ptr != this.decodedPtr || frameLength != this.decodedLength) {
+    let mapOffset: u32;
+    if (ptr == this.decodedPtr && frameLength == this.decodedLength) {
+      // A lazily decoded frame's attachments are found (and checked) first; else a no-op.
+      if (!md.complete()) return false;
+      mapOffset = this.decodedMapOffset;
+    } else {
       const scratch = this.scratch;
       scratch.reset();
       const lazy = this.lazy;
