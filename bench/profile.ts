@@ -16,6 +16,7 @@ import { withBenchEnvoy } from "./envoy/arms-run";
 import { closedLoop } from "./load/client";
 import { WireBatch, benchWire, type ProtocolName } from "./load/wire";
 import { profile, selfTimeText } from "./micro/profiler";
+import { releaseOptimizeFlags } from "./micro/codec";
 
 const OUT = path.join(repoRoot, "build/bench/profiles");
 const NAMED = path.join(repoRoot, "build/bench/meltemi.names.wasm");
@@ -66,7 +67,7 @@ async function hostProfile(p: ProtocolName): Promise<string> {
 }
 
 async function codecProfile(): Promise<string> {
-  build(CODEC_NAMED, ["bench/micro/codec/index.ts", "--runtime", "minimal", "-O3", "--shrinkLevel", "1", "--converge", "--noAssert"]);
+  build(CODEC_NAMED, ["bench/micro/codec/index.ts", "--runtime", "minimal", ...releaseOptimizeFlags()]);
   const module = await WebAssembly.compile(fs.readFileSync(CODEC_NAMED));
   const env: Record<string, () => number> = {};
   for (const i of WebAssembly.Module.imports(module)) if (i.kind === "function") env[i.name] = () => 0;

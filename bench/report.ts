@@ -95,6 +95,24 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
         });
       }
     }
+    // Arm 10: arm 7's floor also making the host calls of Meltemi's per-request telemetry.
+    if (armsRun(run, p).includes(10)) {
+      const ratio = median(perRound(closed, p, (m) => m.get(1)!.envoyCpuUsPerRequest / m.get(10)!.envoyCpuUsPerRequest));
+      bars.push({
+        figure: `the floor with per-request telemetry calls: arm 1 / arm 10 from Envoy CPU/request (${ARM_NAMES[10]})`, protocol: p, value: ratio, unit: "x", bar: "none",
+        met: null, note: `informational: the ceiling of the perConnection bar (>= 0.75) for a Wasm filter that times and counts every request in Envoy's stats; ${ratio < 0.75 ? "BELOW the bar" : "above the bar"}`,
+      });
+      const calls = median(perRound(closed, p, (m) => m.get(10)!.envoyCpuUsPerRequest - m.get(7)!.envoyCpuUsPerRequest));
+      bars.push({
+        figure: "Envoy CPU per request of the telemetry host calls alone (arm 10 - arm 7)", protocol: p, value: calls, unit: "us", bar: "none",
+        met: null, note: "informational: two clock reads, a counter increment and a histogram record per request, and nothing else",
+      });
+      const own = median(perRound(closed, p, (m) => m.get(2)!.envoyCpuUsPerRequest - m.get(10)!.envoyCpuUsPerRequest));
+      bars.push({
+        figure: "Envoy CPU per request Meltemi adds over that floor (perConnection: arm 2 - arm 10)", protocol: p, value: own, unit: "us", bar: "none",
+        met: null, note: "informational: decode, decision, tables and the rest of Meltemi's work, beyond the reads and telemetry's host calls",
+      });
+    }
     // Arm 9: the floor in front of arm 4's native proxy, with requests that carry Meltemi's routing key
     // already: the least Meltemi's perRequest design (a Wasm filter writing a key the native router
     // matches) can cost, and what Meltemi's own work adds to it.

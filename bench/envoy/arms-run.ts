@@ -46,6 +46,8 @@ export interface EnvoyRun {
   upstreamErrors: string[];
   /** Bytes of spans arm 5 exported to the collector (more than 0: its tracing ran). */
   collectorBytes: number;
+  /** Answers arm 10's floor module counted in Envoy's stats (more than 0: its telemetry calls ran). */
+  floorTelemetryAnswers: number;
 }
 
 /**
@@ -174,6 +176,6 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
     // Arm 5's last spans leave on the next tick (about a second).
     const deadline = Date.now() + 3000;
     while (ctx.collectorBytes() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    return { closed, open, pinned, upstreamErrors: [...upstreams.thrift.errors, ...upstreams.dubbo.errors], collectorBytes: ctx.collectorBytes() };
+    return { closed, open, pinned, upstreamErrors: [...upstreams.thrift.errors, ...upstreams.dubbo.errors], collectorBytes: ctx.collectorBytes(), floorTelemetryAnswers: await envoy.wasmStatTotal("floor_requests_total") };
   }
 }

@@ -1,7 +1,7 @@
 // The four arms of docs/performance.md for one protocol (and arm 5: arm 4 with tracing; arm 6, Dubbo
 // only: arm 3 routing on an attachment; arms 7 and 8: the floor module in place of Meltemi; arm 9: the
-// floor in front of arm 4's native proxy), as Envoy listeners, and ONE bootstrap holding all of them (both
-// protocols: 17 listeners) so that every arm runs in the same Envoy process, with the same workers and
+// floor in front of arm 4's native proxy; arm 10: arm 7 with telemetry's host calls), as Envoy listeners, and ONE bootstrap holding all of them (both
+// protocols: 19 listeners) so that every arm runs in the same Envoy process, with the same workers and
 // the same upstreams, and the arms can be interleaved without restarting anything.
 //
 // Every filter comes from the controller's translation (controller/translate/envoy): tcp_proxy with
@@ -19,9 +19,9 @@ import { tcpProxyFilter } from "../../controller/translate/envoy/tcp_proxy";
 import { thriftProxyFilter } from "../../controller/translate/envoy/thrift_proxy";
 import { dubboProxyFilter } from "../../controller/translate/envoy/dubbo_proxy";
 import { wasmNetworkFilter } from "../../controller/translate/envoy/wasm_filter";
-import { DUBBO_ROUTE_ATTACHMENT, type ProtocolName } from "../load/wire";
+import { DUBBO_ROUTE_ATTACHMENT, type ProtocolName, answerBytes } from "../load/wire";
 
-export const ARMS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+export const ARMS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
 export type Arm = (typeof ARMS)[number];
 
 /** The arms a protocol runs, in the order of a round: arm 6 is Dubbo only (see ARM_NAMES). */
@@ -57,10 +57,15 @@ export const ARM_NAMES: Record<Arm, string> = {
   // cost, a Wasm filter that looks at every read and a native router that routes on a key in the
   // frame, before Meltemi decodes, decides or writes anything. arm 4 - arm 9 is Meltemi's own work.
   9: "floor module + native proxy routing on Meltemi's key",
+  // Arm 7 with the floor module also making the host calls of Meltemi's per-request telemetry (a clock
+  // read per callback, a counter increment and a histogram record per answer: passthrough.ts): arm 1 /
+  // arm 10 is the ceiling of the perConnection bar for a filter that times and counts every request in
+  // Envoy's stats as it goes, and arm 2 - arm 10 is Meltemi's work beyond those calls.
+  10: "floor module with per-request telemetry calls + tcp_proxy",
 };
 
 /** Arms that measure saturation only: the latency bars compare arms 1 and 2, the floor has none. */
-export const FLOOR_ARMS: readonly Arm[] = [7, 8, 9];
+export const FLOOR_ARMS: readonly Arm[] = [7, 8, 9, 10];
 
 /** The cluster of the benchmark's span collector (arms-run.ts startCollector), for arm 5. */
 export const COLLECTOR_CLUSTER = "bench-zipkin";
@@ -146,6 +151,8 @@ export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string, floorPat
   const tcp = () => tcpProxyFilter({ statPrefix, cluster: v1, earlyDataBytes: DEFAULT_OPTIONS.earlyDataBytes });
   // The floor module, in its own VM (other code), configured with nothing.
   const floor = () => wasmNetworkFilter({ name: `bench-floor-${p}`, vmId: "floor", code: { local: floorPath }, configuration: {} });
+  // Its telemetry mode in a VM of its own: the mode is a global of the module.
+  const floorTelemetry = () => wasmNetworkFilter({ name: `bench-floor-telemetry-${p}`, vmId: "floor-telemetry", code: { local: floorPath }, configuration: `telemetry:${answerBytes(p)}` });
   // Arm 3's native proxy, with its own route table (arm 6: every route also matching an attachment).
   const routedNative = (attachment?: { name: string; value: string }) => {
     const native = nativeFilter(p, statPrefix);
@@ -166,6 +173,7 @@ export function armFilters(p: ProtocolName, arm: Arm, wasmPath: string, floorPat
     case 7: return [floor(), tcp()];
     case 8: return [floor(), routedNative()];
     case 9: return [floor(), nativeFilter(p, statPrefix)];
+    case 10: return [floorTelemetry(), tcp()];
   }
 }
 

@@ -194,6 +194,11 @@ export async function benchWire(name: ProtocolName, routedTo?: string): Promise<
   return w;
 }
 
+/** The bytes of one answer of the load (the floor module's telemetry mode counts answers by it: arm 10). */
+export function answerBytes(name: ProtocolName): number {
+  return (name === "thrift" ? thriftWire() : dubboWire()).reply.length;
+}
+
 /**
  * `size` copies of a wire's request and of its reply, back to back (one read's worth for the Node host
  * benchmarks); next() gives each pair a fresh id, the same in the request and in its reply.

@@ -13,7 +13,7 @@ import { repoRoot } from "../envoy/envoy";
 import { armsTable, barsTable, microTable, type Bar } from "../../bench/report";
 import type { EnvoyRun } from "../../bench/envoy/arms-run";
 
-test("npm run bench -- --smoke --json: the bars, eight arms (arm 5: tracing; 7, 8, 9: the floor) x two protocols and arm 6 for Dubbo, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
+test("npm run bench -- --smoke --json: the bars, nine arms (arm 5: tracing; 7, 8, 9, 10: the floor) x two protocols and arm 6 for Dubbo, micro-benchmarks and a soak", { timeout: 120_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "--smoke", "--json", "--no-pin"], {
     cwd: repoRoot, maxBuffer: 64 << 20, timeout: 110_000,
   });
@@ -30,11 +30,11 @@ test("npm run bench -- --smoke --json: the bars, eight arms (arm 5: tracing; 7, 
     }
     assert.ok(figures(p).some((f) => f.startsWith("filter CPU per request")), `${p}: filter CPU missing`);
     // Arm 6 (dubbo_proxy routing on an attachment) is Dubbo only: every reply valid means its routes matched.
-    const arms = p === "dubbo" ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : [1, 2, 3, 4, 5, 7, 8, 9];
-    assert.deepEqual([...new Set(r.arms.closed.filter((s) => s.protocol === p).map((s) => s.arm))].sort(), arms);
+    const arms = p === "dubbo" ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5, 7, 8, 9, 10];
+    assert.deepEqual([...new Set(r.arms.closed.filter((s) => s.protocol === p).map((s) => s.arm))].sort((a, b) => a - b), arms);
     assert.equal(figures(p).some((f) => f.includes("(arm 6 - arm 3)")), p === "dubbo", `${p}: the arm 6 figure`);
     // The floor arms: both ceilings and what Meltemi adds over them.
-    for (const f of ["the floor: arm 1 / arm 7", "the floor: arm 3 / arm 8", "(perConnection: arm 2 - arm 7)", "(perRequest: arm 4 - arm 8)", "arm 3 / arm 9", "(perRequest: arm 4 - arm 9)"]) {
+    for (const f of ["the floor: arm 1 / arm 7", "the floor: arm 3 / arm 8", "(perConnection: arm 2 - arm 7)", "(perRequest: arm 4 - arm 8)", "arm 3 / arm 9", "(perRequest: arm 4 - arm 9)", "arm 1 / arm 10", "(arm 10 - arm 7)", "(perConnection: arm 2 - arm 10)"]) {
       assert.ok(figures(p).some((x) => x.includes(f)), `${p}: ${f} missing`);
     }
     for (const arm of arms) {
@@ -48,6 +48,7 @@ test("npm run bench -- --smoke --json: the bars, eight arms (arm 5: tracing; 7, 
   }
   assert.deepEqual(r.arms.upstreamErrors, []);
   assert.ok(r.arms.collectorBytes > 0, "arm 5 exported its spans to the collector");
+  assert.ok(r.arms.floorTelemetryAnswers > 0, "arm 10's floor module made its telemetry calls");
   assert.ok(r.bars.some((b) => b.figure.startsWith("Wasm linear memory per VM")));
   assert.ok(r.soak.requests >= 4000 && r.soak.samples.length > 2);
   for (const s of r.soak.samples) assert.ok(s.wasmBytes > 0 && s.rssBytes > 0, JSON.stringify(s));
@@ -58,5 +59,5 @@ test("npm run bench -- --smoke --json: the bars, eight arms (arm 5: tracing; 7, 
   assert.equal(r.environment.nproc > 0 && r.environment.loadavg1.max >= 0, true);
   // The tables render from the same data.
   assert.match(barsTable(r.bars), /^\| figure +\| protocol +\| measured +\| bar +\| met +\|$/m);
-  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 17);
+  assert.equal(armsTable(r.arms, ["thrift", "dubbo"], [500]).split("\n").length, 2 + 19);
 });
