@@ -12,7 +12,7 @@ import path from "node:path";
 import { SharedState, WasmHost } from "../test/host/index";
 import { repoRoot } from "../test/envoy/envoy";
 import { armsOf, listenerName, meltemiConfig } from "./envoy/arms";
-import { withBenchEnvoy } from "./envoy/arms-run";
+import { armWire, withBenchEnvoy } from "./envoy/arms-run";
 import { closedLoop } from "./load/client";
 import { WireBatch, benchWire, type ProtocolName } from "./load/wire";
 import { profile, selfTimeText } from "./micro/profiler";
@@ -85,7 +85,8 @@ async function codecProfile(): Promise<string> {
 
 async function envoyProfile(): Promise<string> {
   const lines: string[] = [];
-  await withBenchEnvoy(["thrift", "dubbo"], 1, true, async ({ envoy, wires }) => {
+  await withBenchEnvoy(["thrift", "dubbo"], 1, true, async (ctx) => {
+    const { envoy } = ctx;
     const pid = envoy.process.pid!;
     for (const p of ["thrift", "dubbo"] as const) {
       for (const arm of armsOf(p)) {
@@ -93,7 +94,7 @@ async function envoyProfile(): Promise<string> {
         const data = path.join(OUT, `envoy-${p}-arm${arm}.perf.data`);
         let rec: ReturnType<typeof spawn> | undefined;
         await closedLoop({
-          wire: wires[p], port, connections: 4, depth: 16, warmupMs: 500, durationMs: 3000,
+          wire: armWire(ctx, p, arm), port, connections: 4, depth: 16, warmupMs: 500, durationMs: 3000,
           onWindow: (e) => {
             if (e === "start") rec = spawn("perf", ["record", "-q", "-F", "999", "-p", String(pid), "-o", data], { stdio: "ignore" });
             else rec?.kill("SIGINT");

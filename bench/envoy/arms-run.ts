@@ -115,10 +115,15 @@ export interface BenchEnvoy {
   collectorBytes: () => number;
 }
 
+/** The load of an arm: its requests carry Meltemi's routing key already in ROUTED_LOAD_ARMS. */
+export function armWire(ctx: BenchEnvoy, p: ProtocolName, arm: Arm): BenchWire {
+  return ROUTED_LOAD_ARMS.includes(arm) ? ctx.routedWires[p] : ctx.wires[p];
+}
+
 /** Runs the rounds of the arms in the Envoy of withBenchEnvoy. */
 export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<EnvoyRun> {
-  const { envoy, wires, routedWires, upstreams, pinned } = ctx;
-  const wireOf = (p: ProtocolName, arm: Arm) => (ROUTED_LOAD_ARMS.includes(arm) ? routedWires[p] : wires[p]);
+  const { envoy, upstreams, pinned } = ctx;
+  const wireOf = (p: ProtocolName, arm: Arm) => armWire(ctx, p, arm);
   {
     const pid = envoy.process.pid!;
     const ports = new Map<string, number>();
