@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 scripts/build.sh || exit 1
 # The real peers the tests run against. Each script is idempotent and returns at once when its part is
-# there; on a fresh machine the kube-apiserver, istiod/istio-agent, helm, rate limit service and trpc-go peer builds from
-# the Go module proxy take minutes, once.
-for part in registry thrift thrift-go dubbo bolt trpc dubbo-tracing zipkin kube istio helm prometheus ratelimit; do
+# there; on a fresh machine the kube-apiserver, istiod/istio-agent, helm, rate limit service, trpc-go and dubbo-go peer
+# builds from the Go module proxy take minutes, once.
+for part in registry thrift thrift-go dubbo dubbo-go bolt trpc dubbo-tracing zipkin kube istio helm prometheus ratelimit; do
   echo "provisioning $part" >&2
   scripts/provision/$part.sh >/dev/null || { echo "test: provisioning $part failed" >&2; exit 1; }
 done
