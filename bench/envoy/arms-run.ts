@@ -164,6 +164,7 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
               warmupMs: o.warmupMs, durationMs: o.openMs,
               onWindow: (e) => { if (e === "start") c0 = cpuSeconds(pid); else c1 = cpuSeconds(pid); },
             });
+            if (r.unsent > 0) o.log(`${p} arm ${arm} at ${rate}/s: ${r.unsent} requests not sent (65,536 in flight on a connection: the proxy is far behind this rate), counted as lost`);
             if (r.invalid > 0) o.log(`${p} arm ${arm} at ${rate}/s: ${r.invalid} invalid replies (counted as errors), first: ${r.firstInvalid}`);
             const l = r.latenciesMs;
             const s: OpenSample = {

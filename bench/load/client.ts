@@ -21,6 +21,8 @@ class LoadConnection {
   private nextId = 1;
   private rest: Buffer | null = null;
   outstanding = 0;
+  /** Requests not sent because RING were in flight on this connection (send). */
+  unsent = 0;
   invalid = 0;
   firstInvalid = "";
   closed = false;
@@ -45,22 +47,30 @@ class LoadConnection {
     });
   }
 
-  /** Sends `n` requests; the i-th is timed from `at[i]` (or from `now` when `at` is undefined). */
+  /**
+   * Sends `n` requests; the i-th is timed from `at[i]` (or from `now` when `at` is undefined). A request
+   * whose id slot is still taken (RING requests in flight on this connection: an open loop whose rate the
+   * proxy cannot follow) is not sent, nor are the rest of the batch: they are counted in `unsent` and,
+   * never answered, as lost.
+   */
   send(n: number, now: number, at?: Float64Array): void {
     const w = this.wire;
     const len = w.request.length;
     const buf = Buffer.allocUnsafe(n * len);
-    for (let i = 0; i < n; i++) {
-      const off = i * len;
-      w.request.copy(buf, off);
+    let sent = 0;
+    for (; sent < n; sent++) {
+      const slot = this.nextId & (RING - 1);
+      if (this.sentAt[slot] !== 0) break;
       const id = this.nextId++;
-      const slot = id & (RING - 1);
-      if (this.sentAt[slot] !== 0) throw new Error(`more than ${RING} requests in flight on one connection`);
-      this.sentAt[slot] = at ? at[i] : now;
+      const off = sent * len;
+      w.request.copy(buf, off);
+      this.sentAt[slot] = at ? at[sent] : now;
       w.writeId(buf, off, w.requestIdOffset, id);
     }
-    this.outstanding += n;
-    this.socket.write(buf);
+    this.unsent += n - sent;
+    if (sent === 0) return;
+    this.outstanding += sent;
+    this.socket.write(sent === n ? buf : buf.subarray(0, sent * len));
   }
 
   private onData(chunk: Buffer): void {
@@ -184,8 +194,10 @@ export interface OpenLoopResult {
   rate: number;
   /** Latencies (ms from the scheduled send time) of the requests scheduled in the window, sorted. */
   latenciesMs: Float64Array;
-  /** Requests scheduled in the window that got no reply before the drain deadline. */
+  /** Requests scheduled in the window that got no reply before the drain deadline (unsent ones included). */
   lost: number;
+  /** Requests of the whole run (warm-up included) not sent: RING in flight on their connection. */
+  unsent: number;
   invalid: number;
   firstInvalid: string;
   /** How late the generator wrote requests behind their schedule: p99 and max (ms). */
@@ -252,6 +264,7 @@ export async function openLoop(opts: LoadOptions & { rate: number }): Promise<Op
       rate: opts.rate,
       latenciesMs: got,
       lost: latency.length - received,
+      unsent: conns.reduce((s, c) => s + c.unsent, 0),
       invalid: conns.reduce((s, c) => s + c.invalid, 0),
       firstInvalid: conns.find((c) => c.firstInvalid)?.firstInvalid ?? "",
       sendLagP99Ms: quantile(lagWindow, 0.99),
