@@ -3,9 +3,9 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../support/tcp";
+import { PeerProcess } from "../../support/peer_process";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const STARTUP_MS = 60_000;
@@ -18,36 +18,6 @@ export function peersClasspath(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
-class JavaProcess {
-  private readonly lines: string[] = [];
-  private readonly stderr: string[] = [];
-  private waiters: Array<() => void> = [];
-  private exited = false;
-
-  constructor(readonly name: string, readonly child: ChildProcessWithoutNullStreams) {
-    readline.createInterface({ input: child.stdout }).on("line", (l) => { this.lines.push(l); this.wake(); });
-    readline.createInterface({ input: child.stderr }).on("line", (l) => { this.stderr.push(l); });
-    child.on("exit", () => { this.exited = true; this.wake(); });
-  }
-
-  private wake(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
-
-  async nextLine(match: (l: string) => boolean, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.lines.findIndex(match);
-      if (i >= 0) return this.lines.splice(i, 1)[0];
-      if (this.exited) throw new Error(`${this.name} exited; stderr:\n${this.stderr.slice(-20).join("\n")}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name}: no line within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-20).join("\n")}`);
-      await new Promise<void>((r) => { const t = setTimeout(r, Math.min(left, 1000)); this.waiters.push(() => { clearTimeout(t); r(); }); });
-    }
-  }
-
-  write(line: string): void { this.child.stdin.write(line + "\n"); }
-  kill(): void { if (!this.exited) this.child.kill("SIGKILL"); }
-}
-
 function java(classpath: string, main: string, args: string[]): ChildProcessWithoutNullStreams {
   return spawn("java", ["-Xmx192m", "-XX:TieredStopAtLevel=1", "-cp", classpath, `meltemi.peers.bolt.${main}`, ...args], { stdio: "pipe" });
 }
@@ -55,8 +25,8 @@ function java(classpath: string, main: string, args: string[]): ChildProcessWith
 /** A Bolt server on 127.0.0.1 answering "NAME:arg [headers]". */
 export async function startBoltServer(classpath: string, name: string): Promise<{ port: number; kill(): void }> {
   const port = await freePort();
-  const p = new JavaProcess(`bolt server ${name}`, java(classpath, "Server", [name, String(port)]));
-  try { await p.nextLine((l) => l === `READY ${port}`, STARTUP_MS); } catch (e) { p.kill(); throw e; }
+  const p = new PeerProcess(`bolt server ${name}`, java(classpath, "Server", [name, String(port)]));
+  try { await p.waitLine((l) => l === `READY ${port}`, STARTUP_MS); } catch (e) { p.kill(); throw e; }
   return { port, kill: () => p.kill() };
 }
 
@@ -65,11 +35,11 @@ export interface BoltResult { ok: boolean; result?: string; error?: string; mess
 
 /** The Bolt client CLI: one call at a time, one pooled connection per address until `close`. */
 export class BoltClient {
-  private constructor(private readonly p: JavaProcess) {}
+  private constructor(private readonly p: PeerProcess) {}
 
   static async start(classpath: string): Promise<BoltClient> {
-    const p = new JavaProcess("bolt client", java(classpath, "Client", []));
-    try { await p.nextLine((l) => l === "READY", STARTUP_MS); } catch (e) { p.kill(); throw e; }
+    const p = new PeerProcess("bolt client", java(classpath, "Client", []));
+    try { await p.waitLine((l) => l === "READY", STARTUP_MS); } catch (e) { p.kill(); throw e; }
     return new BoltClient(p);
   }
 
@@ -78,7 +48,7 @@ export class BoltClient {
     if (c.close) fields.push("close=1");
     for (const [k, v] of Object.entries(c.headers ?? {})) fields.push(`h.${k}=${v}`);
     this.p.write(fields.join("\t"));
-    return JSON.parse(await this.p.nextLine((l) => l.startsWith("{"), CALL_MS)) as BoltResult;
+    return JSON.parse(await this.p.waitLine((l) => l.startsWith("{"), CALL_MS)) as BoltResult;
   }
 
   kill(): void { this.p.kill(); }

@@ -9,10 +9,10 @@ import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:c
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { decode } from "../harness";
 import { freePort } from "../../support/tcp";
+import { PeerProcess } from "../../support/peer_process";
 export { freePort };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -34,38 +34,6 @@ export function tracingConsumerClasspath(): string {
   return fs.readFileSync(file, "utf8").trim();
 }
 
-/** A port that was free a moment ago (Dubbo needs its port up front). */
-class JavaProcess {
-  readonly stderr: string[] = [];
-  private readonly lines: string[] = [];
-  private waiters: Array<() => void> = [];
-  private exited = false;
-
-  constructor(readonly name: string, readonly child: ChildProcessWithoutNullStreams) {
-    readline.createInterface({ input: child.stdout }).on("line", (l) => { this.lines.push(l); this.wake(); });
-    readline.createInterface({ input: child.stderr }).on("line", (l) => { this.stderr.push(l); this.wake(); });
-    child.on("exit", () => { this.exited = true; this.wake(); });
-  }
-
-  private wake(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
-
-  /** Resolves with the first line (stdout, or stderr when `fromStderr`) that matches, not yet taken. */
-  async waitLine(match: (l: string) => boolean, timeoutMs: number, fromStderr = false): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const source = fromStderr ? this.stderr : this.lines;
-      const i = source.findIndex(match);
-      if (i >= 0) return source.splice(i, 1)[0];
-      if (this.exited) throw new Error(`${this.name} exited; stderr:\n${this.stderr.slice(-20).join("\n")}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name}: no matching line within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-20).join("\n")}`);
-      await new Promise<void>((r) => { const t = setTimeout(r, Math.min(left, 1000)); this.waiters.push(() => { clearTimeout(t); r(); }); });
-    }
-  }
-
-  kill(): void { if (!this.exited) this.child.kill("SIGKILL"); }
-}
-
 function java(classpath: string, main: string, args: string[], props: Record<string, string> = {}): ChildProcessWithoutNullStreams {
   // Tiered compilation level 1 starts a short-lived JVM faster; the heap is capped for a 2-core CI box.
   const defines = Object.entries(props).map(([k, v]) => `-D${k}=${v}`);
@@ -76,10 +44,10 @@ function java(classpath: string, main: string, args: string[], props: Record<str
  * The real provider: EchoService on 127.0.0.1:port, plain and as group "blue" version "1.0.0".
  * `servedBy`: the response attachment "served-by" its replies carry (tells versions apart).
  */
-export async function startProvider(classpath: string, opts: { servedBy?: string } = {}): Promise<{ port: number; process: JavaProcess }> {
+export async function startProvider(classpath: string, opts: { servedBy?: string } = {}): Promise<{ port: number; process: PeerProcess }> {
   const port = await freePort();
   const props: Record<string, string> = opts.servedBy ? { "meltemi.served-by": opts.servedBy } : {};
-  const p = new JavaProcess("provider", java(classpath, "Provider", [String(port), "--exit-on-stdin-eof"], props));
+  const p = new PeerProcess("provider", java(classpath, "Provider", [String(port), "--exit-on-stdin-eof"], props));
   try {
     await p.waitLine((l) => l === `READY ${port}`, STARTUP_MS);
   } catch (e) { p.kill(); throw e; }
@@ -113,9 +81,22 @@ export interface Call {
   attachments?: Record<string, string>;
 }
 
+/**
+ * A call as one stdin line of the consumer CLIs (the Java Consumer, test/peers/dubbo-go): tab-separated
+ * `key=value` fields, attachments as `att.KEY=VALUE`.
+ */
+export function callLine(c: Omit<Call, "method"> & { method: string }): string {
+  const fields = [`url=dubbo://127.0.0.1:${c.port}`, `method=${c.method}`, `arg=${c.arg ?? ""}`];
+  for (const k of ["group", "version", "timeout", "retries", "heartbeat"] as const) {
+    if (c[k] !== undefined) fields.push(`${k}=${c[k]}`);
+  }
+  for (const [k, v] of Object.entries(c.attachments ?? {})) fields.push(`att.${k}=${v}`);
+  return fields.join("\t");
+}
+
 /** The real consumer CLI: one JVM, one call per stdin line, one JSON line per result. */
 export class Consumer {
-  private constructor(readonly process: JavaProcess) {}
+  private constructor(readonly process: PeerProcess) {}
 
   /**
    * `tracing`: Dubbo's own tracing on (classpath: tracingConsumerClasspath()), every call sampled, its
@@ -123,7 +104,7 @@ export class Consumer {
    */
   static async start(classpath: string, tracing?: { zipkin: string; propagation?: "W3C" | "B3" }): Promise<Consumer> {
     const props: Record<string, string> = tracing ? { "meltemi.tracing.zipkin": tracing.zipkin, "meltemi.tracing.propagation": tracing.propagation ?? "W3C" } : {};
-    const p = new JavaProcess("consumer", java(classpath, "Consumer", [], props));
+    const p = new PeerProcess("consumer", java(classpath, "Consumer", [], props));
     try {
       await p.waitLine((l) => l === "READY", STARTUP_MS);
     } catch (e) { p.kill(); throw e; }
@@ -131,12 +112,7 @@ export class Consumer {
   }
 
   async call(c: Call): Promise<CallResult> {
-    const fields = [`url=dubbo://127.0.0.1:${c.port}`, `method=${c.method}`, `arg=${c.arg ?? ""}`];
-    for (const k of ["group", "version", "timeout", "retries", "heartbeat"] as const) {
-      if (c[k] !== undefined) fields.push(`${k}=${c[k]}`);
-    }
-    for (const [k, v] of Object.entries(c.attachments ?? {})) fields.push(`att.${k}=${v}`);
-    this.process.child.stdin.write(fields.join("\t") + "\n");
+    this.process.write(callLine(c));
     return JSON.parse(await this.process.waitLine((l) => l.startsWith("{"), CALL_MS)) as CallResult;
   }
 
