@@ -105,7 +105,7 @@ export function envoyBars(run: EnvoyRun, protocols: ProtocolName[], rates: numbe
       const calls = median(perRound(closed, p, (m) => m.get(10)!.envoyCpuUsPerRequest - m.get(7)!.envoyCpuUsPerRequest));
       bars.push({
         figure: "Envoy CPU per request of the telemetry host calls alone (arm 10 - arm 7)", protocol: p, value: calls, unit: "us", bar: "none",
-        met: null, note: "informational: two clock reads, a counter increment and a histogram record per request, and nothing else",
+        met: null, note: "informational: a clock read per callback, a counter increment per callback that carries answers and a histogram record per answer, and nothing else",
       });
       const own = median(perRound(closed, p, (m) => m.get(2)!.envoyCpuUsPerRequest - m.get(10)!.envoyCpuUsPerRequest));
       bars.push({

@@ -5,7 +5,7 @@
 // floor arms).
 import http from "node:http";
 import { Envoy } from "../../test/envoy/envoy";
-import { closedLoop, openLoop, quantile } from "../load/client";
+import { RING, closedLoop, openLoop, quantile } from "../load/client";
 import { startUpstream, type Upstream } from "../load/upstream";
 import { benchWire, type BenchWire, type ProtocolName } from "../load/wire";
 import { type Arm, FLOOR_ARMS, ROUTED_LOAD_ARMS, armsOf, benchBootstrap, clusters, listenerName } from "./arms";
@@ -164,7 +164,7 @@ export async function runArms(ctx: BenchEnvoy, o: EnvoyRunOptions): Promise<Envo
               warmupMs: o.warmupMs, durationMs: o.openMs,
               onWindow: (e) => { if (e === "start") c0 = cpuSeconds(pid); else c1 = cpuSeconds(pid); },
             });
-            if (r.unsent > 0) o.log(`${p} arm ${arm} at ${rate}/s: ${r.unsent} requests not sent (65,536 in flight on a connection: the proxy is far behind this rate), counted as lost`);
+            if (r.unsent > 0) o.log(`${p} arm ${arm} at ${rate}/s: ${r.unsent} requests not sent (${RING} in flight on a connection: the proxy is far behind this rate), counted as lost`);
             if (r.invalid > 0) o.log(`${p} arm ${arm} at ${rate}/s: ${r.invalid} invalid replies (counted as errors), first: ${r.firstInvalid}`);
             const l = r.latenciesMs;
             const s: OpenSample = {

@@ -12,7 +12,8 @@ import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { BenchWire } from "./wire";
 
-const RING = 1 << 16; // ids in flight per connection; the id's slot is id & (RING - 1)
+/** Ids in flight per connection at most; the id's slot is id & (RING - 1). */
+export const RING = 1 << 16;
 
 class LoadConnection {
   readonly socket: net.Socket;

@@ -26,7 +26,6 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** Builds the two harness modules when missing or older than the filter's or the harness's sources. */
 /**
  * asc's optimization flags of the filter's release build (asconfig.json target "release"), for the
  * benchmark's own builds of filter code: the codec harness here and bench:profile's.
@@ -37,6 +36,7 @@ export function releaseOptimizeFlags(): string[] {
   return [`-O${r.optimizeLevel}`, "--shrinkLevel", String(r.shrinkLevel), ...(r.converge ? ["--converge"] : []), ...(r.noAssert ? ["--noAssert"] : [])];
 }
 
+/** Builds the two harness modules when missing or older than the filter's or the harness's sources (or asconfig.json). */
 export function buildCodecHarness(log: (s: string) => void): { timed: string; stub: string } {
   const timed = path.join(OUT, "codec.wasm");
   const stub = path.join(OUT, "codec-stub.wasm");

@@ -5,10 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { openLoop } from "../../bench/load/client";
+import { RING, openLoop } from "../../bench/load/client";
 import { benchWire } from "../../bench/load/wire";
-
-const RING = 1 << 16;
 
 test("open loop past 65,536 unanswered requests on a connection: the rest is unsent and lost, the run completes", { timeout: 60_000 }, async (t) => {
   const sockets = new Set<net.Socket>();
